@@ -1,0 +1,56 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   download, train, evaluate and predict, end to end
+#   make test   the test suite
+# Both create .venv and install what they need from PyPI.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SKETCH := $(BIN)/sketch
+
+# The official bucket, or ../shared/quickdraw (a local mirror) when it is beside the project.
+SHARED := ../shared/quickdraw
+SOURCE ?= $(if $(wildcard $(SHARED)/full),$(SHARED),https://storage.googleapis.com/quickdraw_dataset/)
+CATEGORIES ?= airplane,bicycle,calculator,camera,cat,computer,crayon,dragon,eye,guitar,headphones,map,paint can,paintbrush,television
+MAX_PER_CLASS ?= 450
+MINUTES ?= 10
+DATA_DIR ?= data
+RUN_DIR ?= runs/demo
+
+.PHONY: venv test demo download train evaluate predict evaluate-all bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+test: venv
+	$(BIN)/pytest -q
+
+demo: download train evaluate predict
+
+download: venv
+	$(SKETCH) download --data-dir $(DATA_DIR) --source "$(SOURCE)" --categories "$(CATEGORIES)" --max-per-class $(MAX_PER_CLASS)
+
+train: venv
+	$(SKETCH) train --data-dir $(DATA_DIR) --run-dir $(RUN_DIR) --max-minutes $(MINUTES)
+
+evaluate: venv
+	$(SKETCH) evaluate $(RUN_DIR) --data-dir $(DATA_DIR)
+
+predict: venv
+	$(SKETCH) predict --model $(RUN_DIR) --show data/samples/my_drawings.ndjson
+
+# One comparison table of every run under runs/.
+evaluate-all: venv
+	$(SKETCH) evaluate-all runs --data-dir $(DATA_DIR)
+
+bench: venv
+	$(BIN)/python bench/bench_download.py
+	$(BIN)/python bench/bench_train.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

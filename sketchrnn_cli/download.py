@@ -1,0 +1,88 @@
+"""The `sketch download` workflow: source files -> parsed drawings -> the TFDS dataset.
+
+UI-agnostic: progress goes through callbacks, problems come back in the summary or as
+SourceError / ValueError with a one-line message.
+"""
+
+from __future__ import annotations
+
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import sources
+from .collect import Collected, CollectOptions, collect_ndjson, collect_npz
+from .npz import load_npz
+
+FORMATS = sources.FORMATS
+
+
+@dataclass(frozen=True)
+class DownloadRequest:
+    categories: tuple[str, ...]
+    data_dir: Path
+    format: str = "simplified"
+    source: str = sources.OFFICIAL_SOURCE
+    options: CollectOptions = field(default_factory=CollectOptions)
+
+
+@dataclass(frozen=True)
+class DownloadSummary:
+    dataset_dir: Path
+    collected: Collected
+
+
+# on_category(category, index, count) before each file; on_progress(bytes_done, bytes_total)
+OnCategory = Callable[[str, int, int], None]
+
+
+def download(
+    request: DownloadRequest,
+    on_category: OnCategory = lambda c, i, n: None,
+    on_progress: sources.Progress = lambda d, t: None,
+) -> DownloadSummary:
+    if request.format not in FORMATS:
+        raise ValueError(f"unknown format {request.format!r}; choose one of {', '.join(FORMATS)}")
+    collected = collect(request, on_category, on_progress)
+    if not any(collected.examples.values()):
+        raise ValueError("no valid drawings were found; nothing to build")
+    from .builder import write_dataset  # imports TensorFlow: only once there is data
+
+    return DownloadSummary(write_dataset(collected, request.format, request.data_dir), collected)
+
+
+def collect(
+    request: DownloadRequest, on_category: OnCategory, on_progress: sources.Progress
+) -> Collected:
+    """Reads every category's file (downloading as needed) into examples per split."""
+    collected = Collected()
+    download_dir = Path(request.data_dir) / "downloads"
+    for index, category in enumerate(request.categories):
+        on_category(category, index, len(request.categories))
+        if request.format == "npz":
+            relative = sources.relative_npz_path(category)
+            path = sources.fetch_file(request.source, relative, download_dir, on_progress)
+            collect_npz(collected, category, load_npz(path), str(path), request.options)
+        else:
+            relative = sources.relative_path(request.format, category)
+            lines = sources.open_lines(request.source, relative, download_dir, on_progress)
+            with closing(lines):  # stops a download that is no longer needed
+                collect_ndjson(collected, category, lines, _display(request.source, relative), request.options)
+    return collected
+
+
+def _display(source: str, relative: str) -> str:
+    """How a file is named in skip reports: the path a user can open."""
+    return source.rstrip("/") + "/" + relative if sources.is_remote(source) else str(Path(source) / relative)
+
+
+def dataset_dir(data_dir: Path, format: str) -> Path | None:
+    """The newest version folder of the dataset of this format, if one was built."""
+    root = Path(data_dir) / "tfds" / "quickdraw_strokes" / format
+    versions = sorted(p for p in root.glob("*.*.*") if (p / "dataset_info.json").is_file())
+    return versions[-1] if versions else None
+
+
+def built_datasets(data_dir: Path) -> dict[str, Path]:
+    return {f: path for f in FORMATS if (path := dataset_dir(data_dir, f)) is not None}

@@ -1,0 +1,78 @@
+"""Quick, Draw! ndjson lines -> parsed drawings, or the reason a line was skipped.
+
+A bad line never stops the reader: it becomes a ``Skipped`` record naming file:line and why,
+and reading goes on with the next line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from .strokes import DEFAULT_MAX_LENGTH, parse_drawing
+
+
+@dataclass(frozen=True)
+class Drawing:
+    sequence: np.ndarray  # float32 stroke-3 [N, 3]
+    source: str
+    line: int
+    word: str | None = None
+    key_id: str | None = None
+    recognized: bool | None = None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    source: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.reason}"
+
+
+def read_lines(
+    lines: Iterable[bytes], source: str, max_length: int = DEFAULT_MAX_LENGTH
+) -> Iterator[Drawing | Skipped]:
+    """Parses every non-blank line; yields a Drawing or a Skipped for each."""
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield parse_line(raw, source, number, max_length)
+        except ValueError as error:
+            yield Skipped(source, number, str(error))
+
+
+def parse_line(raw: bytes, source: str, line: int, max_length: int = DEFAULT_MAX_LENGTH) -> Drawing:
+    """One ndjson line (a Quick, Draw! object or a bare ``drawing`` array) -> Drawing."""
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("line is not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"bad JSON ({error.msg} at column {error.colno})") from None
+    except RecursionError:
+        raise ValueError("bad JSON (nested too deeply)") from None
+    if isinstance(value, list):
+        return Drawing(parse_drawing(value, max_length), source, line)
+    if not isinstance(value, dict) or "drawing" not in value:
+        raise ValueError("expected a JSON object with a 'drawing' field, or a drawing array")
+    word, key_id = value.get("word"), value.get("key_id")
+    if word is not None and not isinstance(word, str):
+        raise ValueError("'word' is not a string")
+    if key_id is not None and not isinstance(key_id, (str, int)):
+        raise ValueError("'key_id' is not a string")
+    recognized = value.get("recognized")
+    return Drawing(
+        sequence=parse_drawing(value["drawing"], max_length),
+        source=source,
+        line=line,
+        word=word,
+        key_id=None if key_id is None else str(key_id),
+        recognized=recognized if isinstance(recognized, bool) else None,
+    )

@@ -1,0 +1,179 @@
+"""One drawing -> a stroke-delta sequence. Pure NumPy: no TensorFlow, no I/O.
+
+Stroke formats
+--------------
+Quick, Draw! ``drawing`` (input), a list of strokes:
+
+* simplified: ``[[x0, x1, ...], [y0, y1, ...]]`` per stroke, integers 0..255, the drawing
+  aligned to the top-left corner and scaled so its longer side is 255 (aspect kept), then
+  Ramer-Douglas-Peucker simplified with epsilon 2.0.
+* raw: ``[[x...], [y...], [t...]]`` per stroke, float screen pixels and milliseconds.
+
+stroke-3 (output), float32 ``[N, 3]``, one row per point: ``(dx, dy, pen_lift)``.
+
+* ``dx, dy``: offset from the previous point; the first row is the offset of the first point
+  from the top-left corner of the drawing's box, so the start position is not lost.
+* Units: the drawing is moved to the top-left corner and scaled so its longer side is 1,
+  keeping the aspect ratio (the TF tutorial scales each axis separately, which turns a
+  circle and a tall ellipse into the same thing). Offsets therefore lie in [-1, 1], and the
+  same shape drawn at any size or screen position gives the same sequence.
+* ``pen_lift``: 1 on the last point of each stroke (the pen leaves the paper after it), else 0.
+  This is Sketch-RNN's stroke-3 convention, so its ``.npz`` files convert without loss.
+* Raw drawings are brought into the simplified frame first (box to 0..255, then RDP with
+  epsilon 2.0), so both formats give sequences of the same density and scale.
+* Drawings longer than ``max_length`` points keep their first ``max_length`` points and end
+  with the pen lifted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SIMPLIFIED_SIDE = 255.0  # longer side of a simplified drawing, in its pixels
+RDP_EPSILON = 2.0  # Google's simplification tolerance, in those pixels
+MAX_COORDINATE = 1e5  # larger than any screen; beyond it a coordinate is corrupt
+DEFAULT_MAX_LENGTH = 250  # points kept per drawing; ~99% of simplified drawings fit
+
+
+def parse_drawing(drawing, max_length: int = DEFAULT_MAX_LENGTH) -> np.ndarray:
+    """A Quick, Draw! ``drawing`` (simplified or raw) -> float32 stroke-3 ``[N, 3]``.
+
+    Raises ValueError naming what is wrong with the drawing.
+    """
+    strokes, is_raw = _validated_strokes(drawing)
+    if is_raw:
+        strokes = _simplify(strokes)
+    points = np.concatenate(strokes)
+    stroke_ends = _stroke_ends([len(s) for s in strokes])
+    return points_to_stroke3(points, stroke_ends, max_length)
+
+
+def points_to_stroke3(points: np.ndarray, stroke_ends: np.ndarray, max_length: int) -> np.ndarray:
+    """Absolute points ``[P, 2]`` and a mask of stroke ends ``[P]`` -> normalised stroke-3."""
+    if max_length < 2:
+        raise ValueError(f"max_length must be at least 2, got {max_length}")
+    points = _to_unit_box(points[:max_length].astype(np.float64))
+    pen = stroke_ends[:max_length].astype(np.float32)
+    pen[-1] = 1.0
+    deltas = np.diff(points, axis=0, prepend=np.zeros((1, 2)))
+    return np.column_stack([deltas.astype(np.float32), pen])
+
+
+def stroke3_to_strokes(sequence: np.ndarray) -> list[np.ndarray]:
+    """Stroke-3 -> a list of absolute ``[n, 2]`` point arrays, one per stroke (for drawing)."""
+    sequence = np.asarray(sequence, dtype=np.float64)
+    points = np.cumsum(sequence[:, :2], axis=0)
+    ends = np.flatnonzero(sequence[:, 2] > 0.5) + 1
+    return [s for s in np.split(points, ends) if len(s)]
+
+
+def sketch_rnn_to_stroke3(sequence: np.ndarray, max_length: int = DEFAULT_MAX_LENGTH) -> np.ndarray:
+    """A Sketch-RNN ``.npz`` stroke-3 array (integer offsets, any scale) -> our stroke-3."""
+    sequence = np.asarray(sequence)
+    if sequence.ndim != 2 or sequence.shape[1] != 3 or sequence.dtype.kind not in "iuf":
+        raise ValueError(f"expected a numeric [N, 3] array, got shape {sequence.shape}")
+    if len(sequence) < 2:
+        raise ValueError("drawing has fewer than 2 points")
+    _check_finite_and_bounded(sequence[:, :2])
+    points = np.cumsum(sequence[:, :2].astype(np.float64), axis=0)
+    _check_finite_and_bounded(points)
+    return points_to_stroke3(points, sequence[:, 2] > 0.5, max_length)
+
+
+def stroke_count(sequence: np.ndarray) -> int:
+    return int(np.count_nonzero(sequence[:, 2] > 0.5))
+
+
+def _validated_strokes(drawing) -> tuple[list[np.ndarray], bool]:
+    """Checks the nesting and values of a drawing; returns its strokes as ``[n, 2]`` arrays."""
+    if not isinstance(drawing, list):
+        raise ValueError(f"drawing must be a list of strokes, got {type(drawing).__name__}")
+    if not drawing:
+        raise ValueError("drawing is empty")
+    strokes, is_raw = [], False
+    for index, stroke in enumerate(drawing):
+        if not isinstance(stroke, list) or len(stroke) not in (2, 3):
+            raise ValueError(f"stroke {index} must be [x, y] or [x, y, t]")
+        xy = _numeric_array(stroke[:2], f"stroke {index}")
+        if xy.ndim != 2 or xy.shape[1] == 0:
+            raise ValueError(f"stroke {index} has no points or x/y of different lengths")
+        if len(stroke) == 3:
+            is_raw = True
+            times = stroke[2]
+            if not isinstance(times, list) or len(times) != xy.shape[1]:
+                raise ValueError(f"stroke {index} has t of a different length than x")
+        is_raw = is_raw or xy.dtype.kind == "f"
+        strokes.append(xy.T.astype(np.float64))
+    total = sum(len(s) for s in strokes)
+    if total < 2:
+        raise ValueError("drawing has fewer than 2 points")
+    return strokes, is_raw
+
+
+def _numeric_array(values, where: str) -> np.ndarray:
+    try:
+        array = np.asarray(values)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{where} has x/y of different lengths or nested lists") from None
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"{where} has coordinates that are not numbers")
+    _check_finite_and_bounded(array)
+    return array
+
+
+def _check_finite_and_bounded(array: np.ndarray) -> None:
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError("coordinates are not finite (NaN or infinity)")
+    if array.size and np.abs(array).max() > MAX_COORDINATE:
+        raise ValueError(f"coordinates exceed {MAX_COORDINATE:g} in magnitude")
+
+
+def _stroke_ends(lengths: list[int]) -> np.ndarray:
+    ends = np.zeros(sum(lengths), dtype=bool)
+    ends[np.cumsum(lengths) - 1] = True
+    return ends
+
+
+def _to_unit_box(points: np.ndarray) -> np.ndarray:
+    """Moves the box of the points to the origin and scales its longer side to 1."""
+    points = points - points.min(axis=0)
+    side = points.max()
+    return points / side if side > 0 else points
+
+
+def _simplify(strokes: list[np.ndarray]) -> list[np.ndarray]:
+    """Raw strokes -> the simplified frame: box to 0..255, then RDP within each stroke."""
+    points = np.concatenate(strokes)
+    origin, side = points.min(axis=0), np.ptp(points, axis=0).max()
+    scale = SIMPLIFIED_SIDE / side if side > 0 else 1.0
+    return [_rdp((s - origin) * scale, RDP_EPSILON) for s in strokes]
+
+
+def _rdp(points: np.ndarray, epsilon: float) -> np.ndarray:
+    """Ramer-Douglas-Peucker: loops once per kept point, each step vectorised over a segment."""
+    if len(points) < 3:
+        return points
+    keep = np.zeros(len(points), dtype=bool)
+    keep[[0, -1]] = True
+    pending = [(0, len(points) - 1)]
+    while pending:
+        first, last = pending.pop()
+        if last - first < 2:
+            continue
+        inner = points[first + 1 : last]
+        distances = _distance_to_segment(inner, points[first], points[last])
+        farthest = int(np.argmax(distances))
+        if distances[farthest] > epsilon:
+            split = first + 1 + farthest
+            keep[split] = True
+            pending += [(first, split), (split, last)]
+    return points[keep]
+
+
+def _distance_to_segment(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    direction = end - start
+    length_sq = float(direction @ direction)
+    if length_sq == 0.0:
+        return np.linalg.norm(points - start, axis=1)
+    t = np.clip((points - start) @ direction / length_sq, 0.0, 1.0)
+    return np.linalg.norm(points - (start + t[:, None] * direction), axis=1)

@@ -1,0 +1,117 @@
+"""Shared fixtures: synthetic drawings in the bucket's layout, a local HTTP mirror, ../shared."""
+
+from __future__ import annotations
+
+import json
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_QUICKDRAW = Path(__file__).resolve().parents[1].parent / "shared" / "quickdraw"
+SHAPES = ("circle", "zigzag", "square")  # real category names, easy to tell apart
+
+
+def shape_drawing(shape: str, rng: np.random.Generator) -> list:
+    """A noisy simplified-format drawing of a circle, a zigzag or a square."""
+    if shape == "circle":
+        t = np.linspace(0, 2 * np.pi, 24)
+        x, y = np.cos(t), np.sin(t)
+    elif shape == "zigzag":
+        x = np.linspace(-1, 1, 9)
+        y = np.where(np.arange(9) % 2 == 0, -0.6, 0.6)
+    else:
+        x = np.array([-1, 1, 1, -1, -1.0])
+        y = np.array([-1, -1, 1, 1, -1.0])
+    x = x * rng.uniform(0.6, 1.0) + rng.normal(0, 0.04, len(x))
+    y = y * rng.uniform(0.6, 1.0) + rng.normal(0, 0.04, len(y))
+    x = np.clip((x + 1.2) * 100, 0, 255).round().astype(int)
+    y = np.clip((y + 1.2) * 100, 0, 255).round().astype(int)
+    return [[x.tolist(), y.tolist()]]
+
+
+def write_bucket(root: Path, per_shape: int = 40, seed: int = 0) -> Path:
+    """Writes full/simplified/<shape>.ndjson for the three shapes; returns root."""
+    rng = np.random.default_rng(seed)
+    folder = root / "full" / "simplified"
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, shape in enumerate(SHAPES):
+        lines = [
+            json.dumps({"word": shape, "key_id": str(10**15 + index * 10**6 + i), "recognized": True,
+                        "countrycode": "US", "drawing": shape_drawing(shape, rng)})
+            for i in range(per_shape)
+        ]
+        (folder / f"{shape}.ndjson").write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.fixture
+def bucket(tmp_path) -> Path:
+    return write_bucket(tmp_path / "bucket")
+
+
+@pytest.fixture
+def shared_quickdraw() -> Path:
+    if not (SHARED_QUICKDRAW / "full" / "simplified").is_dir():
+        pytest.skip("../shared/quickdraw is not here (only on the project's machines)")
+    return SHARED_QUICKDRAW
+
+
+class RangeHandler(SimpleHTTPRequestHandler):
+    """Serves a folder with HTTP Range support; ``drop_after`` bytes cuts each body short."""
+
+    drop_after: int | None = None
+    requests: list
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.requests.append((self.path, self.headers.get("Range")))
+        path = Path(self.translate_path(self.path))
+        if not path.is_file():
+            self.send_error(404, "Not Found")
+            return
+        data = path.read_bytes()
+        start = 0
+        if self.headers.get("Range"):
+            start = int(self.headers["Range"].split("=")[1].split("-")[0])
+            if start >= len(data):
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.end_headers()
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        else:
+            self.send_response(200)
+        body = data[start:]
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.drop_after is not None:
+            body = body[: self.drop_after]
+        self.wfile.write(body)
+        self.wfile.flush()
+        if self.drop_after is not None:
+            self.close_connection = True
+
+
+@pytest.fixture
+def http_mirror():
+    """Starts a server on 127.0.0.1 for a folder: http_mirror(folder, drop_after=None) -> (url, handler)."""
+    servers = []
+
+    def start(folder: Path, drop_after: int | None = None):
+        handler = type("Handler", (RangeHandler,), {"drop_after": drop_after, "requests": []})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(folder)))
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/", handler
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,87 @@
+"""The `sketch` command as users run it: --help stays light, errors are one line."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from sketchrnn_cli.cli import main
+
+COMMANDS = sorted(main.commands)
+
+
+def test_every_command_has_help():
+    runner = CliRunner()
+    for command in [[], *[[c] for c in COMMANDS]]:
+        result = runner.invoke(main, [*command, "--help"])
+        assert result.exit_code == 0, result.output
+        assert "Usage:" in result.output
+
+
+def test_help_never_imports_tensorflow():
+    probe = (
+        "import sys; from click.testing import CliRunner; from sketchrnn_cli.cli import main\n"
+        "for args in [['--help']] + [[c, '--help'] for c in main.commands]:\n"
+        "    assert CliRunner().invoke(main, args).exit_code == 0, args\n"
+        "heavy = [m for m in ('tensorflow', 'keras', 'tensorflow_datasets') if m in sys.modules]\n"
+        "print(heavy)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_download_shows_a_summary_table(bucket, tmp_path):
+    result = CliRunner().invoke(
+        main, ["download", "--data-dir", str(tmp_path / "d"), "--source", str(bucket),
+               "--categories", "circle,zigzag,square", "--max-per-class", "30"])
+    assert result.exit_code == 0, result.output
+    assert "circle" in result.output and "│ all" in result.output and "90 │" in result.output
+
+
+def test_categories_file_and_environment_variables(bucket, tmp_path):
+    names = tmp_path / "names.txt"
+    names.write_text("circle\nsquare\n")
+    env = {"SKETCH_DATA_DIR": str(tmp_path / "d"), "SKETCH_SOURCE": str(bucket)}
+    result = CliRunner(env=env).invoke(main, ["download", "--categories-file", str(names)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "d/tfds/quickdraw_strokes/simplified/1.0.0/dataset_info.json").is_file()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--categories", "circel"], "unknown category 'circel' (did you mean 'circle'"),
+        (["--categories", "dragon"], "dragon.ndjson: no such file"),
+        ([], "exactly one of --categories"),
+        (["--categories", "cat", "--all"], "exactly one of --categories"),
+    ],
+)
+def test_download_errors_are_one_line_without_traceback(bucket, tmp_path, args, message):
+    result = CliRunner().invoke(main, ["download", "--data-dir", str(tmp_path), "--source", str(bucket), *args])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_network_failure_keeps_finished_categories(bucket, tmp_path, http_mirror):
+    url, _ = http_mirror(bucket)
+    data = tmp_path / "d"
+    result = CliRunner().invoke(main, ["download", "--data-dir", str(data), "--source", url,
+                                       "--categories", "circle,square,dragon"])
+    assert result.exit_code == 1
+    assert "dragon.ndjson: HTTP 404" in result.output
+    finished = data / "downloads/full/simplified"
+    assert sorted(p.name for p in finished.iterdir()) == ["circle.ndjson", "square.ndjson"]
+
+
+def test_info_reports_versions_devices_and_datasets(bucket, tmp_path):
+    data = tmp_path / "d"
+    CliRunner().invoke(main, ["download", "--data-dir", str(data), "--source", str(bucket), "--categories", "circle,square"])
+    result = CliRunner().invoke(main, ["info", "--data-dir", str(data), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["tensorflow"].startswith("2.") and report["keras"].startswith("3.")
+    assert report["devices"]["cpus"] >= 1
+    assert "2 categories" in report["datasets"]["simplified"]

@@ -1,0 +1,37 @@
+import json
+
+import pytest
+
+from sketchrnn_cli.config import DataConfig, FORMAT_VERSION, ModelConfig, RunConfig, TrainConfig
+
+
+def test_config_round_trips_through_json():
+    config = RunConfig(
+        data=DataConfig(labels=("cat", "dog"), input_scale=3.5),
+        model=ModelConfig(arch="conv-gru", conv_filters=(8, 16), conv_strides=(1, 2)),
+        train=TrainConfig(max_minutes=2.5, seed=7),
+    )
+    assert RunConfig.from_json(config.to_json()) == config
+
+
+def test_a_missing_key_is_named():
+    raw = json.loads(RunConfig().to_json())
+    del raw["model"]["rnn_units"]
+    with pytest.raises(ValueError, match="config.model has no key 'rnn_units'"):
+        RunConfig.from_json(json.dumps(raw))
+
+
+def test_a_newer_format_version_is_refused():
+    raw = json.loads(RunConfig().to_json())
+    raw["format_version"] = FORMAT_VERSION + 1
+    with pytest.raises(ValueError, match="format_version .* not supported"):
+        RunConfig.from_json(json.dumps(raw))
+
+
+def test_wrong_types_and_bad_json_are_refused():
+    raw = json.loads(RunConfig().to_json())
+    raw["train"]["epochs"] = "ten"
+    with pytest.raises(ValueError, match="config.train.epochs must be int"):
+        RunConfig.from_json(json.dumps(raw))
+    with pytest.raises(ValueError, match="not valid JSON"):
+        RunConfig.from_json("{")

@@ -1,0 +1,110 @@
+"""The download workflow and the TFDS builder, on drawings written by the tests."""
+
+import json
+
+import numpy as np
+import pytest
+
+from sketchrnn_cli.collect import CollectOptions
+from sketchrnn_cli.download import DownloadRequest, dataset_dir, download
+from sketchrnn_cli.splits import split_of
+from conftest import SHAPES, write_bucket
+
+tfds = pytest.importorskip("tensorflow_datasets")
+
+
+def read_back(path):
+    builder = tfds.builder_from_directory(str(path))
+    examples = {s: list(tfds.as_numpy(builder.as_dataset(split=s))) for s in ("train", "valid", "test")}
+    return builder, examples
+
+
+def test_builds_a_versioned_dataset_with_hash_splits_labels_and_counts(bucket, tmp_path):
+    summary = download(DownloadRequest(SHAPES, tmp_path / "data", source=str(bucket)))
+    assert summary.dataset_dir == tmp_path / "data/tfds/quickdraw_strokes/simplified/1.0.0"
+    assert dataset_dir(tmp_path / "data", "simplified") == summary.dataset_dir
+    builder, examples = read_back(summary.dataset_dir)
+    assert builder.info.features["label"].names == list(SHAPES)
+    assert sum(len(v) for v in examples.values()) == 120
+    for split, rows in examples.items():
+        for row in rows:
+            assert split_of(row["key_id"].decode()) == split
+            assert row["strokes"].dtype == np.float32 and row["strokes"].shape == (row["length"], 3)
+    counts = builder.info.metadata["counts"]
+    assert sum(counts["circle"].values()) == 40
+    assert counts["circle"]["train"] == sum(1 for r in examples["train"] if r["label"] == 0)
+
+
+def test_a_drawing_keeps_its_split_when_more_data_arrives_in_another_order(tmp_path):
+    small = write_bucket(tmp_path / "small", per_shape=20)
+    large = write_bucket(tmp_path / "large", per_shape=60)
+    path = large / "full/simplified/circle.ndjson"
+    path.write_text("\n".join(reversed(path.read_text().splitlines())) + "\n")
+    before = download(DownloadRequest(SHAPES, tmp_path / "a", source=str(small))).dataset_dir
+    after = download(DownloadRequest(SHAPES, tmp_path / "b", source=str(large))).dataset_dir
+    split_before = {r["key_id"]: s for s, rows in read_back(before)[1].items() for r in rows}
+    split_after = {r["key_id"]: s for s, rows in read_back(after)[1].items() for r in rows}
+    assert split_before and all(split_after[k] == s for k, s in split_before.items())
+
+
+def test_bad_lines_are_counted_and_the_rest_kept(bucket, tmp_path):
+    path = bucket / "full/simplified/circle.ndjson"
+    lines = path.read_text().splitlines()
+    lines[3] = "{broken"
+    lines[5] = json.dumps({"word": "circle", "key_id": "9", "drawing": [[[1], [1]]]})
+    lines[7] = lines[6]  # duplicate key_id
+    path.write_text("\n".join(lines) + "\n")
+    summary = download(DownloadRequest(SHAPES, tmp_path / "data", source=str(bucket)))
+    assert summary.collected.skipped_count == 3
+    assert [s.line for s in summary.collected.skipped] == [4, 6, 8]
+    assert str(summary.collected.skipped[0]).startswith(f"{path}:4: bad JSON")
+    assert sum(summary.collected.counts()["circle"].values()) == 37
+
+
+def test_max_per_class_and_recognized_only(bucket, tmp_path):
+    path = bucket / "full/simplified/square.ndjson"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    for row in rows[:10]:
+        row["recognized"] = False
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    options = CollectOptions(max_per_class=25, recognized_only=True)
+    summary = download(DownloadRequest(SHAPES, tmp_path / "data", source=str(bucket), options=options))
+    assert {c: sum(v.values()) for c, v in summary.collected.counts().items()} == {s: 25 for s in SHAPES}
+    assert summary.collected.unrecognized_count == 10
+
+
+def test_sketch_rnn_npz_files_are_an_input_too(tmp_path):
+    folder = tmp_path / "npz" / "sketchrnn"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in ("cat", "dog"):
+        arrays = {}
+        for split, count in (("train", 6), ("valid", 2), ("test", 3)):
+            items = np.empty(count, dtype=object)
+            for i in range(count):
+                items[i] = np.column_stack([rng.integers(-20, 20, (8, 2)), np.eye(8, dtype=int)[7] | 0]).astype(np.int16)
+            arrays[split] = items
+        np.savez(folder / f"{name}.npz", **arrays)
+    summary = download(DownloadRequest(("cat", "dog"), tmp_path / "data", format="npz", source=str(tmp_path / "npz")))
+    builder, examples = read_back(summary.dataset_dir)
+    assert {s: len(v) for s, v in examples.items()} == {"train": 12, "valid": 4, "test": 6}
+    assert all(r["strokes"].shape == (8, 3) for r in examples["train"])
+
+
+def test_nothing_valid_is_an_error_not_an_empty_dataset(tmp_path):
+    folder = tmp_path / "bad" / "full/simplified"
+    folder.mkdir(parents=True)
+    (folder / "cat.ndjson").write_text("nonsense\n")
+    with pytest.raises(ValueError, match="no valid drawings"):
+        download(DownloadRequest(("cat",), tmp_path / "data", source=str(tmp_path / "bad")))
+
+
+def test_end_to_end_from_the_shared_mirror_for_three_categories(shared_quickdraw, tmp_path):
+    names = ("cat", "paint can", "The Eiffel Tower")
+    summary = download(DownloadRequest(names, tmp_path / "data", source=str(shared_quickdraw),
+                                       options=CollectOptions(max_per_class=20)))
+    counts = summary.collected.counts()
+    assert list(counts) == list(names) and all(sum(v.values()) == 20 for v in counts.values())
+    builder, examples = read_back(summary.dataset_dir)
+    assert builder.info.features["label"].names == list(names)
+    assert sum(len(v) for v in examples.values()) == 60

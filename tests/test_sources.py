@@ -1,0 +1,76 @@
+import pytest
+from conftest import write_bucket
+
+from sketchrnn_cli.sources import SourceError, fetch_file, open_lines, relative_path
+
+RELATIVE = relative_path("simplified", "circle")
+
+
+def test_local_folder_lines_are_read_in_place(bucket, tmp_path):
+    lines = list(open_lines(str(bucket), RELATIVE, tmp_path / "downloads"))
+    assert len(lines) == 40 and lines[0].startswith(b"{")
+    assert not (tmp_path / "downloads").exists()  # nothing copied
+
+
+def test_missing_local_category_names_the_path(bucket, tmp_path):
+    with pytest.raises(SourceError, match="dragon.ndjson: no such file"):
+        list(open_lines(str(bucket), relative_path("simplified", "dragon"), tmp_path))
+
+
+def test_http_download_is_complete_and_not_fetched_twice(bucket, tmp_path, http_mirror):
+    url, handler = http_mirror(bucket)
+    downloads = tmp_path / "downloads"
+    first = list(open_lines(url, RELATIVE, downloads))
+    assert b"".join(first) == (bucket / RELATIVE).read_bytes()
+    assert (downloads / RELATIVE).read_bytes() == (bucket / RELATIVE).read_bytes()
+    assert not (downloads / (RELATIVE + ".part")).exists()
+    again = list(open_lines(url, RELATIVE, downloads))
+    assert again == first and len(handler.requests) == 1
+
+
+def test_interrupted_download_leaves_a_part_file_and_resumes_with_a_range(bucket, tmp_path, http_mirror):
+    whole = (bucket / RELATIVE).read_bytes()
+    downloads = tmp_path / "downloads"
+    dropping_url, _ = http_mirror(bucket, drop_after=len(whole) // 3)
+    with pytest.raises(SourceError, match=r"circle.ndjson: connection"):
+        list(open_lines(dropping_url, RELATIVE, downloads))
+    assert not (downloads / RELATIVE).exists()  # a truncated file never looks complete
+    assert (downloads / (RELATIVE + ".part")).stat().st_size == len(whole) // 3
+
+    url, handler = http_mirror(bucket)
+    lines = list(open_lines(url, RELATIVE, downloads))
+    assert b"".join(lines) == whole  # each line exactly once, across both runs
+    assert (downloads / RELATIVE).read_bytes() == whole
+    assert handler.requests == [("/" + RELATIVE.replace(" ", "%20"), f"bytes={len(whole) // 3}-")]
+
+
+def test_reading_only_the_first_lines_fetches_no_further(tmp_path, http_mirror):
+    bucket = write_bucket(tmp_path / "big", per_shape=2000)  # several download chunks
+    url, _ = http_mirror(bucket)
+    downloads = tmp_path / "downloads"
+    lines = open_lines(url, RELATIVE, downloads)
+    first = next(lines)
+    lines.close()
+    assert first.endswith(b"\n")
+    part = downloads / (RELATIVE + ".part")
+    assert 0 < part.stat().st_size < (bucket / RELATIVE).stat().st_size / 2
+    assert not (downloads / RELATIVE).exists()
+    assert b"".join(open_lines(url, RELATIVE, downloads)) == (bucket / RELATIVE).read_bytes()
+
+
+def test_missing_category_on_a_server_is_one_clear_error_naming_the_url(bucket, tmp_path, http_mirror):
+    url, _ = http_mirror(bucket)
+    with pytest.raises(SourceError, match=r"http://127\.0\.0\.1:\d+/full/simplified/dragon\.ndjson: HTTP 404"):
+        list(open_lines(url, relative_path("simplified", "dragon"), tmp_path))
+
+
+def test_unreachable_server_is_one_clear_error(tmp_path):
+    with pytest.raises(SourceError, match="127.0.0.1:9/full/simplified/circle.ndjson: cannot connect"):
+        list(open_lines("http://127.0.0.1:9/", RELATIVE, tmp_path))
+
+
+def test_fetch_file_returns_a_complete_copy(bucket, tmp_path, http_mirror):
+    url, _ = http_mirror(bucket)
+    path = fetch_file(url, RELATIVE, tmp_path)
+    assert path.read_bytes() == (bucket / RELATIVE).read_bytes()
+    assert fetch_file(str(bucket), RELATIVE, tmp_path) == bucket / RELATIVE

@@ -1,0 +1,127 @@
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from sketchrnn_cli.strokes import (
+    parse_drawing,
+    sketch_rnn_to_stroke3,
+    stroke3_to_strokes,
+    stroke_count,
+)
+
+
+def test_two_strokes_become_unit_box_offsets_with_pen_lifts():
+    drawing = [[[0, 10], [0, 0]], [[10, 10], [0, 5]]]
+    expected = [[0, 0, 0], [1, 0, 1], [0, 0, 0], [0, 0.5, 1]]
+    np.testing.assert_allclose(parse_drawing(drawing), expected)
+
+
+def test_first_row_keeps_the_start_position_in_the_box():
+    drawing = [[[5, 0], [0, 10]]]  # starts top-right of its box, goes down-left
+    sequence = parse_drawing(drawing)
+    np.testing.assert_allclose(sequence[0], [0.5, 0, 0])
+    np.testing.assert_allclose(sequence[1], [-0.5, 1, 1])
+
+
+def test_aspect_ratio_is_kept():
+    wide = parse_drawing([[[0, 200], [0, 50]]])
+    assert wide[1, 0] == pytest.approx(1.0) and wide[1, 1] == pytest.approx(0.25)
+
+
+def test_same_shape_at_any_size_and_place_gives_the_same_sequence():
+    small = [[[10, 20, 20], [10, 10, 30]]]
+    big = [[[100, 200, 200], [300, 300, 500]]]
+    np.testing.assert_allclose(parse_drawing(small), parse_drawing(big), atol=1e-6)
+
+
+def test_long_drawings_are_cut_and_end_with_the_pen_up():
+    drawing = [[list(range(100)), list(range(100))]]
+    sequence = parse_drawing(drawing, max_length=10)
+    assert sequence.shape == (10, 3)
+    assert sequence[-1, 2] == 1 and sequence[:-1, 2].sum() == 0
+
+
+def test_raw_drawing_lands_in_the_simplified_frame():
+    # A straight raw line with many points, floats and times: RDP keeps the two ends.
+    xs = np.linspace(300.5, 700.5, 50).tolist()
+    ys = np.linspace(100.25, 300.25, 50).tolist()
+    times = list(range(50))
+    sequence = parse_drawing([[xs, ys, times]])
+    np.testing.assert_allclose(sequence, [[0, 0, 0], [1, 0.5, 1]], atol=1e-6)
+
+
+def test_raw_and_simplified_versions_of_a_real_drawing_agree(shared_quickdraw):
+    simplified = json.loads((shared_quickdraw / "full/simplified/cat.ndjson").open().readline())
+    raw = json.loads((shared_quickdraw / "full/raw/cat.ndjson").open().readline())
+    assert raw["key_id"] == simplified["key_id"]
+    a, b = parse_drawing(simplified["drawing"]), parse_drawing(raw["drawing"])
+    assert stroke_count(a) == stroke_count(b)
+    ends_a = [s[-1] for s in stroke3_to_strokes(a)]
+    ends_b = [s[-1] for s in stroke3_to_strokes(b)]
+    np.testing.assert_allclose(ends_a, ends_b, atol=0.03)  # within ~8 of 255 pixels
+
+
+@pytest.mark.parametrize(
+    "drawing, reason",
+    [
+        ([], "empty"),
+        ("cat", "list of strokes"),
+        ([[[1], [1]]], "fewer than 2 points"),
+        ([[[1, 2], [1]]], "different lengths"),
+        ([[[1, 2]]], "[x, y]"),
+        ([[[1, float("nan")], [1, 2]]], "not finite"),
+        ([[[1, 1e12], [1, 2]]], "exceed"),
+        ([[["a", "b"], [1, 2]]], "not numbers"),
+        ([[[1, 2], [1, 2], [0]]], "t of a different length"),
+        ([[[[1, 2]], [[1, 2]]]], "different lengths"),
+        ([[[], []]], "no points"),
+    ],
+)
+def test_malformed_drawings_are_rejected_with_the_reason(drawing, reason):
+    with pytest.raises(ValueError, match=reason if reason != "[x, y]" else r"\[x, y\]"):
+        parse_drawing(drawing)
+
+
+def test_stroke3_round_trips_to_strokes():
+    drawing = [[[0, 10, 10], [0, 0, 10]], [[0, 5], [10, 10]]]
+    strokes = stroke3_to_strokes(parse_drawing(drawing))
+    assert [len(s) for s in strokes] == [3, 2]
+    np.testing.assert_allclose(strokes[1], [[0, 1], [0.5, 1]], atol=1e-6)
+
+
+def test_sketch_rnn_offsets_convert_like_absolute_points():
+    stroke3 = np.array([[10, 10, 0], [10, 0, 1], [0, 10, 1]], dtype=np.int16)
+    same_as_points = parse_drawing([[[10, 20], [10, 10]], [[20], [20]]])
+    np.testing.assert_allclose(sketch_rnn_to_stroke3(stroke3), same_as_points, atol=1e-6)
+
+
+coordinate = st.integers(0, 255) | st.floats(-5000, 5000, allow_nan=False)
+stroke = st.integers(1, 30).flatmap(
+    lambda n: st.tuples(st.lists(coordinate, min_size=n, max_size=n), st.lists(coordinate, min_size=n, max_size=n))
+)
+drawings = st.lists(stroke.map(lambda xy: [list(xy[0]), list(xy[1])]), min_size=1, max_size=8).filter(
+    lambda d: sum(len(s[0]) for s in d) >= 2
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(drawings, st.integers(2, 300))
+def test_any_valid_drawing_gives_a_finite_float32_sequence_with_pen_bits(drawing, max_length):
+    sequence = parse_drawing(drawing, max_length)
+    assert sequence.dtype == np.float32 and sequence.ndim == 2 and sequence.shape[1] == 3
+    assert 1 <= len(sequence) <= max_length
+    assert np.isfinite(sequence).all()
+    assert set(np.unique(sequence[:, 2])) <= {0.0, 1.0} and sequence[-1, 2] == 1
+    absolute = np.cumsum(sequence[:, :2].astype(np.float64), axis=0)
+    assert absolute.min() >= -1e-5 and absolute.max() <= 1 + 1e-5
+
+
+@settings(max_examples=200, deadline=None)
+@given(drawings)
+def test_simplified_drawings_keep_every_point_and_stroke(drawing):
+    drawing = [[[int(abs(v)) % 256 for v in s[0]], [int(abs(v)) % 256 for v in s[1]]] for s in drawing]
+    sequence = parse_drawing(drawing, max_length=1000)
+    assert len(sequence) == sum(len(s[0]) for s in drawing)
+    assert stroke_count(sequence) == len(drawing)
