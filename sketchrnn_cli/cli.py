@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from . import __version__, ui
+from .config import ARCHITECTURES, DataConfig, ModelConfig, RunConfig, TrainConfig
 from .sources import FORMATS, OFFICIAL_SOURCE
 
 DEFAULT_DATA_DIR = "data"
@@ -116,6 +117,275 @@ def _show_download(summary) -> None:
     for name, split_counts in counts.items():
         if sum(split_counts.values()) == 0:
             ui.warn(f"category {name!r} has no drawings")
+
+
+def _csv_ints(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return tuple(int(v) for v in value.split(",") if v.strip())
+    except ValueError:
+        raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from None
+
+
+@main.command()
+@data_dir_option
+@click.option("--format", "format_", type=click.Choice(FORMATS), help="Which dataset of the data folder (default: the only one, else simplified).")
+@click.option("--categories", "category_list", metavar="NAMES", help="Train on a subset of the dataset's categories.")
+@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Run folder (default: a new one under runs/).")
+@click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last finished epoch.")
+@click.option("--arch", type=click.Choice(ARCHITECTURES), default=ModelConfig.arch, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=TrainConfig.epochs, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=TrainConfig.batch_size, show_default=True)
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=TrainConfig.learning_rate, show_default=True)
+@click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="Stop after the epoch that crosses this; the best weights are kept.")
+@click.option("--patience", type=click.IntRange(min=1), default=TrainConfig.patience, show_default=True, help="Early stopping: epochs without a better valid accuracy.")
+@click.option("--seed", type=int, default=TrainConfig.seed, show_default=True, help="Same seed, same data: same result on CPU (without --max-minutes).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
+@click.option("--augment/--no-augment", default=None, help="Random stretch, rotation, dropped points and strokes [default: on below 50,000 train drawings].")
+@click.option("--per-step-loss/--no-per-step-loss", default=ModelConfig.per_step_loss, show_default=True, help="Loss on the class at every real step, not only the pooled one.")
+@click.option("--layer-norm", is_flag=True, help="LayerNormalization after each recurrent layer.")
+@click.option("--conv-filters", callback=_csv_ints, metavar="N,N,...", help=f"Conv1D widths [default: {','.join(map(str, ModelConfig.conv_filters))}].")
+@click.option("--conv-strides", callback=_csv_ints, metavar="N,N,...", help=f"Conv1D strides [default: {','.join(map(str, ModelConfig.conv_strides))}].")
+@click.option("--rnn-units", type=click.IntRange(min=1), default=ModelConfig.rnn_units, show_default=True)
+@click.option("--rnn-layers", type=click.IntRange(min=1), default=ModelConfig.rnn_layers, show_default=True)
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=ModelConfig.dropout, show_default=True)
+def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch_size, learning_rate, max_minutes,
+          patience, seed, device, augment, per_step_loss, layer_norm, conv_filters, conv_strides, rnn_units,
+          rnn_layers, dropout):
+    """Train a classifier on a downloaded dataset; writes a run folder."""
+    import dataclasses
+
+    with ui.user_errors():
+        if resume and run_dir is None:
+            raise click.UsageError("--resume needs the --run-dir of the run to continue")
+        dataset = _dataset_path(data_dir, format_)
+        labels = ()
+        if category_list:
+            from . import categories as catalog
+
+            labels = tuple(catalog.resolve(catalog.parse_list(category_list)))
+        model_config = ModelConfig(
+            arch=arch, rnn_units=rnn_units, rnn_layers=rnn_layers, layer_norm=layer_norm, dropout=dropout,
+            per_step_loss=per_step_loss,
+            conv_filters=conv_filters or ModelConfig.conv_filters,
+            conv_strides=conv_strides or (ModelConfig.conv_strides if conv_filters is None else (1,) * len(conv_filters)),
+        )
+        config = RunConfig(
+            data=DataConfig(format=dataset.parent.name, labels=labels),
+            model=model_config,
+            train=TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+                              max_minutes=max_minutes, patience=patience, augment=augment),
+        )
+        run_dir = run_dir or _new_run_dir(arch)
+        from .train import train as run_training
+
+        try:
+            result = run_training(config, dataset, run_dir, device=device, resume=resume,
+                                  on_start=_show_train_start, on_epoch=_show_epoch)
+        except KeyboardInterrupt:
+            raise click.ClickException(
+                f"interrupted; the last finished epoch is saved. Continue with: sketch train --resume --run-dir {run_dir}"
+            ) from None
+    rows = [["run folder", result.run_dir], ["architecture", result.config.model.arch],
+            ["parameters", f"{result.parameters:,}"], ["device", result.device],
+            ["epochs", f"{result.epochs_run} ({result.stopped})"],
+            ["best valid accuracy", f"{result.best_val_accuracy:.2%} (epoch {result.best_epoch})"],
+            ["drawings/s (train)", f"{result.drawings_per_second:,.0f}"],
+            ["training time", f"{result.seconds / 60:.1f} min"]]
+    ui.out.print(ui.table("Training finished", ["", ""], rows, justify_numbers=False))
+    ui.note(f"next: sketch evaluate {result.run_dir}")
+
+
+def _dataset_path(data_dir: Path, format_: str | None) -> Path:
+    from .download import built_datasets
+
+    built = built_datasets(data_dir)
+    if not built:
+        raise click.ClickException(f"no dataset in {data_dir}; run sketch download first")
+    if format_ is None:
+        format_ = next(iter(built)) if len(built) == 1 else "simplified"
+    if format_ not in built:
+        raise click.ClickException(f"no {format_} dataset in {data_dir} (it has: {', '.join(built)})")
+    return built[format_]
+
+
+def _new_run_dir(arch: str) -> Path:
+    import time
+
+    return Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{arch}"
+
+
+def _show_train_start(reason: str, config, sizes: dict) -> None:
+    ui.note(reason)
+    ui.note(f"{len(config.data.labels)} categories; train {sizes['train']:,}, valid {sizes['valid']:,} drawings; "
+            f"augmentation {'on' if config.train.augment else 'off'}")
+
+
+def _show_epoch(report) -> None:
+    left = f"{int(report.seconds_left // 60)}m{int(report.seconds_left % 60):02d}s left"
+    ui.note(f"epoch {report.epoch:>3}/{report.epochs}  loss {report.loss:.3f}  acc {report.accuracy:6.1%}  "
+            f"valid {report.val_accuracy:6.1%} (best {report.best_val_accuracy:.1%})  "
+            f"lr {report.learning_rate:.1e}  {report.drawings_per_second:,.0f} drawings/s  {left}")
+
+
+run_dir_argument = click.argument("run_dir", type=click.Path(path_type=Path))
+
+
+@main.command()
+@run_dir_argument
+@data_dir_option
+@click.option("--split", type=click.Choice(["test", "valid"]), default="test", show_default=True)
+@click.option("--data", "data_paths", multiple=True, type=click.Path(path_type=Path),
+              help="Score on these ndjson files or folders instead (labels from each drawing's word).")
+@click.option("--backend", type=click.Choice(["tensorflow", "litert"]), default="tensorflow", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON object to FILE.")
+def evaluate(run_dir, data_dir, split, data_paths, backend, as_json, out):
+    """Score a trained run: top-1, top-3, MAP@3, per category, confusions, baselines."""
+    from .evaluate import evaluate_files, evaluate_split
+
+    with ui.user_errors():
+        if data_paths:
+            scored = evaluate_files(run_dir, list(data_paths), backend)
+        else:
+            scored = evaluate_split(run_dir, data_dir, split, backend)
+    report = scored.report
+    if out:
+        from .artifacts import atomic_write_text
+
+        atomic_write_text(out, json.dumps(report, indent=1) + "\n")
+    if as_json:
+        click.echo(json.dumps(report))
+        return
+    _show_report(run_dir, report)
+
+
+def _show_report(run_dir, report: dict) -> None:
+    def pct(value):
+        return "n/a" if value is None or value != value else f"{value:.1%}"
+
+    rows = [["drawings", f"{report['count']:,}"], ["top-1", pct(report["top1"])], ["top-3", pct(report["top3"])],
+            ["MAP@3", "n/a" if report["map3"] != report["map3"] else f"{report['map3']:.4f}"],
+            ["baseline: chance", pct(report["baseline_chance"])],
+            ["baseline: most common category", pct(report["baseline_majority"])]]
+    ui.note(f"{run_dir} scored on {report['source']} with {report['backend']}")
+    ui.out.print(ui.table(None, ["metric", "value"], rows))
+    per_class = sorted(report["per_class"].items(), key=lambda item: item[1]["accuracy"])
+    ui.out.print(ui.table("Per category (worst first)", ["category", "accuracy", "drawings"],
+                          [[name, pct(v["accuracy"]), v["count"]] for name, v in per_class]))
+    if report["confused"]:
+        ui.out.print(ui.table("Most confused", ["true", "predicted as", "drawings"],
+                              [[c["true"], c["predicted"], c["count"]] for c in report["confused"]]))
+    for name, count in report.get("unknown_categories", {}).items():
+        ui.warn(f"{count} drawing(s) of {name!r}, a category this model does not know, were not scored")
+    if report.get("unlabelled"):
+        ui.warn(f"{report['unlabelled']} drawing(s) without a 'word' were not scored")
+    for line in report.get("skipped_examples", []):
+        ui.warn(f"skipped {line}")
+
+
+@main.command("evaluate-all")
+@click.argument("runs_root", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"))
+@data_dir_option
+@click.option("--split", type=click.Choice(["test", "valid"]), default="test", show_default=True)
+def evaluate_all(runs_root, data_dir, split):
+    """Evaluate every run under RUNS_ROOT and print one comparison table."""
+    from .artifacts import RunFiles, read_json
+    from .evaluate import evaluate_split
+
+    runs = sorted(p.parent for p in runs_root.glob("*/model.keras"))
+    if not runs:
+        raise click.ClickException(f"no trained runs under {runs_root}")
+    rows = []
+    for run in runs:
+        try:
+            with ui.user_errors():
+                report = evaluate_split(run, data_dir, split).report
+        except click.ClickException as error:
+            ui.warn(f"{run}: {error.message}")
+            continue
+        from .artifacts import read_config
+
+        files = RunFiles(run)
+        params = read_json(files.summary).get("parameters", "?") if files.summary.is_file() else "?"
+        rows.append([run.name, read_config(files).model.arch, f"{report['top1']:.1%}", f"{report['top3']:.1%}",
+                     f"{report['map3']:.4f}", f"{params:,}" if isinstance(params, int) else params])
+    ui.out.print(ui.table(f"Runs under {runs_root} on the {split} split",
+                          ["run", "architecture", "top-1", "top-3", "MAP@3", "parameters"], rows))
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("--model", "run_dir", type=click.Path(path_type=Path), envvar="SKETCH_MODEL", show_envvar=True,
+              help="Run folder [default: the newest under runs/].")
+@click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--backend", type=click.Choice(["auto", "litert", "tensorflow"]), default="auto", envvar="SKETCH_BACKEND",
+              show_default=True, show_envvar=True, help="auto: LiteRT when the run has model.tflite.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON line per drawing.")
+@click.option("--show", is_flag=True, help="Draw each sketch in the terminal beside its predictions.")
+@click.option("--progressive", is_flag=True, help="The top guess after each stroke, as in the game.")
+def predict(inputs, run_dir, top_k, backend, as_json, show, progressive):
+    """Classify the drawings in ndjson files (or '-' for standard input)."""
+    from .inference import open_backend
+    from .predict import newest_run, predict as run_predict, read_inputs
+    from .reader import Skipped
+
+    with ui.user_errors():
+        run_dir = run_dir or newest_run()
+        if run_dir is None:
+            raise click.ClickException("no trained run under runs/; train one or pass --model RUN_DIR")
+        config, model = open_backend(run_dir, backend)
+        drawings, problems = [], []
+        for record in read_inputs(list(inputs), config.data.max_length):
+            (problems if isinstance(record, Skipped) else drawings).append(record)
+        results = run_predict(model, config.data.labels, drawings, top_k, progressive)
+    for result in results:
+        if as_json:
+            click.echo(json.dumps(result.as_json()))
+        else:
+            _show_prediction(result, show)
+    for problem in problems:
+        ui.err.print(f"error: {problem}", markup=False, soft_wrap=True)
+    if problems:
+        raise SystemExit(1)
+
+
+def _show_prediction(result, show: bool) -> None:
+    from rich.columns import Columns
+    from rich.text import Text
+
+    drawing = result.drawing
+    title = f"{drawing.source}:{drawing.line}" + (f" (key_id {drawing.key_id})" if drawing.key_id else "")
+    rows = [[rank, label, f"{p:.1%}"] for rank, (label, p) in enumerate(result.labels, start=1)]
+    table = ui.table(title, ["#", "category", "probability"], rows)
+    if not show:
+        ui.out.print(table)
+    else:
+        from .render import braille
+
+        ui.out.print(Columns([Text("\n".join(braille(drawing.sequence))), table]))
+    if result.by_stroke:
+        right = result.first_right_stroke()
+        guesses = ", ".join(f"{n}: {label} {p:.0%}" for n, label, p in result.by_stroke)
+        ui.out.print(f"  after each stroke: {guesses}", markup=False, soft_wrap=True)
+        if drawing.word:
+            when = f"after stroke {right}" if right else "never"
+            ui.out.print(f"  the right answer ({drawing.word}) first appears {when}", markup=False)
+
+
+@main.command()
+@run_dir_argument
+@click.option("--format", "format_", type=click.Choice(["tflite", "saved_model"]), default="tflite", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write into.")
+def export(run_dir, format_, out):
+    """Export a trained run for serving (TF Serving) or phones (LiteRT), labels beside it."""
+    from .artifacts import RunFiles
+    from .serving import export_run
+
+    with ui.user_errors():
+        target = export_run(RunFiles(run_dir), format_, out)
+    ui.note(f"wrote {target} and {out / 'labels.txt'}")
 
 
 @main.command()

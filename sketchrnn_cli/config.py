@@ -47,7 +47,7 @@ class TrainConfig:
     seed: int = 0
     max_minutes: float | None = None  # stop after the epoch that crosses this
     patience: int = 8  # epochs without a better valid accuracy before stopping
-    augment: bool = True  # random scale, rotation, dropped points (train split only)
+    augment: bool | None = None  # random stretch, rotation, dropped points; None: on for small data
     mixed_precision: bool = False  # set when a GPU that supports it is used
 
 

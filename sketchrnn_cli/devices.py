@@ -16,7 +16,7 @@ def import_tensorflow():
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     quiet = os.environ["TF_CPP_MIN_LOG_LEVEL"] >= "2" and "tensorflow" not in sys.modules
-    with _silenced_stderr() if quiet else _unchanged():
+    with silenced_stderr() if quiet else _unchanged():
         import absl.logging
         import tensorflow as tf
 
@@ -27,7 +27,8 @@ def import_tensorflow():
 
 
 @contextmanager
-def _silenced_stderr():
+def silenced_stderr():
+    """Silences file descriptor 2, where C++ libraries log around Python's back."""
     sys.stderr.flush()
     saved = os.dup(2)
     with open(os.devnull, "w") as devnull:

@@ -80,6 +80,17 @@ def sketch_rnn_to_stroke3(sequence: np.ndarray, max_length: int = DEFAULT_MAX_LE
     return points_to_stroke3(points, sequence[:, 2] > 0.5, max_length)
 
 
+def first_strokes(sequence: np.ndarray, count: int) -> np.ndarray | None:
+    """The first ``count`` strokes as a drawing of their own (re-normalised to the unit box),
+    as the game sees a drawing in progress; None when they hold fewer than 2 points."""
+    ends = np.flatnonzero(sequence[:, 2] > 0.5)
+    if count < 1 or count > len(ends) or ends[count - 1] < 1:
+        return None
+    prefix = sequence[: ends[count - 1] + 1]
+    points = np.cumsum(prefix[:, :2].astype(np.float64), axis=0)
+    return points_to_stroke3(points, prefix[:, 2] > 0.5, len(prefix))
+
+
 def stroke_count(sequence: np.ndarray) -> int:
     return int(np.count_nonzero(sequence[:, 2] > 0.5))
 

@@ -22,11 +22,11 @@ err = Console(stderr=True, highlight=False)  # progress, notes, warnings
 
 
 def note(message: str) -> None:
-    err.print(message, markup=False)
+    err.print(message, markup=False, soft_wrap=True)
 
 
 def warn(message: str) -> None:
-    err.print(f"warning: {message}", style="yellow", markup=False)
+    err.print(f"warning: {message}", style="yellow", markup=False, soft_wrap=True)
 
 
 @contextmanager

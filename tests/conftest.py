@@ -115,3 +115,35 @@ def http_mirror():
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+TINY_MODEL = dict(conv_filters=(16, 16), conv_strides=(1, 2), rnn_units=16)
+
+
+def tiny_config(epochs: int = 8, **model_overrides):
+    from sketchrnn_cli.config import ModelConfig, RunConfig, TrainConfig
+
+    return RunConfig(model=ModelConfig(**{**TINY_MODEL, **model_overrides}),
+                     train=TrainConfig(epochs=epochs, batch_size=16, learning_rate=1e-2, patience=20))
+
+
+@pytest.fixture(scope="session")
+def shapes_data(tmp_path_factory) -> Path:
+    """A data folder holding the circles / zigzags / squares dataset (60 of each)."""
+    from sketchrnn_cli.download import DownloadRequest, download
+
+    root = tmp_path_factory.mktemp("shapes")
+    bucket = write_bucket(root / "bucket", per_shape=60)
+    download(DownloadRequest(SHAPES, root / "data", source=str(bucket)))
+    return root / "data"
+
+
+@pytest.fixture(scope="session")
+def trained_run(shapes_data, tmp_path_factory) -> Path:
+    """One small model trained on the shapes; shared by the tests that only read a run."""
+    from sketchrnn_cli.download import dataset_dir
+    from sketchrnn_cli.train import train
+
+    run_dir = tmp_path_factory.mktemp("runs") / "shapes"
+    train(tiny_config(), dataset_dir(shapes_data, "simplified"), run_dir)
+    return run_dir

@@ -1,0 +1,169 @@
+"""The run folder: the only module that knows its file names. No TensorFlow here.
+
+    config.json      RunConfig: the only thing the model is rebuilt from
+    labels.txt       category names, one per line, in output order
+    model.keras      the best weights (Keras 3 format)
+    model.tflite     the same model for LiteRT (batch of one drawing)
+    history.json     per-epoch metrics
+    summary.json     what the run ended with
+    logs/            TensorBoard
+    checkpoint/      last finished epoch: weights, optimizer state, progress (for --resume)
+
+Every file is written to a temporary name in the same folder, then renamed into place,
+so a crash never leaves a half-written file under a real name.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .config import RunConfig
+
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+class RunError(ValueError):
+    """A run folder is missing, damaged, busy or from an incompatible version."""
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.json"
+
+    @property
+    def labels(self) -> Path:
+        return self.root / "labels.txt"
+
+    @property
+    def keras_model(self) -> Path:
+        return self.root / "model.keras"
+
+    @property
+    def tflite_model(self) -> Path:
+        return self.root / "model.tflite"
+
+    @property
+    def history(self) -> Path:
+        return self.root / "history.json"
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.json"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.root / "checkpoint"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / ".lock"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Calls write(temporary path) then renames it to ``path``; the suffix is kept for Keras."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(handle)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files private; give them the usual mode
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def replace_folder(folder: Path, fill: Callable[[Path], object]) -> None:
+    """Fills a fresh sibling folder, then swaps it in for ``folder`` (old kept until the swap)."""
+    fresh = folder.with_name(folder.name + ".new")
+    old = folder.with_name(folder.name + ".old")
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir(parents=True)
+    fill(fresh)
+    if folder.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(folder, old)
+    os.replace(fresh, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def finished_folder(folder: Path) -> Path | None:
+    """The last complete copy of a folder written by replace_folder, if any."""
+    for candidate in (folder, folder.with_name(folder.name + ".old")):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def write_config(files: RunFiles, config: RunConfig) -> None:
+    atomic_write_text(files.config, config.to_json() + "\n")
+    atomic_write_text(files.labels, "".join(f"{label}\n" for label in config.data.labels))
+
+
+def read_config(files: RunFiles) -> RunConfig:
+    """The run's config, checked against its labels file; RunError names the problem."""
+    if not files.root.is_dir():
+        raise RunError(f"{files.root}: no such run folder")
+    if not files.config.is_file():
+        raise RunError(f"{files.config}: missing; is {files.root} a run folder made by sketch train?")
+    try:
+        config = RunConfig.from_json(files.config.read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise RunError(f"{files.config}: {error}") from None
+    if files.labels.is_file():
+        labels = tuple(line for line in files.labels.read_text().splitlines() if line)
+        if labels != config.data.labels:
+            raise RunError(
+                f"{files.labels}: {len(labels)} labels that differ from the {len(config.data.labels)} in config.json"
+            )
+    return config
+
+
+@contextmanager
+def exclusive(files: RunFiles):
+    """Holds the run folder's lock; a second trainer gets a clear RunError, not a corrupt run."""
+    files.root.mkdir(parents=True, exist_ok=True)
+    with files.lock.open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "another process"
+            raise RunError(f"{files.root} is in use by {owner}; wait for it or choose another --run-dir") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"sketch train (pid {os.getpid()})")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise RunError(f"{path}: cannot read ({error})") from None

@@ -1,0 +1,85 @@
+"""The `sketch evaluate` workflow: a run scored on a split of its dataset or on ndjson files."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import metrics
+from .inference import open_backend
+from .reader import Skipped, read_lines
+
+
+@dataclass(frozen=True)
+class Scored:
+    report: dict  # metrics.report(...) plus the fields below
+    seconds: float
+
+
+def evaluate_split(run_dir: Path, data_dir: Path, split: str, backend: str = "tensorflow") -> Scored:
+    """Scores the run on ``split`` of the dataset it was trained on."""
+    from .data import load_split
+    from .download import dataset_dir
+
+    config, model = open_backend(run_dir, backend)
+    path = dataset_dir(data_dir, config.data.format)
+    if path is None:
+        raise ValueError(f"no {config.data.format} dataset in {data_dir}; run sketch download first")
+    sequences, labels = [], []
+    for inputs, label in load_split(path, split, config.data.labels).as_numpy_iterator():
+        sequences.append(inputs["strokes"][: config.data.max_length])
+        labels.append(label)
+    return _score(model, sequences, np.array(labels, dtype=np.int64), config.data.labels,
+                  {"source": f"{path} ({split})", "backend": model.name})
+
+
+def evaluate_files(run_dir: Path, paths: list[Path], backend: str = "tensorflow") -> Scored:
+    """Scores the run on ndjson files or folders of them; labels come from each drawing's word."""
+    config, model = open_backend(run_dir, backend)
+    index = {name: i for i, name in enumerate(config.data.labels)}
+    sequences, labels = [], []
+    unknown, unlabelled, skipped = Counter(), 0, []
+    for path in _ndjson_files(paths):
+        with path.open("rb") as handle:
+            for record in read_lines(handle, str(path), config.data.max_length):
+                if isinstance(record, Skipped):
+                    skipped.append(str(record))
+                elif record.word is None:
+                    unlabelled += 1
+                elif record.word not in index:
+                    unknown[record.word] += 1
+                else:
+                    sequences.append(record.sequence)
+                    labels.append(index[record.word])
+    extra = {"source": ", ".join(str(p) for p in paths), "backend": model.name,
+             "unknown_categories": dict(unknown), "unlabelled": unlabelled,
+             "skipped": len(skipped), "skipped_examples": skipped[:20]}
+    return _score(model, sequences, np.array(labels, dtype=np.int64), config.data.labels, extra)
+
+
+def _score(model, sequences: list, labels: np.ndarray, names: tuple[str, ...], extra: dict) -> Scored:
+    started = time.perf_counter()
+    probabilities = model.predict(sequences) if sequences else np.zeros((0, len(names)), dtype=np.float32)
+    seconds = time.perf_counter() - started
+    report = metrics.report(probabilities, labels, list(names))
+    report.update(extra, drawings_per_second=len(sequences) / seconds if seconds > 0 else None)
+    return Scored(report, seconds)
+
+
+def _ndjson_files(paths: list[Path]) -> list[Path]:
+    files = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            files += sorted(path.rglob("*.ndjson"))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ValueError(f"{path}: no such file or folder")
+    if not files:
+        raise ValueError(f"no .ndjson files in {', '.join(map(str, paths))}")
+    return files

@@ -1,0 +1,108 @@
+"""Stroke-3 sequences -> class probabilities, by LiteRT (no TensorFlow import) or TensorFlow.
+
+Both backends take a list of float32 [N, 3] arrays and return float32 [len, classes].
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .artifacts import RunError, RunFiles, read_config
+from .config import RunConfig
+
+BACKENDS = ("auto", "litert", "tensorflow")
+LENGTH_STEP = 16  # pad batches to a multiple of this: few shapes, little padding
+
+
+class LiteRTBackend:
+    name = "litert"
+
+    def __init__(self, files: RunFiles, config: RunConfig):
+        from ai_edge_litert.interpreter import Interpreter
+
+        from .devices import silenced_stderr
+
+        try:
+            with silenced_stderr():  # LiteRT announces its CPU delegate on stderr
+                self.interpreter = Interpreter(model_path=str(files.tflite_model))
+                self.interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as error:
+            raise RunError(f"{files.tflite_model}: not a readable LiteRT model ({error})") from None
+        inputs = self.interpreter.get_input_details()
+        self.strokes = next((d["index"] for d in inputs if "strokes" in d["name"]), None)
+        self.length = next((d["index"] for d in inputs if "length" in d["name"]), None)
+        self.output = self.interpreter.get_output_details()[0]
+        if self.strokes is None or self.length is None or self.output["shape"][-1] != len(config.data.labels):
+            raise RunError(f"{files.tflite_model}: does not match the run's config and labels")
+
+    def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
+        rows = []
+        for sequence in sequences:
+            self.interpreter.resize_tensor_input(self.strokes, [1, len(sequence), 3])
+            self.interpreter.allocate_tensors()
+            self.interpreter.set_tensor(self.strokes, sequence[None].astype(np.float32))
+            self.interpreter.set_tensor(self.length, np.array([len(sequence)], dtype=np.int32))
+            self.interpreter.invoke()
+            rows.append(self.interpreter.get_tensor(self.output["index"])[0])
+        return np.array(rows, dtype=np.float32).reshape(len(rows), self.output["shape"][-1])
+
+
+class TensorFlowBackend:
+    name = "tensorflow"
+
+    def __init__(self, files: RunFiles, config: RunConfig, batch_size: int = 256):
+        from .serving import load_trained_model
+
+        _, self.model = load_trained_model(files)
+        self.batch_size = batch_size
+        self.classes = len(config.data.labels)
+
+    def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
+        """Batches drawings of similar length together, then puts the answers back in order."""
+        result = np.zeros((len(sequences), self.classes), dtype=np.float32)
+        order = np.argsort([len(s) for s in sequences], kind="stable")
+        for start in range(0, len(order), self.batch_size):
+            chosen = order[start : start + self.batch_size]
+            strokes, lengths = pad([sequences[i] for i in chosen])
+            result[chosen] = np.asarray(self.model.predict_on_batch({"strokes": strokes, "length": lengths}))
+        return result
+
+
+def pad(sequences: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pads with zeros to a common length (a multiple of LENGTH_STEP)."""
+    lengths = np.array([len(s) for s in sequences], dtype=np.int32)
+    steps = int(-(-lengths.max() // LENGTH_STEP) * LENGTH_STEP)
+    strokes = np.zeros((len(sequences), steps, 3), dtype=np.float32)
+    for row, sequence in enumerate(sequences):
+        strokes[row, : len(sequence)] = sequence
+    return strokes, lengths
+
+
+def open_backend(run_dir: Path, backend: str = "auto"):
+    """(config, backend) of a run. auto: LiteRT when model.tflite and ai-edge-litert are there."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    files = RunFiles(Path(run_dir))
+    config = read_config(files)
+    if backend == "auto":
+        backend = "litert" if files.tflite_model.is_file() and _litert_installed() else "tensorflow"
+    if backend == "litert":
+        if not files.tflite_model.is_file():
+            raise RunError(f"{files.tflite_model}: missing; use --backend tensorflow or sketch export")
+        if not _litert_installed():
+            raise RunError("the litert backend needs ai-edge-litert (pip install ai-edge-litert)")
+        return config, LiteRTBackend(files, config)
+    return config, TensorFlowBackend(files, config)
+
+
+def _litert_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("ai_edge_litert") is not None
+
+
+def default_backend() -> str:
+    return os.environ.get("SKETCH_BACKEND", "auto")

@@ -1,0 +1,83 @@
+"""The `sketch predict` workflow: your drawings -> top-k categories. No TensorFlow on the
+LiteRT path: this module and what it imports stay light."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .metrics import top_k
+from .reader import Drawing, Skipped, read_lines
+from .strokes import first_strokes, stroke_count
+
+
+@dataclass(frozen=True)
+class Prediction:
+    drawing: Drawing
+    labels: list[tuple[str, float]]  # top-k (label, probability), most likely first
+    by_stroke: list[tuple[int, str, float]] = field(default_factory=list)  # (strokes, top-1, p)
+
+    def as_json(self) -> dict:
+        result = {
+            "source": self.drawing.source,
+            "line": self.drawing.line,
+            "key_id": self.drawing.key_id,
+            "predictions": [{"label": label, "probability": round(p, 6)} for label, p in self.labels],
+        }
+        if self.by_stroke:
+            result["by_stroke"] = [{"strokes": n, "label": label, "probability": round(p, 6)}
+                                   for n, label, p in self.by_stroke]
+        return result
+
+    def first_right_stroke(self) -> int | None:
+        """The stroke after which the top guess first matched the drawing's word."""
+        return next((n for n, label, _ in self.by_stroke if label == self.drawing.word), None)
+
+
+def read_inputs(paths: list[str], max_length: int) -> Iterator[Drawing | Skipped]:
+    """Drawings from ndjson files ('-' is standard input); an unreadable file is one Skipped."""
+    for path in paths:
+        if path == "-":
+            yield from read_lines(sys.stdin.buffer, "<stdin>", max_length)
+            continue
+        try:
+            handle = Path(path).open("rb")
+        except OSError as error:
+            yield Skipped(path, 0, f"cannot read ({error.strerror or error})")
+            continue
+        with handle:
+            yield from read_lines(handle, path, max_length)
+
+
+def predict(backend, labels: tuple[str, ...], drawings: list[Drawing], k: int,
+            progressive: bool = False) -> list[Prediction]:
+    if not drawings:
+        return []
+    k = min(k, len(labels))
+    probabilities = backend.predict([d.sequence for d in drawings])
+    results = []
+    for drawing, row in zip(drawings, probabilities):
+        best = top_k(row[None], k)[0]
+        by_stroke = _by_stroke(backend, labels, drawing.sequence) if progressive else []
+        results.append(Prediction(drawing, [(labels[i], float(row[i])) for i in best], by_stroke))
+    return results
+
+
+def _by_stroke(backend, labels: tuple[str, ...], sequence: np.ndarray) -> list[tuple[int, str, float]]:
+    """The top guess after each stroke, as in the game."""
+    prefixes = [(n, first_strokes(sequence, n)) for n in range(1, stroke_count(sequence) + 1)]
+    prefixes = [(n, p) for n, p in prefixes if p is not None]
+    if not prefixes:
+        return []
+    probabilities = backend.predict([p for _, p in prefixes])
+    return [(n, labels[int(np.argmax(row))], float(np.max(row))) for (n, _), row in zip(prefixes, probabilities)]
+
+
+def newest_run(runs_root: Path = Path("runs")) -> Path | None:
+    """The most recently trained run under ``runs_root`` (by its model file)."""
+    models = [p for p in runs_root.glob("*/model.keras")] if runs_root.is_dir() else []
+    return max(models, key=lambda p: p.stat().st_mtime).parent if models else None

@@ -1,0 +1,279 @@
+"""The `sketch train` workflow: dataset + config -> a run folder. UI-agnostic (callbacks).
+
+The loop is Keras ``fit``; one callback (Monitor) owns the epoch policy: learning-rate
+schedule, validation on the valid split, best weights, checkpoint, and when to stop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import artifacts
+from .artifacts import RunError, RunFiles
+from .config import RunConfig
+from .devices import import_tensorflow, resolve_device
+
+tf = import_tensorflow()
+import keras  # noqa: E402
+
+from . import data  # noqa: E402
+from .model import build_model  # noqa: E402
+from .serving import write_tflite  # noqa: E402
+
+SMALL_DATA = 50_000  # augmentation is on by default below this many train drawings
+MIN_LR_FRACTION = 0.02  # the cosine schedule ends at this fraction of the learning rate
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    epoch: int  # 1-based
+    epochs: int
+    loss: float
+    accuracy: float
+    val_accuracy: float
+    best_val_accuracy: float
+    learning_rate: float
+    drawings_per_second: float
+    seconds_left: float
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    config: RunConfig
+    device: str
+    epochs_run: int
+    best_epoch: int
+    best_val_accuracy: float
+    parameters: int
+    drawings_per_second: float
+    seconds: float
+    stopped: str
+
+
+@dataclass
+class Progress:
+    """What a checkpoint remembers between sessions."""
+
+    epoch: int = 0  # finished epochs
+    best_val_accuracy: float = -1.0
+    best_epoch: int = 0
+    seconds: float = 0.0  # training time so far, over all sessions
+    history: list = dataclasses.field(default_factory=list)
+    stopped: str = ""
+
+
+def train(
+    config: RunConfig,
+    dataset_path: Path,
+    run_dir: Path,
+    *,
+    device: str = "auto",
+    resume: bool = False,
+    on_start: Callable[[str, RunConfig, dict], None] = lambda reason, config, sizes: None,
+    on_epoch: Callable[[EpochReport], None] = lambda report: None,
+) -> TrainResult:
+    files = RunFiles(Path(run_dir))
+    if resume:
+        config = artifacts.read_config(files)
+    elif files.config.exists():
+        raise RunError(f"{files.root} already holds a run; use --resume to continue it, or another --run-dir")
+    with artifacts.exclusive(files):
+        return _train_locked(config, Path(dataset_path), files, device, resume, on_start, on_epoch)
+
+
+def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoch) -> TrainResult:
+    keras.utils.set_random_seed(config.train.seed)
+    choice, strategy = resolve_device(device)
+    if choice.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    info = data.dataset_info(dataset_path)
+    labels = config.data.labels or info.labels
+    train_split = data.load_split(dataset_path, "train", labels)
+    valid_split = data.load_split(dataset_path, "valid", labels)
+    sizes = {split: info.count(split, labels) for split in ("train", "valid", "test")}
+    if sizes["train"] == 0 or sizes["valid"] == 0:
+        raise ValueError(f"the dataset needs drawings in train and valid to train; it has {sizes}")
+    if not resume:
+        config = _completed_config(config, labels, info, train_split, sizes["train"], choice.mixed_precision)
+        artifacts.write_config(files, config)
+    on_start(choice.reason, config, sizes)
+
+    with strategy.scope():
+        model = build_model(config.model, len(labels), config.data.input_scale)
+        trainer = _training_model(model, config)
+        trainer.compile(keras.optimizers.Adam(config.train.learning_rate),
+                        keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+        progress, best_weights = _restore(files, trainer) if resume else (Progress(), None)
+    if progress.stopped and files.keras_model.exists():
+        raise RunError(f"{files.root} finished training already ({progress.stopped})")
+
+    train_batches = data.batches(train_split, config.train.batch_size, config.data.max_length,
+                                 shuffle_seed=config.train.seed,
+                                 augment_seed=config.train.seed if config.train.augment else None)
+    if config.model.per_step_loss:
+        train_batches = train_batches.map(data.per_step_targets(_total_stride(config)))
+    valid_batches = data.batches(valid_split, 256, config.data.max_length)
+    monitor = Monitor(model, valid_batches, files, config, progress, best_weights, sizes["train"], on_epoch)
+    callbacks = [monitor, keras.callbacks.TensorBoard(str(files.logs), write_graph=False, profile_batch=0)]
+    if not progress.stopped:  # a stopped run crashed after its last checkpoint: just save it
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*(ran out of data|shuffle=True).*")
+            trainer.fit(train_batches, epochs=config.train.epochs, initial_epoch=progress.epoch,
+                        callbacks=callbacks, verbose=0)
+    progress.stopped = progress.stopped or "epochs done"
+    return _finish(files, config, model, monitor, choice.reason)
+
+
+def _completed_config(config, labels, info, train_split, train_size, mixed_precision) -> RunConfig:
+    """Fills in what comes from the data: labels, offset scale (train split only), augmentation."""
+    augment = config.train.augment if config.train.augment is not None else train_size < SMALL_DATA
+    return dataclasses.replace(
+        config,
+        data=dataclasses.replace(config.data, labels=tuple(labels),
+                                 input_scale=data.offset_scale(train_split)),
+        train=dataclasses.replace(config.train, augment=augment, mixed_precision=mixed_precision),
+    )
+
+
+def _training_model(model, config: RunConfig):
+    """Per-step loss trains on every step's class; otherwise the model is trained as it is."""
+    if not config.model.per_step_loss:
+        return model
+    return keras.Model(model.inputs, model.get_layer("step_classes").output, name="per_step")
+
+
+def _total_stride(config: RunConfig) -> int:
+    return 1 if config.model.arch == "wavenet" else math.prod(config.model.conv_strides)
+
+
+class Monitor(keras.callbacks.Callback):
+    """Learning rate by schedule, validation, best weights, checkpoint, stopping, reporting."""
+
+    def __init__(self, model, valid_batches, files, config, progress, best_weights, train_size, on_epoch):
+        super().__init__()
+        self.inference_model = model
+        self.valid_batches = valid_batches
+        self.files = files
+        self.config = config
+        self.progress = progress
+        self.best_weights = best_weights
+        self.train_size = train_size
+        self.on_epoch = on_epoch
+        self.rates: list[float] = []
+        # Plain calls, not predict_on_batch: under a MirroredStrategy that repeats the batch per replica.
+        self.predict = tf.function(lambda inputs: model(inputs, training=False), reduce_retracing=True)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.monotonic()
+        self.model.optimizer.learning_rate.assign(self._learning_rate(epoch))
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.monotonic() - self.started
+        val_accuracy = _accuracy(self.predict, self.valid_batches)
+        logs = logs if logs is not None else {}
+        logs["val_accuracy"] = val_accuracy
+        state = self.progress
+        state.epoch, state.seconds = epoch + 1, state.seconds + (time.monotonic() - self.started)
+        self.rates.append(self.train_size / seconds)
+        if val_accuracy > state.best_val_accuracy:
+            state.best_val_accuracy, state.best_epoch = val_accuracy, epoch + 1
+            self.best_weights = self.inference_model.get_weights()
+        state.history.append({"epoch": epoch + 1, "loss": float(logs.get("loss", math.nan)),
+                              "accuracy": float(logs.get("accuracy", math.nan)),
+                              "val_accuracy": float(val_accuracy),
+                              "learning_rate": float(self.model.optimizer.learning_rate.numpy()),
+                              "seconds": seconds, "drawings_per_second": self.rates[-1]})
+        state.stopped = self._stop_reason()
+        if state.stopped:
+            self.model.stop_training = True
+        _save_checkpoint(self.files, self.model, state, self.best_weights)
+        self.on_epoch(EpochReport(
+            epoch=epoch + 1, epochs=self.config.train.epochs, loss=state.history[-1]["loss"],
+            accuracy=state.history[-1]["accuracy"], val_accuracy=val_accuracy,
+            best_val_accuracy=state.best_val_accuracy, learning_rate=state.history[-1]["learning_rate"],
+            drawings_per_second=self.rates[-1], seconds_left=self._seconds_left(seconds)))
+
+    def _learning_rate(self, epoch: int) -> float:
+        """Cosine decay over the run: by epochs, or by the time budget if that comes first."""
+        done = epoch / self.config.train.epochs
+        if self.config.train.max_minutes:
+            done = max(done, self.progress.seconds / (60 * self.config.train.max_minutes))
+        cosine = 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
+        return self.config.train.learning_rate * (MIN_LR_FRACTION + (1 - MIN_LR_FRACTION) * cosine)
+
+    def _stop_reason(self) -> str:
+        state, train = self.progress, self.config.train
+        if train.max_minutes is not None and state.seconds >= 60 * train.max_minutes:
+            return f"time limit of {train.max_minutes:g} min"
+        if state.epoch - state.best_epoch >= train.patience:
+            return f"early stopping (no better valid accuracy in {train.patience} epochs)"
+        if state.epoch >= train.epochs:
+            return "epochs done"
+        return ""
+
+    def _seconds_left(self, epoch_seconds: float) -> float:
+        by_epochs = (self.config.train.epochs - self.progress.epoch) * epoch_seconds
+        if self.config.train.max_minutes is None:
+            return by_epochs
+        return max(0.0, min(by_epochs, 60 * self.config.train.max_minutes - self.progress.seconds))
+
+
+def _accuracy(predict, batches) -> float:
+    """Top-1 accuracy of the drawing-level output (also for per-step training)."""
+    correct = total = 0
+    for inputs, labels in batches:
+        predicted = np.argmax(predict(inputs), axis=1)
+        correct += int(np.sum(predicted == labels.numpy()))
+        total += len(predicted)
+    return correct / total
+
+
+def _save_checkpoint(files: RunFiles, trainer, progress: Progress, best_weights) -> None:
+    def fill(folder: Path):
+        trainer.save_weights(folder / "last.weights.h5")  # with the optimizer's state
+        np.savez(folder / "best.npz", *(best_weights or []))
+        (folder / "progress.json").write_text(json.dumps(dataclasses.asdict(progress)))
+
+    artifacts.replace_folder(files.checkpoint, fill)
+
+
+def _restore(files: RunFiles, trainer):
+    """Weights, optimizer state and progress of the last finished epoch."""
+    folder = artifacts.finished_folder(files.checkpoint)
+    if folder is None or not (folder / "progress.json").is_file():
+        raise RunError(f"{files.root}: no checkpoint to resume from (no epoch finished yet?)")
+    progress = Progress(**artifacts.read_json(folder / "progress.json"))
+    trainer.optimizer.build(trainer.trainable_variables)  # so its saved state has a place to go
+    trainer.load_weights(folder / "last.weights.h5")
+    with np.load(folder / "best.npz") as saved:
+        best = [saved[f"arr_{i}"] for i in range(len(saved.files))] or None
+    return progress, best
+
+
+def _finish(files: RunFiles, config: RunConfig, model, monitor: Monitor, device_reason: str) -> TrainResult:
+    progress = monitor.progress
+    if monitor.best_weights is not None:
+        model.set_weights(monitor.best_weights)
+    artifacts.atomic_write(files.keras_model, lambda tmp: model.save(tmp))
+    write_tflite(model, files.tflite_model)
+    result = TrainResult(
+        run_dir=files.root, config=config, device=device_reason, epochs_run=progress.epoch,
+        best_epoch=progress.best_epoch, best_val_accuracy=progress.best_val_accuracy,
+        parameters=int(model.count_params()),
+        drawings_per_second=float(np.median(monitor.rates)) if monitor.rates else 0.0,
+        seconds=progress.seconds, stopped=progress.stopped,
+    )
+    artifacts.atomic_write_text(files.history, json.dumps(progress.history, indent=1))
+    summary = {k: v for k, v in dataclasses.asdict(result).items() if k not in ("config", "run_dir")}
+    artifacts.atomic_write_text(files.summary, json.dumps(summary, indent=1))
+    return result

@@ -1,0 +1,111 @@
+"""Training on drawings written by the tests: it learns, saves, reloads, resumes, exports."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from sketchrnn_cli.artifacts import RunError, RunFiles, read_config
+from sketchrnn_cli.devices import choose_device
+from sketchrnn_cli.download import dataset_dir
+from sketchrnn_cli.inference import open_backend
+from sketchrnn_cli.train import train
+from conftest import SHAPES, tiny_config
+
+
+def valid_sequences(data_dir):
+    from sketchrnn_cli.data import load_split
+
+    pairs = list(load_split(dataset_dir(data_dir, "simplified"), "valid").as_numpy_iterator())
+    return [inputs["strokes"] for inputs, _ in pairs], np.array([label for _, label in pairs])
+
+
+def test_a_short_run_beats_chance_clearly_and_writes_the_run_folder(trained_run, shapes_data):
+    files = RunFiles(trained_run)
+    for path in (files.config, files.labels, files.keras_model, files.tflite_model, files.history, files.summary):
+        assert path.is_file(), path
+    assert any(files.logs.rglob("*tfevents*"))
+    config = read_config(files)
+    assert config.data.labels == SHAPES and config.model.arch == "conv-lstm"
+    assert config.data.input_scale > 1 and config.train.augment is True
+    summary = json.loads(files.summary.read_text())
+    assert summary["best_val_accuracy"] > 0.8  # chance is 1/3
+    assert len(json.loads(files.history.read_text())) == summary["epochs_run"]
+
+
+def test_reloaded_model_gives_the_same_predictions_on_both_backends(trained_run, shapes_data):
+    sequences, labels = valid_sequences(shapes_data)
+    _, tensorflow = open_backend(trained_run, "tensorflow")
+    _, litert = open_backend(trained_run, "litert")
+    by_tensorflow, by_litert = tensorflow.predict(sequences), litert.predict(sequences)
+    np.testing.assert_allclose(by_tensorflow, by_litert, atol=1e-4)
+    assert (by_tensorflow.argmax(1) == by_litert.argmax(1)).all()
+    assert np.mean(by_tensorflow.argmax(1) == labels) > 0.8
+
+
+def test_resume_continues_from_the_last_finished_epoch(shapes_data, tmp_path):
+    run_dir = tmp_path / "run"
+    dataset = dataset_dir(shapes_data, "simplified")
+
+    def crash_after_epoch_2(report):
+        if report.epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny_config(epochs=4), dataset, run_dir, on_epoch=crash_after_epoch_2)
+    assert not RunFiles(run_dir).keras_model.exists()
+    seen = []
+    result = train(tiny_config(epochs=4), dataset, run_dir, resume=True, on_epoch=lambda r: seen.append(r.epoch))
+    assert seen == [3, 4] and result.epochs_run == 4
+    history = json.loads(RunFiles(run_dir).history.read_text())
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
+    with pytest.raises(RunError, match="finished training already"):
+        train(tiny_config(), dataset, run_dir, resume=True)
+    with pytest.raises(RunError, match="already holds a run"):
+        train(tiny_config(), dataset, run_dir)
+
+
+def test_same_seed_same_data_same_result(shapes_data, tmp_path):
+    dataset = dataset_dir(shapes_data, "simplified")
+    config = tiny_config(epochs=2, arch="conv-gru")
+    first = train(config, dataset, tmp_path / "a")
+    second = train(config, dataset, tmp_path / "b")
+    history_a = json.loads(RunFiles(first.run_dir).history.read_text())
+    history_b = json.loads(RunFiles(second.run_dir).history.read_text())
+    assert [h["loss"] for h in history_a] == [h["loss"] for h in history_b]
+    assert [h["val_accuracy"] for h in history_a] == [h["val_accuracy"] for h in history_b]
+
+
+def test_device_choice():
+    cpu = choose_device("auto", [], ["cpu:0"], [])
+    assert (cpu.kind, cpu.replicas, cpu.mixed_precision) == ("cpu", 1, False)
+    assert "no GPU" in cpu.reason
+    gpu = choose_device("auto", ["gpu:0", "gpu:1"], ["cpu:0"], [(8, 0), (8, 0)])
+    assert (gpu.kind, gpu.replicas, gpu.mixed_precision) == ("gpu", 2, True)
+    old = choose_device("gpu", ["gpu:0"], ["cpu:0"], [(6, 1)])
+    assert old.mixed_precision is False
+    assert choose_device("cpu", ["gpu:0"], ["cpu:0"], [(8, 0)]).kind == "cpu"
+    with pytest.raises(ValueError, match="sees no GPU"):
+        choose_device("gpu", [], ["cpu:0"], [])
+
+
+def test_two_logical_cpus_train_through_a_mirrored_strategy(shapes_data, tmp_path):
+    script = textwrap.dedent(f"""
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from sketchrnn_cli.devices import resolve_device
+        from sketchrnn_cli.train import train
+        from conftest import tiny_config
+        choice, strategy = resolve_device("auto")
+        print(type(strategy).__name__, strategy.num_replicas_in_sync)
+        result = train(tiny_config(epochs=1), {str(dataset_dir(shapes_data, "simplified"))!r}, {str(tmp_path / "run")!r})
+        print(result.epochs_run)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=str(__import__("pathlib").Path(__file__).parent))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["MirroredStrategy", "2", "1"]
