@@ -29,6 +29,8 @@ class ModelConfig:
     conv_filters: tuple[int, ...] = (64, 128, 128)  # one Conv1D layer per entry
     conv_kernel: int = 5
     conv_strides: tuple[int, ...] = (1, 2, 2)  # strides shorten the sequence for the RNN
+    conv_norm: str = "batch"  # "batch" or "layer" normalisation after each Conv1D
+    positions: bool = True  # also feed absolute x, y (running sums of the offsets)
     rnn_units: int = 128
     rnn_layers: int = 1
     bidirectional: bool = True

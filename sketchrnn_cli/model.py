@@ -32,18 +32,27 @@ class _Unmasked(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="sketchrnn")
-class ScaleOffsets(layers.Layer):
-    """Multiplies dx, dy by a constant (1 / std of the train split); the pen bit is kept."""
+class StrokeFeatures(_Unmasked):
+    """(dx, dy, pen) -> (dx * scale, dy * scale, pen[, x, y]) with zeros on padded steps.
 
-    def __init__(self, scale: float, **kwargs):
+    ``scale`` is 1 / std of the train split's offsets. x, y are the running sums of the
+    offsets: where the pen is, in the unit box centred on 0, which convs cannot see from
+    offsets alone.
+    """
+
+    def __init__(self, scale: float, positions: bool, **kwargs):
         super().__init__(**kwargs)
         self.scale = float(scale)
+        self.positions = bool(positions)
 
-    def call(self, strokes):
-        return ops.concatenate([strokes[..., :2] * self.scale, strokes[..., 2:]], axis=-1)
+    def call(self, strokes, mask):
+        features = [strokes[..., :2] * self.scale, strokes[..., 2:]]
+        if self.positions:
+            features.append(ops.cumsum(strokes[..., :2], axis=1) - 0.5)
+        return ops.concatenate(features, axis=-1) * ops.cast(mask, strokes.dtype)[..., None]
 
     def get_config(self):
-        return {**super().get_config(), "scale": self.scale}
+        return {**super().get_config(), "scale": self.scale, "positions": self.positions}
 
 
 @keras.saving.register_keras_serializable(package="sketchrnn")
@@ -91,7 +100,7 @@ def build_model(config: ModelConfig, num_classes: int, input_scale: float = 1.0)
         raise ValueError(f"unknown architecture {config.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
     strokes = keras.Input(shape=(None, 3), name="strokes")
     length = keras.Input(shape=(), dtype="int32", name="length")
-    x = ScaleOffsets(input_scale, name="scale_offsets")(strokes)
+    x = StrokeFeatures(input_scale, config.positions, name="features")(strokes, StepMask(1, name="mask")(strokes, length))
     if config.arch == "wavenet":
         x, mask = _wavenet_stack(x, length, config)
     else:
@@ -111,12 +120,20 @@ def _conv_stack(x, length, config: ModelConfig):
     for index, (filters, step) in enumerate(zip(config.conv_filters, config.conv_strides)):
         x = layers.ZeroPadding1D(config.conv_kernel // 2, name=f"conv{index}_border")(x)
         x = layers.Conv1D(filters, config.conv_kernel, strides=step, padding="valid", name=f"conv{index}")(x)
-        x = layers.BatchNormalization(name=f"conv{index}_norm")(x)
+        x = _normalization(config.conv_norm, f"conv{index}_norm")(x)
         x = layers.Activation("relu", name=f"conv{index}_relu")(x)
         stride *= step
         mask = StepMask(stride, name=f"conv{index}_mask")(x, length)
         x = ZeroPadded(name=f"conv{index}_zero_padding")(x, mask)
     return x, mask
+
+
+def _normalization(kind: str, name: str):
+    if kind == "batch":
+        return layers.BatchNormalization(name=name)
+    if kind == "layer":
+        return layers.LayerNormalization(name=name)
+    raise ValueError(f"unknown conv_norm {kind!r}; choose batch or layer")
 
 
 def _recurrent_stack(x, mask, config: ModelConfig, cell_layer):

@@ -40,12 +40,11 @@ def parse_drawing(drawing, max_length: int = DEFAULT_MAX_LENGTH) -> np.ndarray:
 
     Raises ValueError naming what is wrong with the drawing.
     """
-    strokes, is_raw = _validated_strokes(drawing)
+    points, lengths, is_raw = _validated_points(drawing)
     if is_raw:
-        strokes = _simplify(strokes)
-    points = np.concatenate(strokes)
-    stroke_ends = _stroke_ends([len(s) for s in strokes])
-    return points_to_stroke3(points, stroke_ends, max_length)
+        strokes = _simplify(np.split(points, np.cumsum(lengths)[:-1]))
+        points, lengths = np.concatenate(strokes), [len(s) for s in strokes]
+    return points_to_stroke3(points, _stroke_ends(lengths), max_length)
 
 
 def points_to_stroke3(points: np.ndarray, stroke_ends: np.ndarray, max_length: int) -> np.ndarray:
@@ -95,41 +94,40 @@ def stroke_count(sequence: np.ndarray) -> int:
     return int(np.count_nonzero(sequence[:, 2] > 0.5))
 
 
-def _validated_strokes(drawing) -> tuple[list[np.ndarray], bool]:
-    """Checks the nesting and values of a drawing; returns its strokes as ``[n, 2]`` arrays."""
+def _validated_points(drawing) -> tuple[np.ndarray, list[int], bool]:
+    """Checks a drawing's nesting and values; returns all its points [P, 2], the points per
+    stroke, and whether it is raw. The strokes are joined in Python and converted once:
+    one NumPy call per drawing rather than several per stroke."""
     if not isinstance(drawing, list):
         raise ValueError(f"drawing must be a list of strokes, got {type(drawing).__name__}")
     if not drawing:
         raise ValueError("drawing is empty")
-    strokes, is_raw = [], False
+    xs, ys, lengths, has_times = [], [], [], False
     for index, stroke in enumerate(drawing):
         if not isinstance(stroke, list) or len(stroke) not in (2, 3):
             raise ValueError(f"stroke {index} must be [x, y] or [x, y, t]")
-        xy = _numeric_array(stroke[:2], f"stroke {index}")
-        if xy.ndim != 2 or xy.shape[1] == 0:
+        x, y = stroke[0], stroke[1]
+        if not isinstance(x, list) or not isinstance(y, list) or not x or len(x) != len(y):
             raise ValueError(f"stroke {index} has no points or x/y of different lengths")
         if len(stroke) == 3:
-            is_raw = True
-            times = stroke[2]
-            if not isinstance(times, list) or len(times) != xy.shape[1]:
+            has_times = True
+            if not isinstance(stroke[2], list) or len(stroke[2]) != len(x):
                 raise ValueError(f"stroke {index} has t of a different length than x")
-        is_raw = is_raw or xy.dtype.kind == "f"
-        strokes.append(xy.T.astype(np.float64))
-    total = sum(len(s) for s in strokes)
-    if total < 2:
-        raise ValueError("drawing has fewer than 2 points")
-    return strokes, is_raw
-
-
-def _numeric_array(values, where: str) -> np.ndarray:
+        xs += x
+        ys += y
+        lengths.append(len(x))
     try:
-        array = np.asarray(values)
+        xy = np.array([xs, ys])
     except (ValueError, OverflowError):
-        raise ValueError(f"{where} has x/y of different lengths or nested lists") from None
-    if array.dtype.kind not in "iuf":
-        raise ValueError(f"{where} has coordinates that are not numbers")
-    _check_finite_and_bounded(array)
-    return array
+        xy = np.empty((2, 0, 0))
+    if xy.ndim != 2 or xy.dtype.kind == "O":
+        raise ValueError("a stroke has nested lists where coordinates should be")
+    if xy.dtype.kind not in "iuf":
+        raise ValueError("a stroke has coordinates that are not numbers")
+    if len(xs) < 2:
+        raise ValueError("drawing has fewer than 2 points")
+    _check_finite_and_bounded(xy)
+    return xy.T.astype(np.float64), lengths, has_times or xy.dtype.kind == "f"
 
 
 def _check_finite_and_bounded(array: np.ndarray) -> None:

@@ -75,7 +75,8 @@ def test_raw_and_simplified_versions_of_a_real_drawing_agree(shared_quickdraw):
         ([[[1, 1e12], [1, 2]]], "exceed"),
         ([[["a", "b"], [1, 2]]], "not numbers"),
         ([[[1, 2], [1, 2], [0]]], "t of a different length"),
-        ([[[[1, 2]], [[1, 2]]]], "different lengths"),
+        ([[[[1, 2]], [[1, 2]]]], "nested lists"),
+        ([[[1, [2, 3]], [1, 2]]], "nested lists"),
         ([[[], []]], "no points"),
     ],
 )

@@ -1,0 +1,75 @@
+"""`sketch evaluate`, `evaluate-all` and `export` on the shapes run."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from sketchrnn_cli.cli import main
+from conftest import shape_drawing
+
+
+def test_json_report_on_the_test_split_has_the_contract_names(trained_run, shapes_data, tmp_path):
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(main, ["evaluate", str(trained_run), "--data-dir", str(shapes_data), "--json",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert json.loads(out.read_text()) == report
+    assert report["count"] > 10 and report["top1"] > 0.8 and report["top3"] == 1.0
+    assert report["top1"] <= report["map3"] <= report["top3"]
+    assert report["baseline_chance"] == pytest.approx(1 / 3)
+    assert set(report["per_class"]) == {"circle", "zigzag", "square"}
+    assert isinstance(report["confused"], list)
+
+
+def test_the_table_names_metrics_and_baselines(trained_run, shapes_data):
+    result = CliRunner().invoke(main, ["evaluate", str(trained_run), "--data-dir", str(shapes_data), "--split", "valid"])
+    assert result.exit_code == 0, result.output
+    for text in ("top-1", "top-3", "MAP@3", "baseline: chance", "baseline: most common category", "Per category"):
+        assert text in result.output
+
+
+def test_ndjson_files_with_an_unknown_category_are_counted_not_a_crash(trained_run, tmp_path):
+    rng = np.random.default_rng(11)
+    lines = [{"word": word, "key_id": str(i), "drawing": shape_drawing(shape, rng)}
+             for i, (word, shape) in enumerate([("circle", "circle"), ("square", "square"), ("cat", "circle"),
+                                                ("cat", "square"), ("zigzag", "zigzag")])]
+    path = tmp_path / "mixed.ndjson"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines) + "{broken\n")
+    result = CliRunner().invoke(main, ["evaluate", str(trained_run), "--data", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["count"] == 3 and report["unknown_categories"] == {"cat": 2} and report["skipped"] == 1
+
+
+def test_evaluate_all_prints_one_comparison_table(trained_run, shapes_data):
+    result = CliRunner().invoke(main, ["evaluate-all", str(trained_run.parent), "--data-dir", str(shapes_data)])
+    assert result.exit_code == 0, result.output
+    assert "shapes" in result.output and "conv-lstm" in result.output and "MAP@3" in result.output
+
+
+@pytest.mark.parametrize("fmt, produced", [("tflite", "model.tflite"), ("saved_model", "saved_model")])
+def test_export_writes_the_model_with_its_labels(trained_run, tmp_path, fmt, produced):
+    out = tmp_path / "export"
+    result = CliRunner().invoke(main, ["export", str(trained_run), "--format", fmt, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / produced).exists()
+    assert (out / "labels.txt").read_text().split("\n")[:3] == ["circle", "zigzag", "square"]
+
+
+def test_exported_saved_model_serves_the_same_answers(trained_run, tmp_path):
+    import tensorflow as tf
+
+    from sketchrnn_cli.inference import open_backend, pad
+    from sketchrnn_cli.strokes import parse_drawing
+
+    CliRunner().invoke(main, ["export", str(trained_run), "--format", "saved_model", "--out", str(tmp_path)])
+    served = tf.saved_model.load(str(tmp_path / "saved_model")).signatures["serving_default"]
+    rng = np.random.default_rng(5)
+    sequences = [parse_drawing(shape_drawing(s, rng)) for s in ("circle", "zigzag", "square")]
+    strokes, lengths = pad(sequences)
+    outputs = served(strokes=tf.constant(strokes), length=tf.constant(lengths))
+    _, backend = open_backend(trained_run, "tensorflow")
+    np.testing.assert_allclose(next(iter(outputs.values())).numpy(), backend.predict(sequences), atol=1e-5)

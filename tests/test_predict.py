@@ -1,0 +1,146 @@
+"""`sketch predict` as a user runs it: files, stdin, JSON, art, progressive, bad input."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sketchrnn_cli.render import braille
+from sketchrnn_cli.strokes import parse_drawing
+from conftest import shape_drawing
+
+SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]
+
+
+def sketch(*args, stdin=None, env=None):
+    import os
+
+    return subprocess.run([*SKETCH, *args], input=stdin, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def drawings_file(tmp_path):
+    rng = np.random.default_rng(7)
+    lines = [json.dumps({"word": "circle", "key_id": "1", "drawing": shape_drawing("circle", rng)}),
+             json.dumps(shape_drawing("square", rng)),  # a bare drawing array
+             json.dumps({"word": "zigzag", "key_id": "3", "drawing": shape_drawing("zigzag", rng)})]
+    path = tmp_path / "mine.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_json_lines_name_source_line_key_id_and_top_k(trained_run, drawings_file):
+    done = sketch("predict", "--model", str(trained_run), "--json", "--top-k", "2", str(drawings_file))
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(r["source"], r["line"], r["key_id"]) for r in rows] == [
+        (str(drawings_file), 1, "1"), (str(drawings_file), 2, None), (str(drawings_file), 3, "3")]
+    assert all(len(r["predictions"]) == 2 for r in rows)
+    assert [r["predictions"][0]["label"] for r in rows] == ["circle", "square", "zigzag"]
+    for row in rows:
+        probabilities = [p["probability"] for p in row["predictions"]]
+        assert probabilities == sorted(probabilities, reverse=True) and 0 < probabilities[0] <= 1
+
+
+def test_standard_input_and_both_backends_agree(trained_run, drawings_file):
+    text = drawings_file.read_text()
+    by_litert = sketch("predict", "--model", str(trained_run), "--json", "-", stdin=text)
+    by_tensorflow = sketch("predict", "--model", str(trained_run), "--json", "-", stdin=text,
+                           env={"SKETCH_BACKEND": "tensorflow"})
+    assert by_litert.returncode == 0 and by_tensorflow.returncode == 0, by_tensorflow.stderr
+    top = [[json.loads(line)["predictions"][0]["label"] for line in done.stdout.splitlines()]
+           for done in (by_litert, by_tensorflow)]
+    assert top[0] == top[1] and len(top[0]) == 3
+    assert json.loads(by_litert.stdout.splitlines()[0])["source"] == "<stdin>"
+
+
+def test_litert_path_never_imports_tensorflow(trained_run, drawings_file):
+    probe = (
+        "import sys; from click.testing import CliRunner; from sketchrnn_cli.cli import main\n"
+        f"result = CliRunner().invoke(main, ['predict', '--model', {str(trained_run)!r}, {str(drawings_file)!r}])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False"]
+
+
+def test_show_draws_the_sketch_beside_the_table(trained_run, drawings_file):
+    done = sketch("predict", "--model", str(trained_run), "--show", str(drawings_file))
+    assert done.returncode == 0, done.stderr
+    assert any("\u2800" < ch <= "\u28ff" for ch in done.stdout)
+    assert "circle" in done.stdout and f"{drawings_file}:1" in done.stdout
+
+
+def test_a_known_square_renders_as_these_braille_lines():
+    square = parse_drawing([[[0, 10, 10, 0, 0], [0, 0, 10, 10, 0]]])
+    assert braille(square, width=4, height=2) == ["⡏⠉⠉⢹", "⣇⣀⣀⣸"]
+
+
+def test_progressive_gives_a_guess_after_every_stroke(trained_run, tmp_path):
+    rng = np.random.default_rng(3)
+    circle, zigzag = shape_drawing("circle", rng)[0], shape_drawing("zigzag", rng)[0]
+    path = tmp_path / "two.ndjson"
+    path.write_text(json.dumps({"word": "circle", "key_id": "9", "drawing": [circle, zigzag]}) + "\n")
+    done = sketch("predict", "--model", str(trained_run), "--json", "--progressive", str(path))
+    assert done.returncode == 0, done.stderr
+    row = json.loads(done.stdout)
+    assert [s["strokes"] for s in row["by_stroke"]] == [1, 2]
+    assert row["by_stroke"][0]["label"] == "circle"
+    table = sketch("predict", "--model", str(trained_run), "--progressive", str(path))
+    assert "the right answer (circle) first appears after stroke 1" in table.stdout
+
+
+def test_bad_lines_get_file_and_line_and_good_ones_are_still_classified(trained_run, drawings_file):
+    with drawings_file.open("a") as out:
+        out.write('{"drawing": [[[1, 2], [3]]]}\n{not json\n\n[]\n')
+    done = sketch("predict", "--model", str(trained_run), "--json", str(drawings_file), str(drawings_file) + ".missing")
+    assert done.returncode == 1
+    assert len(done.stdout.splitlines()) == 3
+    errors = done.stderr.strip().splitlines()
+    assert errors == [
+        f"error: {drawings_file}:4: stroke 0 has no points or x/y of different lengths",
+        f"error: {drawings_file}:5: bad JSON (Expecting property name enclosed in double quotes at column 2)",
+        f"error: {drawings_file}:7: drawing is empty",
+        f"error: {drawings_file}.missing:0: cannot read (No such file or directory)",
+    ]
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda run: shutil.rmtree(run), "no such run folder"),
+    (lambda run: (run / "config.json").unlink(), "config.json: missing"),
+    (lambda run: (run / "config.json").write_text(
+        (run / "config.json").read_text().replace('"format_version": 1', '"format_version": 99')),
+     "format_version 99 is not supported"),
+    (lambda run: (run / "labels.txt").write_text("circle\nsquare\n"), "labels.txt: 2 labels that differ"),
+    (lambda run: (run / "model.tflite").write_bytes(b"not a flatbuffer"), "model.tflite: not a readable LiteRT model"),
+])
+def test_a_broken_model_folder_is_one_clear_error(trained_run, drawings_file, tmp_path, damage, message):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    damage(run)
+    done = sketch("predict", "--model", str(run), str(drawings_file))
+    assert done.returncode == 1
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_a_truncated_keras_model_is_one_clear_error(trained_run, drawings_file, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    model = run / "model.keras"
+    model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])
+    done = sketch("predict", "--backend", "tensorflow", "--model", str(run), str(drawings_file))
+    assert done.returncode == 1
+    assert "model.keras: cannot load weights" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_without_a_model_the_error_says_what_to_do(tmp_path, drawings_file):
+    done = subprocess.run([*SKETCH, "predict", str(drawings_file)], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 1
+    assert "no trained run under runs/" in done.stderr
