@@ -109,6 +109,14 @@ def replace_folder(folder: Path, fill: Callable[[Path], object]) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def remove_unfinished(files: RunFiles) -> None:
+    """Deletes what a killed writer left: temporary files and a half-filled checkpoint."""
+    for path in files.root.glob(".*"):
+        if path.is_file() and path != files.lock:
+            path.unlink()
+    shutil.rmtree(files.checkpoint.with_name(files.checkpoint.name + ".new"), ignore_errors=True)
+
+
 def finished_folder(folder: Path) -> Path | None:
     """The last complete copy of a folder written by replace_folder, if any."""
     for candidate in (folder, folder.with_name(folder.name + ".old")):

@@ -41,7 +41,9 @@ class QuickdrawStrokes(tfds.core.GeneratorBasedBuilder):
             description=self.__doc__,
             features=tfds.features.FeaturesDict(
                 {
-                    "strokes": tfds.features.Tensor(shape=(None, 3), dtype=np.float32),
+                    # Raw bytes: one field per drawing instead of a list of floats, ~2x faster to write.
+                    "strokes": tfds.features.Tensor(shape=(None, 3), dtype=np.float32,
+                                                    encoding=tfds.features.Encoding.BYTES),
                     "length": tfds.features.Scalar(dtype=np.int32),
                     "label": tfds.features.ClassLabel(names=list(self._collected.categories)),
                     "key_id": tfds.features.Text(),

@@ -328,7 +328,7 @@ def evaluate_all(runs_root, data_dir, split):
 def predict(inputs, run_dir, top_k, backend, as_json, show, progressive):
     """Classify the drawings in ndjson files (or '-' for standard input)."""
     from .inference import open_backend
-    from .predict import newest_run, predict as run_predict, read_inputs
+    from .predict import classify_stream, newest_run, read_inputs
     from .reader import Skipped
 
     with ui.user_errors():
@@ -336,17 +336,16 @@ def predict(inputs, run_dir, top_k, backend, as_json, show, progressive):
         if run_dir is None:
             raise click.ClickException("no trained run under runs/; train one or pass --model RUN_DIR")
         config, model = open_backend(run_dir, backend)
-        drawings, problems = [], []
-        for record in read_inputs(list(inputs), config.data.max_length):
-            (problems if isinstance(record, Skipped) else drawings).append(record)
-        results = run_predict(model, config.data.labels, drawings, top_k, progressive)
-    for result in results:
-        if as_json:
-            click.echo(json.dumps(result.as_json()))
-        else:
-            _show_prediction(result, show)
-    for problem in problems:
-        ui.err.print(f"error: {problem}", markup=False, soft_wrap=True)
+        records = read_inputs(list(inputs), config.data.max_length)
+        problems = 0
+        for result in classify_stream(model, config.data.labels, records, top_k, progressive):
+            if isinstance(result, Skipped):
+                problems += 1
+                ui.err.print(f"error: {result}", markup=False, soft_wrap=True)
+            elif as_json:
+                click.echo(json.dumps(result.as_json()))
+            else:
+                _show_prediction(result, show)
     if problems:
         raise SystemExit(1)
 
@@ -357,8 +356,9 @@ def _show_prediction(result, show: bool) -> None:
 
     drawing = result.drawing
     title = f"{drawing.source}:{drawing.line}" + (f" (key_id {drawing.key_id})" if drawing.key_id else "")
+    ui.out.print(title, markup=False, soft_wrap=True, style="bold")
     rows = [[rank, label, f"{p:.1%}"] for rank, (label, p) in enumerate(result.labels, start=1)]
-    table = ui.table(title, ["#", "category", "probability"], rows)
+    table = ui.table(None, ["#", "category", "probability"], rows)
     if not show:
         ui.out.print(table)
     else:

@@ -41,6 +41,7 @@ class Collected:
     skipped: list[Skipped] = field(default_factory=list)
     skipped_count: int = 0
     unrecognized_count: int = 0  # dropped by recognized_only; not errors
+    max_length: int = DEFAULT_MAX_LENGTH  # points kept per drawing
 
     def skip(self, record: Skipped) -> None:
         self.skipped_count += 1
@@ -58,6 +59,7 @@ class Collected:
             "counts": self.counts(),
             "skipped": self.skipped_count,
             "unrecognized_dropped": self.unrecognized_count,
+            "max_length": self.max_length,
         }
 
 

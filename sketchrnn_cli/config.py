@@ -29,7 +29,7 @@ class ModelConfig:
     conv_filters: tuple[int, ...] = (64, 128, 128)  # one Conv1D layer per entry
     conv_kernel: int = 5
     conv_strides: tuple[int, ...] = (1, 2, 2)  # strides shorten the sequence for the RNN
-    conv_norm: str = "batch"  # "batch" or "layer" normalisation after each Conv1D
+    conv_norm: str = "layer"  # "layer" or "batch" normalisation after each Conv1D
     positions: bool = True  # also feed absolute x, y (running sums of the offsets)
     rnn_units: int = 128
     rnn_layers: int = 1
@@ -38,7 +38,7 @@ class ModelConfig:
     dropout: float = 0.2  # before the classifier (never recurrent_dropout: it disables cuDNN)
     wavenet_dilations: tuple[int, ...] = (1, 2, 4, 8, 16)  # one block; repeated wavenet_stacks times
     wavenet_stacks: int = 2
-    per_step_loss: bool = False  # a class at every real step, loss over all of them
+    per_step_loss: bool = True  # a class at every real step, loss over all of them
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class TrainConfig:
     learning_rate: float = 3e-3
     seed: int = 0
     max_minutes: float | None = None  # stop after the epoch that crosses this
-    patience: int = 8  # epochs without a better valid accuracy before stopping
+    patience: int = 15  # epochs without a better valid accuracy before stopping
     augment: bool | None = None  # random stretch, rotation, dropped points; None: on for small data
     mixed_precision: bool = False  # set when a GPU that supports it is used
 

@@ -28,6 +28,7 @@ class DatasetInfo:
     path: Path
     labels: tuple[str, ...]
     counts: dict[str, dict[str, int]]  # {category: {split: drawings}}
+    max_length: int  # points kept per drawing at download time
 
     def count(self, split: str, labels: tuple[str, ...] | None = None) -> int:
         return sum(self.counts[label][split] for label in (labels or self.labels))
@@ -38,7 +39,7 @@ def dataset_info(path: Path) -> DatasetInfo:
     metadata_file = Path(path) / "metadata.json"
     try:
         metadata = json.loads(metadata_file.read_text())
-        return DatasetInfo(Path(path), tuple(metadata["categories"]), metadata["counts"])
+        return DatasetInfo(Path(path), tuple(metadata["categories"]), metadata["counts"], metadata["max_length"])
     except (OSError, ValueError, KeyError) as error:
         raise ValueError(f"{metadata_file}: not a dataset made by sketch download ({error})") from None
 

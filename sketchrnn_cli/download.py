@@ -56,7 +56,7 @@ def collect(
     request: DownloadRequest, on_category: OnCategory, on_progress: sources.Progress
 ) -> Collected:
     """Reads every category's file (downloading as needed) into examples per split."""
-    collected = Collected()
+    collected = Collected(max_length=request.options.max_length)
     download_dir = Path(request.data_dir) / "downloads"
     for index, category in enumerate(request.categories):
         on_category(category, index, len(request.categories))

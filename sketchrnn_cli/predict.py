@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -51,6 +51,28 @@ def read_inputs(paths: list[str], max_length: int) -> Iterator[Drawing | Skipped
             continue
         with handle:
             yield from read_lines(handle, path, max_length)
+
+
+CHUNK = 256  # drawings classified together; memory stays flat however long the input
+
+
+def classify_stream(backend, labels: tuple[str, ...], records: Iterable[Drawing | Skipped], k: int,
+                    progressive: bool = False) -> Iterator[Prediction | Skipped]:
+    """Predictions and skips in input order, a chunk at a time (inputs may be any size)."""
+    pending: list[Drawing | Skipped] = []
+    for record in records:
+        pending.append(record)
+        if len(pending) == CHUNK:
+            yield from _classify_chunk(backend, labels, pending, k, progressive)
+            pending = []
+    yield from _classify_chunk(backend, labels, pending, k, progressive)
+
+
+def _classify_chunk(backend, labels, records, k, progressive) -> Iterator[Prediction | Skipped]:
+    drawings = [r for r in records if isinstance(r, Drawing)]
+    predictions = iter(predict(backend, labels, drawings, k, progressive))
+    for record in records:
+        yield next(predictions) if isinstance(record, Drawing) else record
 
 
 def predict(backend, labels: tuple[str, ...], drawings: list[Drawing], k: int,

@@ -7,6 +7,7 @@ build_model(config), and only weights are read from model.keras.
 from __future__ import annotations
 
 import shutil
+import warnings
 import tempfile
 from pathlib import Path
 
@@ -24,7 +25,9 @@ def load_trained_model(files: RunFiles):
         raise RunError(f"{files.keras_model}: missing; did training finish?")
     model = build_model(config.model, len(config.data.labels), config.data.input_scale)
     try:
-        model.load_weights(files.keras_model)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # Keras only warns about some weights it could not place
+            model.load_weights(files.keras_model)
     except Exception as error:  # h5py, zipfile and Keras raise many kinds for damaged files
         raise RunError(f"{files.keras_model}: cannot load weights ({type(error).__name__}: {error})") from None
     return config, model

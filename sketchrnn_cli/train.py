@@ -88,6 +88,7 @@ def train(
     elif files.config.exists():
         raise RunError(f"{files.root} already holds a run; use --resume to continue it, or another --run-dir")
     with artifacts.exclusive(files):
+        artifacts.remove_unfinished(files)
         return _train_locked(config, Path(dataset_path), files, device, resume, on_start, on_epoch)
 
 
@@ -135,11 +136,12 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
 
 
 def _completed_config(config, labels, info, train_split, train_size, mixed_precision) -> RunConfig:
-    """Fills in what comes from the data: labels, offset scale (train split only), augmentation."""
+    """Fills in what comes from the data: labels, length, offset scale (train split only),
+    augmentation."""
     augment = config.train.augment if config.train.augment is not None else train_size < SMALL_DATA
     return dataclasses.replace(
         config,
-        data=dataclasses.replace(config.data, labels=tuple(labels),
+        data=dataclasses.replace(config.data, labels=tuple(labels), max_length=info.max_length,
                                  input_scale=data.offset_scale(train_split)),
         train=dataclasses.replace(config.train, augment=augment, mixed_precision=mixed_precision),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -64,6 +65,7 @@ class RangeHandler(SimpleHTTPRequestHandler):
     """Serves a folder with HTTP Range support; ``drop_after`` bytes cuts each body short."""
 
     drop_after: int | None = None
+    delay: float = 0.0  # seconds between 4 KiB pieces of a body: a slow server
     requests: list
 
     def log_message(self, *args):
@@ -93,19 +95,24 @@ class RangeHandler(SimpleHTTPRequestHandler):
         self.end_headers()
         if self.drop_after is not None:
             body = body[: self.drop_after]
-        self.wfile.write(body)
-        self.wfile.flush()
+        try:
+            for start in range(0, len(body), 4096 if self.delay else max(len(body), 1)):
+                self.wfile.write(body[start : start + 4096] if self.delay else body)
+                self.wfile.flush()
+                time.sleep(self.delay)
+        except (BrokenPipeError, ConnectionResetError):
+            return
         if self.drop_after is not None:
             self.close_connection = True
 
 
 @pytest.fixture
 def http_mirror():
-    """Starts a server on 127.0.0.1 for a folder: http_mirror(folder, drop_after=None) -> (url, handler)."""
+    """Starts a server on 127.0.0.1 for a folder: http_mirror(folder, drop_after, delay) -> (url, handler)."""
     servers = []
 
-    def start(folder: Path, drop_after: int | None = None):
-        handler = type("Handler", (RangeHandler,), {"drop_after": drop_after, "requests": []})
+    def start(folder: Path, drop_after: int | None = None, delay: float = 0.0):
+        handler = type("Handler", (RangeHandler,), {"drop_after": drop_after, "delay": delay, "requests": []})
         server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(folder)))
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
@@ -147,3 +154,11 @@ def trained_run(shapes_data, tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("runs") / "shapes"
     train(tiny_config(), dataset_dir(shapes_data, "simplified"), run_dir)
     return run_dir
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Records how many fuzz inputs ran (README: reliability)."""
+    from test_fuzz import CASES
+
+    if any(CASES.values()):
+        terminalreporter.write_line(f"fuzz cases run: parser {CASES['parser']}, reader {CASES['reader']}")

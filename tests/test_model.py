@@ -12,7 +12,8 @@ CONFIGS = {
     "conv-lstm": ModelConfig(arch="conv-lstm", **SMALL),
     "conv-gru": ModelConfig(arch="conv-gru", layer_norm=True, **SMALL),
     "wavenet": ModelConfig(arch="wavenet", **SMALL),
-    "conv-lstm per step": ModelConfig(arch="conv-lstm", per_step_loss=True, **SMALL),
+    "conv-lstm pooled, batch norm": ModelConfig(arch="conv-lstm", per_step_loss=False, conv_norm="batch", **SMALL),
+    "conv-lstm offsets only": ModelConfig(arch="conv-lstm", positions=False, **SMALL),
     "conv-lstm strided x4, 2 layers": ModelConfig(arch="conv-lstm", conv_filters=(8, 8, 8), conv_strides=(1, 2, 2),
                                                    rnn_units=8, rnn_layers=2),
 }

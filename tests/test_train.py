@@ -36,6 +36,14 @@ def test_a_short_run_beats_chance_clearly_and_writes_the_run_folder(trained_run,
     assert len(json.loads(files.history.read_text())) == summary["epochs_run"]
 
 
+def test_the_saved_model_scores_what_training_measured(trained_run, shapes_data):
+    from sketchrnn_cli.evaluate import evaluate_split
+
+    summary = json.loads(RunFiles(trained_run).summary.read_text())
+    reloaded = evaluate_split(trained_run, shapes_data, "valid").report
+    assert reloaded["top1"] == pytest.approx(summary["best_val_accuracy"])
+
+
 def test_reloaded_model_gives_the_same_predictions_on_both_backends(trained_run, shapes_data):
     sequences, labels = valid_sequences(shapes_data)
     _, tensorflow = open_backend(trained_run, "tensorflow")

@@ -1,0 +1,55 @@
+"""Tuning the default configuration on the VALID split (the test split is never looked at).
+
+Trains each variant below for --minutes on the 15 benchmark categories (450 drawings each,
+from ../shared/quickdraw) and prints its best valid top-1 and MAP@3.
+
+    .venv/bin/python bench/bench_ablation.py [--minutes 10] [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from bench_train import RESULTS, prepare_data  # noqa: E402
+from sketchrnn_cli.config import ModelConfig, RunConfig, TrainConfig  # noqa: E402
+
+DEFAULT = ModelConfig()
+VARIANTS = {
+    "batch norm, offsets only, pooled loss": dict(conv_norm="batch", positions=False, per_step_loss=False),
+    "layer norm, + positions, pooled loss": dict(conv_norm="layer", positions=True, per_step_loss=False),
+    "layer norm, + positions, per-step loss": dict(conv_norm="layer", positions=True, per_step_loss=True),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--only", nargs="*", choices=list(VARIANTS))
+    args = parser.parse_args()
+    from sketchrnn_cli.evaluate import evaluate_split
+    from sketchrnn_cli.train import train
+
+    dataset = prepare_data()
+    rows = []
+    for name in args.only or VARIANTS:
+        run_dir = RESULTS / "ablation" / name.replace(" ", "_").replace(",", "").replace(".", "")
+        shutil.rmtree(run_dir, ignore_errors=True)
+        config = RunConfig(model=dataclasses.replace(DEFAULT, **VARIANTS[name]),
+                           train=TrainConfig(max_minutes=args.minutes, patience=100))
+        result = train(config, dataset, run_dir)
+        report = evaluate_split(run_dir, RESULTS / "data", "valid").report
+        rows.append({"variant": name, "valid_top1": report["top1"], "valid_map3": report["map3"],
+                     "epochs": result.epochs_run, "best_epoch": result.best_epoch})
+        print(json.dumps(rows[-1]), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Faults a user meets: killed downloads and trainings, two trainers, damaged run folders."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sketchrnn_cli.artifacts import RunFiles
+from conftest import SHAPES, write_bucket
+
+SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]
+TINY = ["--conv-filters", "16,16", "--conv-strides", "1,2", "--rnn-units", "16", "--batch-size", "16",
+        "--learning-rate", "0.01", "--patience", "100"]
+
+
+def wait_for(condition, timeout=120.0, process=None):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"process ended early: {process.stderr.read()}")
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.05)
+
+
+def dataset_rows(data_dir: Path) -> list:
+    import tensorflow_datasets as tfds
+
+    from sketchrnn_cli.download import dataset_dir
+
+    builder = tfds.builder_from_directory(str(dataset_dir(data_dir, "simplified")))
+    rows = []
+    for split in ("train", "valid", "test"):
+        for row in tfds.as_numpy(builder.as_dataset(split=split)):
+            rows.append((split, row["key_id"].decode(), int(row["label"]), row["strokes"].tobytes()))
+    return sorted(rows)
+
+
+def test_a_download_killed_mid_file_resumes_to_the_same_dataset(tmp_path, http_mirror):
+    bucket = write_bucket(tmp_path / "bucket", per_shape=1500)
+    slow_url, _ = http_mirror(bucket, delay=0.01)
+    data = tmp_path / "data"
+    args = ["download", "--data-dir", str(data), "--categories", ",".join(SHAPES)]
+    process = subprocess.Popen([*SKETCH, *args, "--source", slow_url], stderr=subprocess.PIPE, text=True)
+    part = data / "downloads/full/simplified/zigzag.ndjson.part"
+    wait_for(lambda: part.exists() and part.stat().st_size > 20_000, process=process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished = data / "downloads/full/simplified/circle.ndjson"
+    assert finished.read_bytes() == (bucket / "full/simplified/circle.ndjson").read_bytes()
+    assert not (data / "downloads/full/simplified/zigzag.ndjson").exists()
+
+    url, handler = http_mirror(bucket)
+    resumed = subprocess.run([*SKETCH, *args, "--source", url], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert [r[0] for r in handler.requests] == ["/full/simplified/zigzag.ndjson", "/full/simplified/square.ndjson"]
+    assert handler.requests[0][1].startswith("bytes=")  # a Range request: only the rest was fetched
+
+    fresh = subprocess.run([*SKETCH, "download", "--data-dir", str(tmp_path / "fresh"), "--categories",
+                            ",".join(SHAPES), "--source", str(bucket)], capture_output=True, text=True)
+    assert fresh.returncode == 0, fresh.stderr
+    assert dataset_rows(data) == dataset_rows(tmp_path / "fresh")
+
+
+def progress_epoch(run_dir: Path) -> int:
+    progress = run_dir / "checkpoint" / "progress.json"
+    try:
+        return json.loads(progress.read_text())["epoch"]
+    except (OSError, ValueError):
+        return 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_training_killed_during_an_epoch_resumes_from_the_last_finished_one(shapes_data, tmp_path, sig):
+    run_dir = tmp_path / "run"
+    args = ["train", "--data-dir", str(shapes_data), "--run-dir", str(run_dir), *TINY]
+    process = subprocess.Popen([*SKETCH, *args, "--epochs", "40"], stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: progress_epoch(run_dir) >= 2, process=process)
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode != 0
+    if sig == signal.SIGINT:
+        assert "interrupted; the last finished epoch is saved" in stderr and "Traceback" not in stderr
+    saved = progress_epoch(run_dir)
+    assert saved >= 2
+    assert not (run_dir / "model.keras").exists()  # never a half-written model under the real name
+
+    resumed = subprocess.run([*SKETCH, "train", "--data-dir", str(shapes_data), "--run-dir", str(run_dir),
+                              "--resume"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    history = json.loads((run_dir / "history.json").read_text())
+    assert [h["epoch"] for h in history] == list(range(1, len(history) + 1))
+    first_resumed = resumed.stderr.split("epoch", 1)[1].split("/")[0].strip()
+    assert int(first_resumed) == saved + 1
+    assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith(".")) == [".lock"]
+
+
+def test_a_second_trainer_on_the_same_run_folder_is_refused(shapes_data, tmp_path):
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen([*SKETCH, "train", "--data-dir", str(shapes_data), "--run-dir", str(run_dir), *TINY,
+                                "--epochs", "200"], stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: progress_epoch(run_dir) >= 1, process=process)
+        second = subprocess.run([*SKETCH, "train", "--data-dir", str(shapes_data), "--run-dir", str(run_dir),
+                                 "--resume"], capture_output=True, text=True)
+        assert second.returncode == 1
+        assert f"{run_dir} is in use by sketch train (pid {process.pid})" in second.stderr
+        assert process.poll() is None  # the first one goes on
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_config_with_a_missing_key_is_one_clear_error(trained_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    config = json.loads((run / "config.json").read_text())
+    del config["model"]["rnn_units"]
+    (run / "config.json").write_text(json.dumps(config))
+    done = subprocess.run([*SKETCH, "evaluate", str(run), "--data-dir", "nowhere"], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"Error: {run / 'config.json'}: config.model has no key 'rnn_units'"
+
+
+def test_loading_a_run_never_deserialises_code_from_the_model_file(trained_run, tmp_path):
+    """A model.keras whose architecture differs from config.json (e.g. one carrying a Lambda
+    layer) is not built from the file: its weights simply do not fit, and that is one error."""
+    import shutil
+
+    import keras
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    strokes = keras.Input((None, 3), name="strokes")
+    evil = keras.layers.Lambda(lambda x: x * 2)(strokes)  # would run arbitrary code if deserialised
+    keras.Model(strokes, keras.layers.Dense(3)(evil)).save(run / "model.keras")
+    done = subprocess.run([*SKETCH, "predict", "--backend", "tensorflow", "--model", str(run), "-"],
+                          input='[[[0, 5], [0, 5]]]\n', capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "model.keras: cannot load weights" in done.stderr and "Traceback" not in done.stderr
+    assert RunFiles(run).config.is_file()
