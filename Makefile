@@ -48,9 +48,11 @@ predict: venv
 evaluate-all: venv
 	$(SKETCH) evaluate-all runs --data-dir $(DATA_DIR)
 
+# The figures of BENCHMARKS.md (needs ../shared/quickdraw; about 45 minutes on 2 CPU cores).
 bench: venv
 	$(BIN)/python bench/bench_download.py
 	$(BIN)/python bench/bench_train.py
+	$(BIN)/python bench/bench_predict.py bench/results/runs/default --data-dir bench/results/data
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

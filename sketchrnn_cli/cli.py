@@ -133,7 +133,7 @@ def _csv_ints(ctx, param, value):
 @click.option("--format", "format_", type=click.Choice(FORMATS), help="Which dataset of the data folder (default: the only one, else simplified).")
 @click.option("--categories", "category_list", metavar="NAMES", help="Train on a subset of the dataset's categories.")
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Run folder (default: a new one under runs/).")
-@click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last finished epoch.")
+@click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last finished epoch, with its saved settings.")
 @click.option("--arch", type=click.Choice(ARCHITECTURES), default=ModelConfig.arch, show_default=True)
 @click.option("--epochs", type=click.IntRange(min=1), default=TrainConfig.epochs, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=TrainConfig.batch_size, show_default=True)
@@ -159,6 +159,10 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
     with ui.user_errors():
         if resume and run_dir is None:
             raise click.UsageError("--resume needs the --run-dir of the run to continue")
+        if resume:
+            from .artifacts import RunFiles, read_config
+
+            format_ = read_config(RunFiles(run_dir)).data.format
         dataset = _dataset_path(data_dir, format_)
         labels = ()
         if category_list:
