@@ -33,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 SHARED = HERE.parents[1] / "shared" / "quickdraw"
 RESULTS = HERE / "results"
+DEFAULT_RUN = RESULTS / "runs" / "default"
 CATEGORIES = ("airplane", "bicycle", "calculator", "camera", "cat", "computer", "crayon", "dragon", "eye",
               "guitar", "headphones", "map", "paint can", "paintbrush", "television")
 
@@ -48,19 +49,27 @@ def prepare_data() -> Path:
 
 def run_default(dataset: Path, minutes: float) -> dict:
     from sketchrnn_cli.config import RunConfig, TrainConfig
-    from sketchrnn_cli.evaluate import evaluate_split
     from sketchrnn_cli.train import train
 
-    run_dir = RESULTS / "runs" / "default"
-    shutil.rmtree(run_dir, ignore_errors=True)
-    result = train(RunConfig(train=TrainConfig(max_minutes=minutes)), dataset, run_dir,
-                   on_epoch=lambda r: print(f"  epoch {r.epoch}: valid {r.val_accuracy:.3f}", flush=True))
-    report = evaluate_split(run_dir, RESULTS / "data", "test").report
-    return {"model": f"sketch train default ({result.config.model.arch})", "top1": report["top1"],
-            "top3": report["top3"], "map3": report["map3"], "test_drawings": report["count"],
-            "parameters": result.parameters, "epochs": result.epochs_run,
-            "train_drawings_per_second": round(result.drawings_per_second),
-            "best_valid_top1": result.best_val_accuracy}
+    shutil.rmtree(DEFAULT_RUN, ignore_errors=True)
+    train(RunConfig(train=TrainConfig(max_minutes=minutes)), dataset, DEFAULT_RUN,
+          on_epoch=lambda r: print(f"  epoch {r.epoch}: valid {r.val_accuracy:.3f}", flush=True))
+    return default_row()
+
+
+def default_row() -> dict:
+    """The default run's row: its summary, and its one look at the test split."""
+    from sketchrnn_cli.artifacts import RunFiles, read_config
+    from sketchrnn_cli.evaluate import evaluate_split
+
+    files = RunFiles(DEFAULT_RUN)
+    summary = json.loads(files.summary.read_text())
+    report = evaluate_split(DEFAULT_RUN, RESULTS / "data", "test").report
+    return {"model": f"sketch train default ({read_config(files).model.arch}, per-step loss)",
+            "top1": report["top1"], "top3": report["top3"], "map3": report["map3"],
+            "test_drawings": report["count"], "parameters": summary["parameters"], "epochs": summary["epochs_run"],
+            "train_drawings_per_second": round(summary["drawings_per_second"]),
+            "best_valid_top1": summary["best_val_accuracy"]}
 
 
 def run_reference(name: str, dataset: Path, minutes: float) -> dict:
@@ -153,25 +162,30 @@ def main() -> None:
     out = RESULTS / "train.json"
     previous = json.loads(out.read_text()) if out.is_file() else {}
     rows = {row["model"]: row for row in previous.get("rows", [])}
+
+    def save(row: dict) -> dict:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=HERE).stdout.strip()
+        rows[row["model"]] = {**row, "commit": commit}
+        result = {
+            "benchmark": f"15 categories x 450 drawings from ../shared/quickdraw, {args.minutes:g} min of CPU each",
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+            "rows": list(rows.values()),
+        }
+        out.write_text(json.dumps(result, indent=1))  # after every model: a crash loses only the current one
+        return result
+
     if args.only != "references":
         print("default configuration", flush=True)
-        row = run_default(dataset, args.minutes)
-        rows = {k: v for k, v in rows.items() if not k.startswith("sketch train default")}
-        rows[row["model"]] = row
+        result = save(run_default(dataset, args.minutes))
+    elif DEFAULT_RUN.is_dir():
+        result = save(default_row())
     if args.only != "default":
         from references import REFERENCES
 
         for name in REFERENCES:
             print(name, flush=True)
-            rows[name] = run_reference(name, dataset, args.minutes)
-    result = {
-        "benchmark": f"15 categories x 450 drawings from ../shared/quickdraw, {args.minutes:g} min of CPU each",
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                 cwd=HERE).stdout.strip(),
-        "rows": list(rows.values()),
-    }
-    out.write_text(json.dumps(result, indent=1))
+            result = save(run_reference(name, dataset, args.minutes))
     print(markdown(result["rows"]))
 
 

@@ -7,7 +7,8 @@ Each takes our stroke-3 dataset and turns it into the input its authors used:
   the last point of a stroke; Conv1D 48/64/96 (widths 5/5/3), 3 bidirectional LSTM 128,
   outputs summed over real steps, Adam 1e-4, batch 8.
 * homl: Hands-On Machine Learning (2nd ed.) chapter 15, exercise 10 solution: the tutorial's
-  inputs, three strided Conv1D + BatchNorm of 32/64/128, two LSTM of 128, SGD 1e-2
+  inputs, three strided Conv1D + BatchNorm of 32/64/128 ("same" padding, so short drawings
+  keep a step), two LSTM of 128, SGD 1e-2
   (clipnorm 1), no masking.
 * raster: a small image CNN, standing for the raster models that won the Kaggle
   competition: each drawing rendered to 28 x 28, three Conv2D blocks of 32/64/128,
@@ -20,6 +21,8 @@ import numpy as np
 
 import keras
 from keras import layers, ops
+
+from sketchrnn_cli.model import StepMask
 
 IMAGE_SIDE = 28
 
@@ -46,11 +49,12 @@ def rasterize(sequence: np.ndarray, side: int = IMAGE_SIDE) -> np.ndarray:
     return image[..., None]
 
 
-@keras.saving.register_keras_serializable(package="bench")
 class SumOverRealSteps(layers.Layer):
-    def call(self, sequence, length):
-        mask = ops.arange(ops.shape(sequence)[1])[None, :] < length[:, None]
+    def call(self, sequence, mask):
         return ops.sum(sequence * ops.cast(mask, sequence.dtype)[..., None], axis=1)
+
+    def compute_mask(self, *args, **kwargs):
+        return None
 
 
 def tutorial_model(num_classes: int) -> keras.Model:
@@ -59,10 +63,10 @@ def tutorial_model(num_classes: int) -> keras.Model:
     x = strokes
     for filters, width in ((48, 5), (64, 5), (96, 3)):
         x = layers.Conv1D(filters, width, padding="same")(x)
-    mask = ops.arange(ops.shape(x)[1])[None, :] < length[:, None]
+    mask = StepMask(1)(x, length)
     for _ in range(3):
         x = layers.Bidirectional(layers.LSTM(128, return_sequences=True))(x, mask=mask)
-    x = SumOverRealSteps()(x, length)
+    x = SumOverRealSteps()(x, mask)
     outputs = layers.Dense(num_classes, activation="softmax")(x)
     model = keras.Model({"strokes": strokes, "length": length}, outputs)
     model.compile(keras.optimizers.Adam(1e-4), "sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -74,7 +78,7 @@ def homl_model(num_classes: int) -> keras.Model:
     length = keras.Input((), dtype="int32", name="length")  # unused: the solution does not mask
     x = strokes
     for filters, width in ((32, 5), (64, 5), (128, 3)):
-        x = layers.Conv1D(filters, width, strides=2, activation="relu")(x)
+        x = layers.Conv1D(filters, width, strides=2, padding="same", activation="relu")(x)
         x = layers.BatchNormalization()(x)
     x = layers.LSTM(128, return_sequences=True)(x)
     x = layers.LSTM(128)(x)
