@@ -43,12 +43,12 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 200  # with --max-minutes, the time budget usually ends training first
+    epochs: int = 100
     batch_size: int = 64
     learning_rate: float = 3e-3
     seed: int = 0
     max_minutes: float | None = None  # stop after the epoch that crosses this
-    patience: int = 20  # epochs without a better valid accuracy before stopping
+    patience: int = 15  # epochs without a better valid accuracy before stopping
     augment: bool | None = None  # random stretch, rotation, dropped points; None: on for small data
     mixed_precision: bool = False  # set when a GPU that supports it is used
 
