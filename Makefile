@@ -30,7 +30,10 @@ $(VENV)/.installed: pyproject.toml
 test: venv
 	$(BIN)/pytest -q
 
-demo: download train evaluate predict
+# The demo run is made afresh each time (a run folder is never overwritten by sketch train).
+demo: venv
+	rm -rf $(RUN_DIR)
+	$(MAKE) download train evaluate predict
 
 download: venv
 	$(SKETCH) download --data-dir $(DATA_DIR) --source "$(SOURCE)" --categories "$(CATEGORIES)" --max-per-class $(MAX_PER_CLASS)

@@ -5,7 +5,7 @@ Downloads the 15 benchmark categories (450 drawings each) from ../shared/quickdr
 references.py for the same minutes on the same data, choosing every model's epoch on the
 valid split, and scores all of them once on the test split.
 
-    .venv/bin/python bench/bench_train.py [--minutes 10] [--only default|references]
+    .venv/bin/python bench/bench_train.py [--minutes 10] [--only default|references] [--reference NAME]
 
 Writes bench/results/train.json and prints a Markdown table for BENCHMARKS.md.
 """
@@ -109,15 +109,14 @@ def run_reference(name: str, dataset: Path, minutes: float) -> dict:
     model.fit(train_batches, validation_data=valid_batches, epochs=10_000, callbacks=[budget], verbose=0)
     seconds = time.monotonic() - started
     model.set_weights(budget.best_weights)
-    test_x, test_y = inputs("test")
-    if kind == "raster":
-        probabilities = model.predict(test_x, batch_size=256, verbose=0)
-    else:
-        from sketchrnn_cli.inference import pad
-
-        probabilities = np.concatenate([
-            model.predict_on_batch(dict(zip(("strokes", "length"), pad(test_x[i:i + 256]))))
-            for i in range(0, len(test_x), 256)])
+    # The test split goes through the same batching as valid: the unmasked HOML model's
+    # answers depend on how much padding follows a drawing.
+    test_batches, _ = batches("test", False)
+    probabilities, test_y = [], []
+    for batch_inputs, batch_labels in test_batches:
+        probabilities.append(model.predict_on_batch(batch_inputs))
+        test_y.append(batch_labels.numpy())
+    probabilities, test_y = np.concatenate(probabilities), np.concatenate(test_y)
     report = metrics.report(probabilities, test_y, list(labels))
     return {"model": name, "top1": report["top1"], "top3": report["top3"], "map3": report["map3"],
             "test_drawings": report["count"], "parameters": int(model.count_params()), "epochs": budget.epochs,
@@ -155,6 +154,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--only", choices=["default", "references"])
+    parser.add_argument("--reference", action="append", help="Only this reference (repeatable).")
     args = parser.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"{SHARED} is not here; this benchmark needs the shared Quick, Draw! mirror")
@@ -183,7 +183,7 @@ def main() -> None:
     if args.only != "default":
         from references import REFERENCES
 
-        for name in REFERENCES:
+        for name in args.reference or REFERENCES:
             print(name, flush=True)
             result = save(run_reference(name, dataset, args.minutes))
     print(markdown(result["rows"]))
