@@ -4,7 +4,8 @@
 
 * `sketch predict` of one drawing as a whole process (start-up included): wall time and
   peak memory, LiteRT path against the TensorFlow path, best of 5 runs each.
-* `sketch evaluate` throughput on the test split (drawings per second, batched TensorFlow).
+* `sketch evaluate` throughput (drawings per second, batched TensorFlow) on the test split,
+  and on all of the run's categories in ../shared/quickdraw (a steady state).
 * `sketch predict --json` on a 100 MB ndjson file (100 drawings of 100,000 points each):
   peak memory against a 10 MB file of the same kind, to show it streams.
 
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "quickdraw" / "full" / "simplified"
 MEASURE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
            "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
            "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)")
@@ -90,8 +92,21 @@ def main() -> None:
     evaluated = subprocess.run([*SKETCH, "evaluate", str(args.run_dir), "--data-dir", str(args.data_dir), "--json"],
                                capture_output=True, text=True, check=True)
     report = json.loads(evaluated.stdout)
-    result["evaluate"] = {"drawings": report["count"], "drawings_per_second_model": round(report["drawings_per_second"]),
-                          "whole_command_seconds": round(time.perf_counter() - started, 1)}
+    result["evaluate_test_split"] = {"drawings": report["count"],
+                                     "drawings_per_second_model": round(report["drawings_per_second"]),
+                                     "whole_command_seconds": round(time.perf_counter() - started, 1)}
+    # Steady state: every drawing of the run's categories in ../shared (train ones too, so
+    # its accuracy means nothing here; only the speed is read).
+    files = [SHARED / f"{label}.ndjson" for label in (args.run_dir / "labels.txt").read_text().split("\n") if label]
+    if all(f.is_file() for f in files):
+        started = time.perf_counter()
+        evaluated = subprocess.run([*SKETCH, "evaluate", str(args.run_dir), "--json",
+                                    *[arg for f in files for arg in ("--data", str(f))]],
+                                   capture_output=True, text=True, check=True)
+        report = json.loads(evaluated.stdout)
+        result["evaluate_shared_files"] = {"drawings": report["count"],
+                                           "drawings_per_second_model": round(report["drawings_per_second"]),
+                                           "whole_command_seconds": round(time.perf_counter() - started, 1)}
     result["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     result["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                                       text=True).stdout.strip()

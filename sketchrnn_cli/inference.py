@@ -54,9 +54,15 @@ class TensorFlowBackend:
     name = "tensorflow"
 
     def __init__(self, files: RunFiles, config: RunConfig, batch_size: int = 256):
+        from .devices import import_tensorflow
         from .serving import load_trained_model
 
-        _, self.model = load_trained_model(files)
+        tf = import_tensorflow()
+        _, model = load_trained_model(files)
+        # One trace for every batch and length (predict_on_batch would trace each new shape).
+        signature = {"strokes": tf.TensorSpec([None, None, 3], tf.float32),
+                     "length": tf.TensorSpec([None], tf.int32)}
+        self.call = tf.function(lambda inputs: model(inputs, training=False), input_signature=[signature])
         self.batch_size = batch_size
         self.classes = len(config.data.labels)
 
@@ -67,7 +73,7 @@ class TensorFlowBackend:
         for start in range(0, len(order), self.batch_size):
             chosen = order[start : start + self.batch_size]
             strokes, lengths = pad([sequences[i] for i in chosen])
-            result[chosen] = np.asarray(self.model.predict_on_batch({"strokes": strokes, "length": lengths}))
+            result[chosen] = self.call({"strokes": strokes, "length": lengths}).numpy()
         return result
 
 
