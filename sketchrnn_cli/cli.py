@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -184,6 +185,7 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
         run_dir = run_dir or _new_run_dir(arch)
         from .train import train as run_training
 
+        _interrupt_on(signal.SIGINT, signal.SIGTERM)
         try:
             result = run_training(config, dataset, run_dir, device=device, resume=resume,
                                   on_start=_show_train_start, on_epoch=_show_epoch)
@@ -199,6 +201,17 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
             ["training time", f"{result.seconds / 60:.1f} min"]]
     ui.out.print(ui.table("Training finished", ["", ""], rows, justify_numbers=False))
     ui.note(f"next: sketch evaluate {result.run_dir}")
+
+
+def _interrupt_on(*signals) -> None:
+    """Ctrl-C or a scheduler's SIGTERM stops training cleanly (the last finished epoch is kept),
+    even when the shell started us with SIGINT ignored, as it does for background jobs."""
+
+    def interrupt(number, frame):
+        raise KeyboardInterrupt
+
+    for number in signals:
+        signal.signal(number, interrupt)
 
 
 def _dataset_path(data_dir: Path, format_: str | None) -> Path:
