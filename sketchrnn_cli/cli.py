@@ -155,7 +155,6 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
           patience, seed, device, augment, per_step_loss, layer_norm, conv_filters, conv_strides, rnn_units,
           rnn_layers, dropout):
     """Train a classifier on a downloaded dataset; writes a run folder."""
-    import dataclasses
 
     with ui.user_errors():
         if resume and run_dir is None:

@@ -5,7 +5,6 @@ Both backends take a list of float32 [N, 3] arrays and return float32 [len, clas
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -108,7 +107,3 @@ def _litert_installed() -> bool:
     import importlib.util
 
     return importlib.util.find_spec("ai_edge_litert") is not None
-
-
-def default_backend() -> str:
-    return os.environ.get("SKETCH_BACKEND", "auto")

@@ -1,7 +1,6 @@
 """Faults a user meets: killed downloads and trainings, two trainers, damaged run folders."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
