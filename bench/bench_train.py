@@ -75,10 +75,11 @@ def default_row() -> dict:
 def run_reference(name: str, dataset: Path, minutes: float) -> dict:
     from references import REFERENCES, rasterize, tutorial_features
     from sketchrnn_cli import data, metrics
+    from sketchrnn_cli.download import dataset_info
 
     build, kind, batch_size = REFERENCES[name]
     keras.utils.set_random_seed(0)
-    labels = data.dataset_info(dataset).labels
+    labels = dataset_info(dataset).labels
     splits = {s: list(data.load_split(dataset, s).as_numpy_iterator()) for s in ("train", "valid", "test")}
 
     def inputs(split):

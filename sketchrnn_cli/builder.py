@@ -41,7 +41,7 @@ class QuickdrawStrokes(tfds.core.GeneratorBasedBuilder):
             description=self.__doc__,
             features=tfds.features.FeaturesDict(
                 {
-                    # Raw bytes: one field per drawing instead of a list of floats, ~2x faster to write.
+                    # Raw bytes: one field per drawing instead of a proto list of floats.
                     "strokes": tfds.features.Tensor(shape=(None, 3), dtype=np.float32,
                                                     encoding=tfds.features.Encoding.BYTES),
                     "length": tfds.features.Scalar(dtype=np.int32),

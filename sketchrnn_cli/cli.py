@@ -307,7 +307,7 @@ def _show_report(run_dir, report: dict) -> None:
 @click.option("--split", type=click.Choice(["test", "valid"]), default="test", show_default=True)
 def evaluate_all(runs_root, data_dir, split):
     """Evaluate every run under RUNS_ROOT and print one comparison table."""
-    from .artifacts import RunFiles, read_json
+    from .artifacts import RunFiles, read_config, read_json
     from .evaluate import evaluate_split
 
     runs = sorted(p.parent for p in runs_root.glob("*/model.keras"))
@@ -321,8 +321,6 @@ def evaluate_all(runs_root, data_dir, split):
         except click.ClickException as error:
             ui.warn(f"{run}: {error.message}")
             continue
-        from .artifacts import read_config
-
         files = RunFiles(run)
         params = read_json(files.summary).get("parameters", "?") if files.summary.is_file() else "?"
         rows.append([run.name, read_config(files).model.arch, f"{report['top1']:.1%}", f"{report['top3']:.1%}",
@@ -443,11 +441,11 @@ def _version(distribution: str) -> str:
 
 
 def _dataset_summary(path: Path) -> str:
-    info = json.loads((path / "dataset_info.json").read_text())
-    splits = {s["name"]: sum(int(n) for n in s.get("shardLengths", [])) for s in info.get("splits", [])}
-    classes = json.loads((path / "metadata.json").read_text()).get("categories", [])
-    counts = ", ".join(f"{name} {count}" for name, count in splits.items())
-    return f"{len(classes)} categories; {counts}; {path}"
+    from .download import dataset_info
+
+    info = dataset_info(path)
+    counts = ", ".join(f"{split} {info.count(split)}" for split in ("train", "valid", "test"))
+    return f"{len(info.labels)} categories; {counts}; {path}"
 
 
 if __name__ == "__main__":

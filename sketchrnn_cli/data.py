@@ -5,9 +5,7 @@ Elements are ``({"strokes": [T, 3], "length": []}, label)``; batches are right-p
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,27 +19,6 @@ tf = import_tensorflow()
 BUCKET_BOUNDARIES = (24, 32, 48, 64, 96, 128, 192)
 PARALLEL_CALLS = 2  # augmentation workers; these machines have 2 to 16 cores
 PREFETCH_BATCHES = 4
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    path: Path
-    labels: tuple[str, ...]
-    counts: dict[str, dict[str, int]]  # {category: {split: drawings}}
-    max_length: int  # points kept per drawing at download time
-
-    def count(self, split: str, labels: tuple[str, ...] | None = None) -> int:
-        return sum(self.counts[label][split] for label in (labels or self.labels))
-
-
-def dataset_info(path: Path) -> DatasetInfo:
-    """Labels and counts of a dataset made by `sketch download`, read from its metadata."""
-    metadata_file = Path(path) / "metadata.json"
-    try:
-        metadata = json.loads(metadata_file.read_text())
-        return DatasetInfo(Path(path), tuple(metadata["categories"]), metadata["counts"], metadata["max_length"])
-    except (OSError, ValueError, KeyError) as error:
-        raise ValueError(f"{metadata_file}: not a dataset made by sketch download ({error})") from None
 
 
 def load_split(path: Path, split: str, labels: tuple[str, ...] | None = None):

@@ -6,6 +6,7 @@ SourceError / ValueError with a one-line message.
 
 from __future__ import annotations
 
+import json
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,3 +87,24 @@ def dataset_dir(data_dir: Path, format: str) -> Path | None:
 
 def built_datasets(data_dir: Path) -> dict[str, Path]:
     return {f: path for f in FORMATS if (path := dataset_dir(data_dir, f)) is not None}
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    path: Path
+    labels: tuple[str, ...]
+    counts: dict[str, dict[str, int]]  # {category: {split: drawings}}
+    max_length: int  # points kept per drawing at download time
+
+    def count(self, split: str, labels: tuple[str, ...] | None = None) -> int:
+        return sum(self.counts[label][split] for label in (labels or self.labels))
+
+
+def dataset_info(path: Path) -> DatasetInfo:
+    """Labels and counts of a dataset made by `sketch download`, read from its metadata."""
+    metadata_file = Path(path) / "metadata.json"
+    try:
+        metadata = json.loads(metadata_file.read_text())
+        return DatasetInfo(Path(path), tuple(metadata["categories"]), metadata["counts"], metadata["max_length"])
+    except (OSError, ValueError, KeyError) as error:
+        raise ValueError(f"{metadata_file}: not a dataset made by sketch download ({error})") from None

@@ -26,6 +26,7 @@ tf = import_tensorflow()
 import keras  # noqa: E402
 
 from . import data  # noqa: E402
+from .download import dataset_info  # noqa: E402
 from .model import build_model  # noqa: E402
 from .serving import write_tflite  # noqa: E402
 
@@ -97,7 +98,7 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     choice, strategy = resolve_device(device)
     if choice.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
-    info = data.dataset_info(dataset_path)
+    info = dataset_info(dataset_path)
     labels = config.data.labels or info.labels
     train_split = data.load_split(dataset_path, "train", labels)
     valid_split = data.load_split(dataset_path, "valid", labels)
