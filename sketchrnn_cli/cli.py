@@ -141,7 +141,6 @@ def _csv_ints(ctx, param, value):
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=TrainConfig.learning_rate, show_default=True)
 @click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="Stop after the epoch that crosses this; the best weights are kept.")
 @click.option("--patience", type=click.IntRange(min=1), default=TrainConfig.patience, show_default=True, help="Early stopping: epochs without a better valid accuracy.")
-@click.option("--weight-average", type=click.FloatRange(0, 1, max_open=True), default=TrainConfig.weight_average, show_default=True, help="Validate and keep a moving average of the epochs' weights, of at most this momentum; 0 turns it off.")
 @click.option("--seed", type=int, default=TrainConfig.seed, show_default=True, help="Same seed, same data: same result on CPU (without --max-minutes).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
 @click.option("--augment/--no-augment", default=None, help="Random stretch, rotation, dropped points and strokes [default: on below 50,000 train drawings].")
@@ -153,7 +152,7 @@ def _csv_ints(ctx, param, value):
 @click.option("--rnn-layers", type=click.IntRange(min=1), default=ModelConfig.rnn_layers, show_default=True)
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=ModelConfig.dropout, show_default=True)
 def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch_size, learning_rate, max_minutes,
-          patience, weight_average, seed, device, augment, per_step_loss, layer_norm, conv_filters, conv_strides, rnn_units,
+          patience, seed, device, augment, per_step_loss, layer_norm, conv_filters, conv_strides, rnn_units,
           rnn_layers, dropout):
     """Train a classifier on a downloaded dataset; writes a run folder."""
 
@@ -180,8 +179,7 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
             data=DataConfig(format=dataset.parent.name, labels=labels),
             model=model_config,
             train=TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
-                              max_minutes=max_minutes, patience=patience, augment=augment,
-                              weight_average=weight_average or None),
+                              max_minutes=max_minutes, patience=patience, augment=augment),
         )
         run_dir = run_dir or _new_run_dir(arch)
         from .train import train as run_training

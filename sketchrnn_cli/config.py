@@ -14,10 +14,6 @@ FORMAT_VERSION = 1  # bump when a config from an older version can no longer reb
 
 ARCHITECTURES = ("conv-lstm", "conv-gru", "wavenet")
 
-# Keys added since a format version was released, with the value that means what runs
-# written without them did: older configs still load.
-ADDED_KEYS = {"config.train.weight_average": None}
-
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -52,8 +48,7 @@ class TrainConfig:
     learning_rate: float = 3e-3
     seed: int = 0
     max_minutes: float | None = None  # stop after the epoch that crosses this
-    patience: int = 15  # epochs without a better valid accuracy before stopping (counted from mid-schedule)
-    weight_average: float | None = 0.999  # momentum of the weights' moving average that is validated and kept; None: off
+    patience: int = 15  # epochs without a better valid accuracy before stopping
     augment: bool | None = None  # random stretch, rotation, dropped points; None: on for small data
     mixed_precision: bool = False  # set when a GPU that supports it is used
 
@@ -92,13 +87,9 @@ def _build(cls, raw, where: str):
     hints = typing.get_type_hints(cls)
     values = {}
     for item in dataclasses.fields(cls):
-        key = f"{where}.{item.name}"
-        if item.name not in raw and key in ADDED_KEYS:
-            values[item.name] = ADDED_KEYS[key]
-            continue
         if item.name not in raw:
             raise ValueError(f"{where} has no key {item.name!r}")
-        values[item.name] = _convert(hints[item.name], raw[item.name], key)
+        values[item.name] = _convert(hints[item.name], raw[item.name], f"{where}.{item.name}")
     return cls(**values)
 
 

@@ -6,7 +6,6 @@ schedule, validation on the valid split, best weights, checkpoint, and when to s
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
@@ -69,7 +68,6 @@ class Progress:
     epoch: int = 0  # finished epochs
     best_val_accuracy: float = -1.0
     best_epoch: int = 0
-    patience_from: int = 0  # the epoch that passed the schedule's midpoint: patience counts from there
     seconds: float = 0.0  # training time so far, over all sessions
     history: list = dataclasses.field(default_factory=list)
     stopped: str = ""
@@ -117,7 +115,7 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
         trainer = _training_model(model, config)
         trainer.compile(keras.optimizers.Adam(config.train.learning_rate),
                         keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
-        progress, best_weights, average = _restore(files, trainer) if resume else (Progress(), None, None)
+        progress, best_weights = _restore(files, trainer) if resume else (Progress(), None)
     if progress.stopped and files.keras_model.exists():
         raise RunError(f"{files.root} finished training already ({progress.stopped})")
 
@@ -127,8 +125,7 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     if config.model.per_step_loss:
         train_batches = train_batches.map(data.per_step_targets(_total_stride(config)))
     valid_batches = data.batches(valid_split, 256, config.data.max_length)
-    monitor = Monitor(model, valid_batches, files, config, progress, best_weights, average, sizes["train"],
-                      on_epoch)
+    monitor = Monitor(model, valid_batches, files, config, progress, best_weights, sizes["train"], on_epoch)
     callbacks = [monitor, keras.callbacks.TensorBoard(str(files.logs), write_graph=False, profile_batch=0)]
     if not progress.stopped:  # a stopped run crashed after its last checkpoint: just save it
         with warnings.catch_warnings():
@@ -165,7 +162,7 @@ def _total_stride(config: RunConfig) -> int:
 class Monitor(keras.callbacks.Callback):
     """Learning rate by schedule, validation, best weights, checkpoint, stopping, reporting."""
 
-    def __init__(self, model, valid_batches, files, config, progress, best_weights, average, train_size, on_epoch):
+    def __init__(self, model, valid_batches, files, config, progress, best_weights, train_size, on_epoch):
         super().__init__()
         self.inference_model = model
         self.valid_batches = valid_batches
@@ -173,7 +170,6 @@ class Monitor(keras.callbacks.Callback):
         self.config = config
         self.progress = progress
         self.best_weights = best_weights
-        self.average = average
         self.train_size = train_size
         self.on_epoch = on_epoch
         self.rates: list[float] = []
@@ -186,18 +182,15 @@ class Monitor(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.monotonic() - self.started
-        with self._averaged_weights():
-            val_accuracy = _accuracy(self.predict, self.valid_batches)
-            weights = self.inference_model.get_weights() if val_accuracy > self.progress.best_val_accuracy else None
+        val_accuracy = _accuracy(self.predict, self.valid_batches)
         logs = logs if logs is not None else {}
         logs["val_accuracy"] = val_accuracy
         state = self.progress
         state.epoch, state.seconds = epoch + 1, state.seconds + (time.monotonic() - self.started)
         self.rates.append(self.train_size / seconds)
-        if weights is not None:
-            state.best_val_accuracy, state.best_epoch, self.best_weights = val_accuracy, epoch + 1, weights
-        if not state.patience_from and self._schedule_done(state.epoch) >= 0.5:
-            state.patience_from = state.epoch
+        if val_accuracy > state.best_val_accuracy:
+            state.best_val_accuracy, state.best_epoch = val_accuracy, epoch + 1
+            self.best_weights = self.inference_model.get_weights()
         state.history.append({"epoch": epoch + 1, "loss": float(logs.get("loss", math.nan)),
                               "accuracy": float(logs.get("accuracy", math.nan)),
                               "val_accuracy": float(val_accuracy),
@@ -206,49 +199,26 @@ class Monitor(keras.callbacks.Callback):
         state.stopped = self._stop_reason()
         if state.stopped:
             self.model.stop_training = True
-        _save_checkpoint(self.files, self.model, state, self.best_weights, self.average)
+        _save_checkpoint(self.files, self.model, state, self.best_weights)
         self.on_epoch(EpochReport(
             epoch=epoch + 1, epochs=self.config.train.epochs, loss=state.history[-1]["loss"],
             accuracy=state.history[-1]["accuracy"], val_accuracy=val_accuracy,
             best_val_accuracy=state.best_val_accuracy, learning_rate=state.history[-1]["learning_rate"],
             drawings_per_second=self.rates[-1], seconds_left=self._seconds_left(seconds)))
 
-    @contextlib.contextmanager
-    def _averaged_weights(self):
-        """The moving average of the epochs' weights in place of the weights, for a while.
-
-        The average generalises better than the last epoch's weights; it is what is validated
-        and kept."""
-        momentum = self.config.train.weight_average
-        if momentum is None:
-            yield
-            return
-        current = self.inference_model.get_weights()
-        self.average = moving_average(self.average, current, self.progress.epoch, momentum)
-        self.inference_model.set_weights(self.average)
-        try:
-            yield
-        finally:
-            self.inference_model.set_weights(current)
-
-    def _schedule_done(self, epoch: int) -> float:
-        """How far the run is, 0 to 1: by epochs, or by the time budget if that comes first."""
+    def _learning_rate(self, epoch: int) -> float:
+        """Cosine decay over the run: by epochs, or by the time budget if that comes first."""
         done = epoch / self.config.train.epochs
         if self.config.train.max_minutes:
             done = max(done, self.progress.seconds / (60 * self.config.train.max_minutes))
-        return min(done, 1.0)
-
-    def _learning_rate(self, epoch: int) -> float:
-        cosine = 0.5 * (1 + math.cos(math.pi * self._schedule_done(epoch)))
+        cosine = 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
         return self.config.train.learning_rate * (MIN_LR_FRACTION + (1 - MIN_LR_FRACTION) * cosine)
 
     def _stop_reason(self) -> str:
-        # Patience counts only in the schedule's second half: while the learning rate is high,
-        # valid accuracy wanders, and stopping there would skip the annealing that helps most.
         state, train = self.progress, self.config.train
         if train.max_minutes is not None and state.seconds >= 60 * train.max_minutes:
             return f"time limit of {train.max_minutes:g} min"
-        if state.patience_from and state.epoch - max(state.best_epoch, state.patience_from) >= train.patience:
+        if state.epoch - state.best_epoch >= train.patience:
             return f"early stopping (no better valid accuracy in {train.patience} epochs)"
         if state.epoch >= train.epochs:
             return "epochs done"
@@ -261,15 +231,6 @@ class Monitor(keras.callbacks.Callback):
         return max(0.0, min(by_epochs, 60 * self.config.train.max_minutes - self.progress.seconds))
 
 
-def moving_average(average, weights, epochs_before: int, momentum: float):
-    """The average after one more epoch's weights. The momentum warms up, (1 + n) / (10 + n)
-    after n earlier epochs, so early runs are not dragged back to their first epochs."""
-    if average is None:
-        return weights
-    decay = min(momentum, (1 + epochs_before) / (10 + epochs_before))
-    return [decay * mean + (1 - decay) * value for mean, value in zip(average, weights)]
-
-
 def _accuracy(predict, batches) -> float:
     """Top-1 accuracy of the drawing-level output (also for per-step training)."""
     correct = total = 0
@@ -280,11 +241,10 @@ def _accuracy(predict, batches) -> float:
     return correct / total
 
 
-def _save_checkpoint(files: RunFiles, trainer, progress: Progress, best_weights, average) -> None:
+def _save_checkpoint(files: RunFiles, trainer, progress: Progress, best_weights) -> None:
     def fill(folder: Path):
         trainer.save_weights(folder / "last.weights.h5")  # with the optimizer's state
         np.savez(folder / "best.npz", *(best_weights or []))
-        np.savez(folder / "average.npz", *(average or []))
         (folder / "progress.json").write_text(json.dumps(dataclasses.asdict(progress)))
 
     artifacts.replace_folder(files.checkpoint, fill)
@@ -298,13 +258,9 @@ def _restore(files: RunFiles, trainer):
     progress = Progress(**artifacts.read_json(folder / "progress.json"))
     trainer.optimizer.build(trainer.trainable_variables)  # so its saved state has a place to go
     trainer.load_weights(folder / "last.weights.h5")
-    return progress, _read_arrays(folder / "best.npz"), _read_arrays(folder / "average.npz")
-
-
-def _read_arrays(path: Path):
-    """The list np.savez wrote, or None for an empty one."""
-    with np.load(path) as saved:
-        return [saved[f"arr_{i}"] for i in range(len(saved.files))] or None
+    with np.load(folder / "best.npz") as saved:
+        best = [saved[f"arr_{i}"] for i in range(len(saved.files))] or None
+    return progress, best
 
 
 def _finish(files: RunFiles, config: RunConfig, model, monitor: Monitor, device_reason: str) -> TrainResult:

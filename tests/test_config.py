@@ -21,12 +21,6 @@ def test_a_missing_key_is_named():
         RunConfig.from_json(json.dumps(raw))
 
 
-def test_a_config_written_before_weight_averaging_loads_without_it():
-    raw = json.loads(RunConfig().to_json())
-    del raw["train"]["weight_average"]
-    assert RunConfig.from_json(json.dumps(raw)).train.weight_average is None
-
-
 def test_a_newer_format_version_is_refused():
     raw = json.loads(RunConfig().to_json())
     raw["format_version"] = FORMAT_VERSION + 1

@@ -8,11 +8,11 @@ import textwrap
 import numpy as np
 import pytest
 
-from sketchrnn_cli.artifacts import RunError, RunFiles, finished_folder, read_config
+from sketchrnn_cli.artifacts import RunError, RunFiles, read_config
 from sketchrnn_cli.devices import choose_device
 from sketchrnn_cli.download import dataset_dir
 from sketchrnn_cli.inference import open_backend
-from sketchrnn_cli.train import moving_average, train
+from sketchrnn_cli.train import train
 from conftest import SHAPES, tiny_config
 
 
@@ -65,8 +65,6 @@ def test_resume_continues_from_the_last_finished_epoch(shapes_data, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         train(tiny_config(epochs=4), dataset, run_dir, on_epoch=crash_after_epoch_2)
     assert not RunFiles(run_dir).keras_model.exists()
-    with np.load(finished_folder(RunFiles(run_dir).checkpoint) / "average.npz") as saved:
-        assert len(saved.files) > 0  # the weights' moving average goes on where it stopped
     seen = []
     result = train(tiny_config(epochs=4), dataset, run_dir, resume=True, on_epoch=lambda r: seen.append(r.epoch))
     assert seen == [3, 4] and result.epochs_run == 4
@@ -76,14 +74,6 @@ def test_resume_continues_from_the_last_finished_epoch(shapes_data, tmp_path):
         train(tiny_config(), dataset, run_dir, resume=True)
     with pytest.raises(RunError, match="already holds a run"):
         train(tiny_config(), dataset, run_dir)
-
-
-def test_the_weights_average_starts_at_the_first_epoch_and_warms_up_its_momentum():
-    ones, zeros = [np.ones(3)], [np.zeros(3)]
-    assert moving_average(None, ones, 0, 0.9) is ones
-    np.testing.assert_allclose(moving_average(ones, zeros, 1, 0.9)[0], 2 / 11)  # (1 + n) / (10 + n)
-    np.testing.assert_allclose(moving_average(ones, zeros, 1000, 0.9)[0], 0.9)  # capped by the momentum
-    np.testing.assert_allclose(moving_average(ones, ones, 50, 0.9)[0], 1.0)
 
 
 def test_same_seed_same_data_same_result(shapes_data, tmp_path):
@@ -116,7 +106,7 @@ def test_two_logical_cpus_train_through_a_mirrored_strategy(shapes_data, tmp_pat
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from sketchrnn_cli.devices import resolve_device
-        from sketchrnn_cli.train import moving_average, train
+        from sketchrnn_cli.train import train
         from conftest import tiny_config
         choice, strategy = resolve_device("auto")
         print(type(strategy).__name__, strategy.num_replicas_in_sync)
