@@ -10,6 +10,7 @@ top-1 of its last five epochs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import sys
@@ -19,15 +20,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_train import RESULTS, prepare_data  # noqa: E402
+from sketchrnn_cli.artifacts import RunFiles  # noqa: E402
 from sketchrnn_cli.config import ModelConfig, RunConfig, TrainConfig  # noqa: E402
 
-# name: (ModelConfig changes, TrainConfig changes) from the defaults, --max-minutes added.
-# Weight averaging and mid-schedule patience were measured at commit b6c4ebf (BENCHMARKS.md).
-EARLIER = dict(patience=100)  # the ablation as it was run: no early stopping
+# Weight averaging and mid-schedule patience were measured with this script at commit b6c4ebf.
+DEFAULT = ModelConfig()
 VARIANTS = {
-    "batch norm, offsets only, pooled loss": (dict(conv_norm="batch", positions=False, per_step_loss=False), EARLIER),
-    "layer norm, + positions, pooled loss": (dict(conv_norm="layer", positions=True, per_step_loss=False), EARLIER),
-    "layer norm, + positions, per-step loss": (dict(conv_norm="layer", positions=True, per_step_loss=True), EARLIER),
+    "batch norm, offsets only, pooled loss": dict(conv_norm="batch", positions=False, per_step_loss=False),
+    "layer norm, + positions, pooled loss": dict(conv_norm="layer", positions=True, per_step_loss=False),
+    "layer norm, + positions, per-step loss": dict(conv_norm="layer", positions=True, per_step_loss=True),
 }
 
 
@@ -44,14 +45,13 @@ def main() -> None:
     for name in args.only or VARIANTS:
         run_dir = RESULTS / "ablation" / name.replace(" ", "_").replace(",", "").replace(".", "")
         shutil.rmtree(run_dir, ignore_errors=True)
-        model_changes, train_changes = VARIANTS[name]
-        config = RunConfig(model=ModelConfig(**model_changes),
-                           train=TrainConfig(**{"max_minutes": args.minutes, **train_changes}))
+        config = RunConfig(model=dataclasses.replace(DEFAULT, **VARIANTS[name]),
+                           train=TrainConfig(max_minutes=args.minutes, patience=100))
         result = train(config, dataset, run_dir)
         report = evaluate_split(run_dir, RESULTS / "data", "valid").report
         # The best epoch's valid score is the maximum of noisy numbers, biased upwards (more so for
         # noisier curves); the mean of the last five epochs is not selected, so compare both.
-        history = json.loads((run_dir / "history.json").read_text())
+        history = json.loads(RunFiles(run_dir).history.read_text())
         last5 = sum(epoch["val_accuracy"] for epoch in history[-5:]) / len(history[-5:])
         rows.append({"variant": name, "valid_top1": report["top1"], "valid_map3": report["map3"],
                      "valid_top1_last5": round(last5, 4), "epochs": result.epochs_run, "best_epoch": result.best_epoch})
