@@ -26,9 +26,11 @@ from sketchrnn_cli.config import ModelConfig, RunConfig, TrainConfig  # noqa: E4
 # Weight averaging and mid-schedule patience were measured with this script at commit b6c4ebf.
 DEFAULT = ModelConfig()
 VARIANTS = {
-    "batch norm, offsets only, pooled loss": dict(conv_norm="batch", positions=False, per_step_loss=False),
-    "layer norm, + positions, pooled loss": dict(conv_norm="layer", positions=True, per_step_loss=False),
-    "layer norm, + positions, per-step loss": dict(conv_norm="layer", positions=True, per_step_loss=True),
+    "batch norm, offsets only, pooled loss": dict(conv_norm="batch", positions=False, per_step_loss=False, image_side=0),
+    "layer norm, + positions, pooled loss": dict(conv_norm="layer", positions=True, per_step_loss=False, image_side=0),
+    "layer norm, + positions, per-step loss": dict(conv_norm="layer", positions=True, per_step_loss=True, image_side=0),
+    "layer norm, + positions, per-step loss, + image": dict(conv_norm="layer", positions=True, per_step_loss=True,
+                                                           image_side=28),
 }
 
 

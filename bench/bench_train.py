@@ -65,7 +65,9 @@ def default_row() -> dict:
     files = RunFiles(DEFAULT_RUN)
     summary = json.loads(files.summary.read_text())
     report = evaluate_split(DEFAULT_RUN, RESULTS / "data", "test").report
-    return {"model": f"sketch train default ({read_config(files).model.arch}, per-step loss)",
+    model = read_config(files).model
+    image = f", + {model.image_side}x{model.image_side} image" if model.image_side else ""
+    return {"model": f"sketch train default ({model.arch}, per-step loss{image})",
             "top1": report["top1"], "top3": report["top3"], "map3": report["map3"],
             "test_drawings": report["count"], "parameters": summary["parameters"], "epochs": summary["epochs_run"],
             "train_drawings_per_second": round(summary["drawings_per_second"]),

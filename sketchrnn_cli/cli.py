@@ -151,9 +151,11 @@ def _csv_ints(ctx, param, value):
 @click.option("--rnn-units", type=click.IntRange(min=1), default=ModelConfig.rnn_units, show_default=True)
 @click.option("--rnn-layers", type=click.IntRange(min=1), default=ModelConfig.rnn_layers, show_default=True)
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=ModelConfig.dropout, show_default=True)
+@click.option("--image-side", type=click.IntRange(min=0), default=ModelConfig.image_side, show_default=True,
+              help="Also draw each drawing as an N x N image for a small CNN beside the strokes; 0: strokes only.")
 def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch_size, learning_rate, max_minutes,
           patience, seed, device, augment, per_step_loss, layer_norm, conv_filters, conv_strides, rnn_units,
-          rnn_layers, dropout):
+          rnn_layers, dropout, image_side):
     """Train a classifier on a downloaded dataset; writes a run folder."""
 
     with ui.user_errors():
@@ -171,7 +173,7 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
             labels = tuple(catalog.resolve(catalog.parse_list(category_list)))
         model_config = ModelConfig(
             arch=arch, rnn_units=rnn_units, rnn_layers=rnn_layers, layer_norm=layer_norm, dropout=dropout,
-            per_step_loss=per_step_loss,
+            per_step_loss=per_step_loss, image_side=image_side,
             conv_filters=conv_filters or ModelConfig.conv_filters,
             conv_strides=conv_strides or (ModelConfig.conv_strides if conv_filters is None else (1,) * len(conv_filters)),
         )

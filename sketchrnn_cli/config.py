@@ -10,7 +10,12 @@ import types
 import typing
 from dataclasses import dataclass, field
 
-FORMAT_VERSION = 1  # bump when a config from an older version can no longer rebuild its model
+FORMAT_VERSION = 2  # bump when keys are added; say in _ADDED_KEYS how older configs read
+
+# Keys each format version added, with the values that rebuild an older run's model as it was.
+_ADDED_KEYS = {
+    2: {"model": {"image_side": 0, "image_filters": [32, 64, 128], "image_units": 128}},
+}
 
 ARCHITECTURES = ("conv-lstm", "conv-gru", "wavenet")
 
@@ -39,6 +44,9 @@ class ModelConfig:
     wavenet_dilations: tuple[int, ...] = (1, 2, 4, 8, 16)  # one block; repeated wavenet_stacks times
     wavenet_stacks: int = 2
     per_step_loss: bool = True  # a class at every real step, loss over all of them
+    image_side: int = 28  # > 0: the drawing also drawn as a side x side image, through a small CNN
+    image_filters: tuple[int, ...] = (32, 64, 128)  # one Conv2D + 2x2 max pool per entry
+    image_units: int = 128  # the image's features, given to the classifier at every step
 
 
 @dataclass(frozen=True)
@@ -78,7 +86,17 @@ class RunConfig:
                 f"config format_version {version!r} is not supported by this sketch "
                 f"(it reads up to {FORMAT_VERSION}); upgrade sketchrnn_cli"
             )
-        return _build(cls, raw, "config")
+        return _build(cls, _upgraded(raw, version), "config")
+
+
+def _upgraded(raw: dict, version: int) -> dict:
+    """A config of an older format with the keys added since, valued as the older sketch built it."""
+    for added_in, sections in _ADDED_KEYS.items():
+        if version < added_in:
+            for section, keys in sections.items():
+                if isinstance(raw.get(section), dict):
+                    raw[section] = {**keys, **raw[section]}
+    return raw
 
 
 def _build(cls, raw, where: str):

@@ -1,4 +1,6 @@
-"""build_model(config, num_classes) -> keras.Model: Conv1D layers, then recurrent layers, then softmax.
+"""build_model(config, num_classes) -> keras.Model: Conv1D layers, then recurrent layers, then softmax;
+beside them (``image_side`` > 0) the drawing drawn as a small image through a small CNN,
+whose features the classifier sees at every step.
 
 Inputs: ``strokes`` float32 [batch, time, 3], right-padded with zeros, and ``length`` int32
 [batch], the real steps of each drawing. Output: class probabilities [batch, classes].
@@ -95,17 +97,72 @@ class MaskedMeanMax(_Unmasked):
         return ops.concatenate([mean, maximum], axis=-1)
 
 
+@keras.saving.register_keras_serializable(package="sketchrnn")
+class Rasterize(_Unmasked):
+    """Stroke-3 [batch, time, 3] -> [batch, side, side, 1]: the drawing's lines as an image.
+
+    Drawn inside the model, so the inputs stay (strokes, length) everywhere, augmentation
+    included. A pixel's value falls off with its distance to the nearest drawn segment
+    (exp(-d^2 / 2 sigma^2), sigma half a pixel): anti-aliased lines, plain tensor ops that
+    LiteRT runs. Pen-up moves are not drawn; a lone point is a dot.
+    """
+
+    def __init__(self, side: int, **kwargs):
+        super().__init__(**kwargs)
+        self.side = int(side)
+
+    def call(self, strokes, mask):
+        # Pixel units, with a one-pixel border: the unit box becomes [1, side - 1].
+        start = ops.cumsum(strokes[..., :2], axis=1) * (self.side - 2) + 1
+        following = ops.concatenate([start[:, 1:], start[:, -1:]], axis=1)
+        next_real = ops.concatenate([mask[:, 1:], ops.zeros_like(mask[:, :1])], axis=1)
+        on_paper = ops.logical_and(strokes[..., 2] < 0.5, next_real)[..., None]
+        end = ops.where(on_paper, following, start)  # a segment per step: to the next point or none
+        centres = ops.arange(self.side, dtype=strokes.dtype) + 0.5
+        px = ops.tile(centres, [self.side])[None, None, :]  # row by row: x varies fastest
+        py = ops.repeat(centres, self.side)[None, None, :]
+        ax, ay = start[..., 0:1], start[..., 1:2]
+        bx, by = end[..., 0:1] - ax, end[..., 1:2] - ay
+        along = ((px - ax) * bx + (py - ay) * by) / ops.maximum(bx * bx + by * by, 1e-6)
+        along = ops.clip(along, 0.0, 1.0)
+        distance2 = ops.square(px - ax - along * bx) + ops.square(py - ay - along * by)
+        distance2 = ops.where(mask[..., None], distance2, 1e4)
+        image = ops.exp(-2.0 * ops.min(distance2, axis=1))
+        return ops.reshape(image, (-1, self.side, self.side, 1))
+
+    def compute_output_spec(self, strokes, mask):
+        return keras.KerasTensor((strokes.shape[0], self.side, self.side, 1), dtype=strokes.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "side": self.side}
+
+
+@keras.saving.register_keras_serializable(package="sketchrnn")
+class BesideEachStep(_Unmasked):
+    """[batch, time, a] and [batch, b] -> [batch, time, a + b]: the vector repeated at every step."""
+
+    def call(self, sequence, vector):
+        repeated = ops.cast(vector[:, None, :], sequence.dtype) * ops.ones_like(sequence[..., :1])
+        return ops.concatenate([sequence, repeated], axis=-1)
+
+    def compute_output_spec(self, sequence, vector):
+        return keras.KerasTensor((*sequence.shape[:2], sequence.shape[2] + vector.shape[1]), dtype=sequence.dtype)
+
+
 def build_model(config: ModelConfig, num_classes: int, input_scale: float = 1.0) -> keras.Model:
     if config.arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {config.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
     strokes = keras.Input(shape=(None, 3), name="strokes")
     length = keras.Input(shape=(), dtype="int32", name="length")
-    x = StrokeFeatures(input_scale, config.positions, name="features")(strokes, StepMask(1, name="mask")(strokes, length))
+    step_mask = StepMask(1, name="mask")(strokes, length)
+    x = StrokeFeatures(input_scale, config.positions, name="features")(strokes, step_mask)
     if config.arch == "wavenet":
         x, mask = _wavenet_stack(x, length, config)
     else:
         x, mask = _conv_stack(x, length, config)
         x = _recurrent_stack(x, mask, config, layers.LSTM if config.arch == "conv-lstm" else layers.GRU)
+    if config.image_side:
+        x = BesideEachStep(name="with_image")(x, _image_branch(strokes, step_mask, config))
     if config.per_step_loss:
         probabilities = _per_step_head(x, mask, config, num_classes)
     else:
@@ -166,6 +223,20 @@ def _wavenet_stack(x, length, config: ModelConfig):
             x = layers.Add(name=f"{name}_residual")([x, layers.Conv1D(width, 1, name=f"{name}_res")(gated)])
     x = layers.Activation("relu", name="wavenet_skips")(layers.Add()(skips))
     return ZeroPadded(name="wavenet_zero_padding")(x, mask), mask
+
+
+def _image_branch(strokes, step_mask, config: ModelConfig):
+    """The drawing as an image, through a small CNN: what the whole looks like at once."""
+    if config.image_side < 2 ** len(config.image_filters):
+        raise ValueError(f"image_side {config.image_side} is too small for {len(config.image_filters)} "
+                         f"2x2 poolings; use at least {2 ** len(config.image_filters)}, or 0 for no image")
+    # float32 even under mixed precision: pen positions are running sums of many offsets.
+    x = Rasterize(config.image_side, dtype="float32", name="image")(strokes, step_mask)
+    for index, filters in enumerate(config.image_filters):
+        x = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"image_conv{index}")(x)
+        x = layers.MaxPooling2D(name=f"image_pool{index}")(x)
+    x = layers.Flatten(name="image_flat")(x)
+    return layers.Dense(config.image_units, activation="relu", name="image_features")(x)
 
 
 def _pooled_head(x, mask, config: ModelConfig, num_classes: int):

@@ -124,7 +124,8 @@ def http_mirror():
         server.server_close()
 
 
-TINY_MODEL = dict(conv_filters=(16, 16), conv_strides=(1, 2), rnn_units=16)
+TINY_MODEL = dict(conv_filters=(16, 16), conv_strides=(1, 2), rnn_units=16, image_side=12, image_filters=(8, 16),
+                  image_units=16)
 
 
 def tiny_config(epochs: int = 8, **model_overrides):

@@ -21,6 +21,16 @@ def test_a_missing_key_is_named():
         RunConfig.from_json(json.dumps(raw))
 
 
+def test_a_version_1_config_reads_as_the_model_it_built_then_without_an_image():
+    raw = json.loads(RunConfig().to_json())
+    raw["format_version"] = 1
+    for key in ("image_side", "image_filters", "image_units"):
+        del raw["model"][key]
+    config = RunConfig.from_json(json.dumps(raw))
+    assert config.model.image_side == 0
+    assert config.model == ModelConfig(image_side=0)
+
+
 def test_a_newer_format_version_is_refused():
     raw = json.loads(RunConfig().to_json())
     raw["format_version"] = FORMAT_VERSION + 1

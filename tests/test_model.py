@@ -4,16 +4,18 @@ import numpy as np
 import pytest
 
 from sketchrnn_cli.config import ModelConfig
-from sketchrnn_cli.model import build_model
+from sketchrnn_cli.model import Rasterize, build_model
 from sketchrnn_cli.strokes import parse_drawing
 
-SMALL = dict(conv_filters=(8, 12), conv_strides=(1, 2), rnn_units=8, wavenet_dilations=(1, 2, 4), wavenet_stacks=1)
+SMALL = dict(conv_filters=(8, 12), conv_strides=(1, 2), rnn_units=8, wavenet_dilations=(1, 2, 4), wavenet_stacks=1,
+             image_side=12, image_filters=(4, 8), image_units=8)
 CONFIGS = {
     "conv-lstm": ModelConfig(arch="conv-lstm", **SMALL),
     "conv-gru": ModelConfig(arch="conv-gru", layer_norm=True, **SMALL),
     "wavenet": ModelConfig(arch="wavenet", **SMALL),
     "conv-lstm pooled, batch norm": ModelConfig(arch="conv-lstm", per_step_loss=False, conv_norm="batch", **SMALL),
     "conv-lstm offsets only": ModelConfig(arch="conv-lstm", positions=False, **SMALL),
+    "conv-lstm strokes only (no image)": ModelConfig(arch="conv-lstm", **{**SMALL, "image_side": 0}),
     "conv-lstm strided x4, 2 layers": ModelConfig(arch="conv-lstm", conv_filters=(8, 8, 8), conv_strides=(1, 2, 2),
                                                    rnn_units=8, rnn_layers=2),
 }
@@ -66,3 +68,36 @@ def test_recurrent_layers_stay_cudnn_eligible():
     for layer in recurrent:
         assert layer.activation.__name__ == "tanh" and layer.recurrent_activation.__name__ == "sigmoid"
         assert layer.recurrent_dropout == 0 and not layer.unroll and layer.use_bias
+
+
+def test_too_small_an_image_is_a_clear_error():
+    with pytest.raises(ValueError, match="image_side 4 is too small for 3 2x2 poolings"):
+        build_model(ModelConfig(image_side=4), 3)
+
+
+def draw(drawing, side=16, padding=0):
+    """A Quick, Draw! drawing through Rasterize -> [side, side] image."""
+    sequence = parse_drawing(drawing)
+    batch = padded([sequence], len(sequence) + padding)
+    mask = np.arange(batch["strokes"].shape[1])[None, :] < batch["length"][:, None]
+    return np.asarray(Rasterize(side)(batch["strokes"], mask))[0, :, :, 0]
+
+
+def test_rasterize_draws_the_lines_and_not_the_pen_up_moves():
+    # A top edge, then (pen lifted) a bottom edge; the drawing spans the whole box.
+    image = draw([[[0, 255], [0, 0]], [[0, 255], [255, 255]]])
+    top, bottom = image[1, 1:-1], image[-2, 1:-1]  # the unit box is drawn with a one-pixel border
+    assert top.min() > 0.5 and bottom.min() > 0.5
+    assert image[4:-4].max() < 0.01  # nothing between them: the pen-up move is not a line
+    assert image.min() >= 0 and image.max() <= 1
+
+
+def test_rasterize_draws_a_lone_point_as_a_dot():
+    image = draw([[[0, 255], [0, 255]], [[128], [128]]])  # a diagonal, then a single tap
+    assert image[8, 8] > 0.5  # on the diagonal and the tap
+    assert image[3, 12] < 0.01  # off both
+
+
+def test_rasterize_ignores_padding():
+    drawing = [[[10, 200, 120], [30, 40, 255]], [[0, 90], [0, 70]]]
+    np.testing.assert_array_equal(draw(drawing, padding=0), draw(drawing, padding=9))
