@@ -56,7 +56,7 @@ class TrainConfig:
     learning_rate: float = 3e-3
     seed: int = 0
     max_minutes: float | None = None  # stop after the epoch that crosses this
-    patience: int = 15  # epochs without a better valid accuracy before stopping
+    patience: int = 30  # epochs without a better valid accuracy before stopping (valid accuracy is noisy)
     augment: bool | None = None  # random stretch, rotation, dropped points; None: on for small data
     mixed_precision: bool = False  # set when a GPU that supports it is used
 
