@@ -107,15 +107,16 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
         raise ValueError(f"the dataset needs drawings in train and valid to train; it has {sizes}")
     if not resume:
         config = _completed_config(config, labels, info, train_split, sizes["train"], choice.mixed_precision)
-        artifacts.write_config(files, config)
-    on_start(choice.reason, config, sizes)
 
     with strategy.scope():
-        model = build_model(config.model, len(labels), config.data.input_scale)
+        model = build_model(config.model, len(labels), config.data.input_scale)  # before any file: it checks the config
         trainer = _training_model(model, config)
         trainer.compile(keras.optimizers.Adam(config.train.learning_rate),
                         keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
         progress, best_weights = _restore(files, trainer) if resume else (Progress(), None)
+    if not resume:
+        artifacts.write_config(files, config)
+    on_start(choice.reason, config, sizes)
     if progress.stopped and files.keras_model.exists():
         raise RunError(f"{files.root} finished training already ({progress.stopped})")
 

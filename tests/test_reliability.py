@@ -14,7 +14,7 @@ from conftest import SHAPES, write_bucket
 
 SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]
 TINY = ["--conv-filters", "16,16", "--conv-strides", "1,2", "--rnn-units", "16", "--batch-size", "16",
-        "--learning-rate", "0.01", "--patience", "100"]
+        "--learning-rate", "0.01", "--patience", "100", "--image-side", "12"]
 
 
 def wait_for(condition, timeout=120.0, process=None):
@@ -115,6 +115,19 @@ def test_a_second_trainer_on_the_same_run_folder_is_refused(shapes_data, tmp_pat
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_bad_model_option_is_one_clear_error_and_the_run_folder_stays_usable(shapes_data, tmp_path):
+    run_dir = tmp_path / "run"
+    args = [*SKETCH, "train", "--data-dir", str(shapes_data), "--run-dir", str(run_dir), *TINY, "--epochs", "1"]
+    bad = subprocess.run([*args, "--image-side", "4"], capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == ("Error: image_side 4 is too small for 3 2x2 poolings; "
+                                  "use at least 8, or 0 for no image")
+    assert not (run_dir / "config.json").exists()
+    good = subprocess.run([*args, "--image-side", "0"], capture_output=True, text=True)
+    assert good.returncode == 0, good.stderr
+    assert json.loads((run_dir / "config.json").read_text())["model"]["image_side"] == 0
 
 
 def test_a_config_with_a_missing_key_is_one_clear_error(trained_run, tmp_path):
