@@ -117,18 +117,29 @@ class Rasterize(_Unmasked):
         following = ops.concatenate([start[:, 1:], start[:, -1:]], axis=1)
         next_real = ops.concatenate([mask[:, 1:], ops.zeros_like(mask[:, :1])], axis=1)
         on_paper = ops.logical_and(strokes[..., 2] < 0.5, next_real)[..., None]
-        end = ops.where(on_paper, following, start)  # a segment per step: to the next point or none
-        centres = ops.arange(self.side, dtype=strokes.dtype) + 0.5
-        px = ops.tile(centres, [self.side])[None, None, :]  # row by row: x varies fastest
-        py = ops.repeat(centres, self.side)[None, None, :]
-        ax, ay = start[..., 0:1], start[..., 1:2]
-        bx, by = end[..., 0:1] - ax, end[..., 1:2] - ay
-        along = ((px - ax) * bx + (py - ay) * by) / ops.maximum(bx * bx + by * by, 1e-6)
-        along = ops.clip(along, 0.0, 1.0)
-        distance2 = ops.square(px - ax - along * bx) + ops.square(py - ay - along * by)
-        distance2 = ops.where(mask[..., None], distance2, 1e4)
-        image = ops.exp(-2.0 * ops.min(distance2, axis=1))
+        direction = ops.where(on_paper, following - start, 0.0)  # to the next point, or a dot
+        # Per segment a and direction d, per pixel centre c, as [batch, steps, pixels] products
+        # of small matrices (the big tensors are what costs): c.d - a.d and |c - a|^2, to which
+        # padded steps add a distance no pixel is at.
+        centres = self._centres(strokes.dtype)  # [4, pixels]: cx, cy, 1, |c|^2
+        a_dot_d = ops.sum(start * direction, axis=-1, keepdims=True)
+        far = ops.where(mask[..., None], 0.0, 1e4)
+        ones = ops.ones_like(a_dot_d)
+        along_unscaled = ops.matmul(ops.concatenate([direction, -a_dot_d, 0 * ones], axis=-1), centres)
+        to_start2 = ops.matmul(ops.concatenate(
+            [-2 * start, ops.sum(ops.square(start), axis=-1, keepdims=True) + far, ones], axis=-1), centres)
+        length2 = ops.sum(ops.square(direction), axis=-1, keepdims=True)
+        along = ops.clip(along_unscaled / ops.maximum(length2, 1e-6), 0.0, 1.0)
+        # |c - (a + t d)|^2 = |c - a|^2 - t (2 (c - a).d - t |d|^2)
+        distance2 = to_start2 - along * (2 * along_unscaled - along * length2)
+        image = ops.exp(-2.0 * ops.maximum(ops.min(distance2, axis=1), 0.0))
         return ops.reshape(image, (-1, self.side, self.side, 1))
+
+    def _centres(self, dtype):
+        centres = ops.arange(self.side, dtype=dtype) + 0.5
+        x = ops.tile(centres, [self.side])  # row by row: x varies fastest
+        y = ops.repeat(centres, self.side)
+        return ops.stack([x, y, ops.ones_like(x), x * x + y * y])
 
     def compute_output_spec(self, strokes, mask):
         return keras.KerasTensor((strokes.shape[0], self.side, self.side, 1), dtype=strokes.dtype)
