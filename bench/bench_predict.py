@@ -4,8 +4,8 @@
 
 * `sketch predict` of one drawing as a whole process (start-up included): wall time and
   peak memory, LiteRT path against the TensorFlow path, best of 5 runs each.
-* `sketch evaluate` throughput (drawings per second, batched TensorFlow) on the test split,
-  and on all of the run's categories in ../shared/quickdraw (a steady state).
+* `sketch evaluate` throughput (drawings per second; batched TensorFlow, and LiteRT) on the
+  test split, and on all of the run's categories in ../shared/quickdraw (a steady state).
 * `sketch predict --json` on a 100 MB ndjson file (100 drawings of 100,000 points each):
   peak memory against a 10 MB file of the same kind, to show it streams.
 
@@ -69,6 +69,13 @@ def big_file(folder: Path, megabytes: int) -> Path:
     return path
 
 
+def evaluate_speed(command: list[str]) -> dict:
+    started = time.perf_counter()
+    report = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+    return {"drawings": report["count"], "drawings_per_second_model": round(report["drawings_per_second"]),
+            "whole_command_seconds": round(time.perf_counter() - started, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
@@ -88,25 +95,16 @@ def main() -> None:
             result[f"predict_{megabytes}mb_file"] = {"bytes": path.stat().st_size, "wall_seconds": round(seconds, 1),
                                                      "peak_mb": round(peak, 1)}
             path.unlink()
-    started = time.perf_counter()
-    evaluated = subprocess.run([*SKETCH, "evaluate", str(args.run_dir), "--data-dir", str(args.data_dir), "--json"],
-                               capture_output=True, text=True, check=True)
-    report = json.loads(evaluated.stdout)
-    result["evaluate_test_split"] = {"drawings": report["count"],
-                                     "drawings_per_second_model": round(report["drawings_per_second"]),
-                                     "whole_command_seconds": round(time.perf_counter() - started, 1)}
+    # Both backends: batched TensorFlow, and LiteRT (one drawing a call, but no graph to build).
+    test_split = [*SKETCH, "evaluate", str(args.run_dir), "--data-dir", str(args.data_dir), "--json"]
     # Steady state: every drawing of the run's categories in ../shared (train ones too, so
     # its accuracy means nothing here; only the speed is read).
     files = [SHARED / f"{label}.ndjson" for label in (args.run_dir / "labels.txt").read_text().split("\n") if label]
-    if all(f.is_file() for f in files):
-        started = time.perf_counter()
-        evaluated = subprocess.run([*SKETCH, "evaluate", str(args.run_dir), "--json",
-                                    *[arg for f in files for arg in ("--data", str(f))]],
-                                   capture_output=True, text=True, check=True)
-        report = json.loads(evaluated.stdout)
-        result["evaluate_shared_files"] = {"drawings": report["count"],
-                                           "drawings_per_second_model": round(report["drawings_per_second"]),
-                                           "whole_command_seconds": round(time.perf_counter() - started, 1)}
+    shared = [*SKETCH, "evaluate", str(args.run_dir), "--json", *[arg for f in files for arg in ("--data", str(f))]]
+    for backend in ("tensorflow", "litert"):
+        result[f"evaluate_test_split_{backend}"] = evaluate_speed([*test_split, "--backend", backend])
+        if all(f.is_file() for f in files):
+            result[f"evaluate_shared_files_{backend}"] = evaluate_speed([*shared, "--backend", backend])
     result["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     result["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                                       text=True).stdout.strip()
