@@ -124,10 +124,11 @@ class Rasterize(_Unmasked):
         centres = self._centres(strokes.dtype)  # [4, pixels]: cx, cy, 1, |c|^2
         a_dot_d = ops.sum(start * direction, axis=-1, keepdims=True)
         far = ops.where(mask[..., None], 0.0, 1e4)
-        ones = ops.ones_like(a_dot_d)
-        along_unscaled = ops.matmul(ops.concatenate([direction, -a_dot_d, 0 * ones], axis=-1), centres)
+        along_unscaled = ops.matmul(
+            ops.concatenate([direction, -a_dot_d, ops.zeros_like(a_dot_d)], axis=-1), centres)
         to_start2 = ops.matmul(ops.concatenate(
-            [-2 * start, ops.sum(ops.square(start), axis=-1, keepdims=True) + far, ones], axis=-1), centres)
+            [-2 * start, ops.sum(ops.square(start), axis=-1, keepdims=True) + far, ops.ones_like(a_dot_d)],
+            axis=-1), centres)
         length2 = ops.sum(ops.square(direction), axis=-1, keepdims=True)
         along = ops.clip(along_unscaled / ops.maximum(length2, 1e-6), 0.0, 1.0)
         # |c - (a + t d)|^2 = |c - a|^2 - t (2 (c - a).d - t |d|^2)
