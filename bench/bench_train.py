@@ -34,6 +34,7 @@ sys.path.insert(0, str(HERE))
 SHARED = HERE.parents[1] / "shared" / "quickdraw"
 RESULTS = HERE / "results"
 DEFAULT_RUN = RESULTS / "runs" / "default"
+DEFAULT_NAME = "sketch train default"  # its row's name goes on to say what the default is
 CATEGORIES = ("airplane", "bicycle", "calculator", "camera", "cat", "computer", "crayon", "dragon", "eye",
               "guitar", "headphones", "map", "paint can", "paintbrush", "television")
 
@@ -67,7 +68,8 @@ def default_row() -> dict:
     report = evaluate_split(DEFAULT_RUN, RESULTS / "data", "test").report
     model = read_config(files).model
     image = f", + {model.image_side}x{model.image_side} image" if model.image_side else ""
-    return {"model": f"sketch train default ({model.arch}, per-step loss{image})",
+    loss = "per-step" if model.per_step_loss else "pooled"
+    return {"model": f"{DEFAULT_NAME} ({model.arch}, {loss} loss{image})",
             "top1": report["top1"], "top3": report["top3"], "map3": report["map3"],
             "test_drawings": report["count"], "parameters": summary["parameters"], "epochs": summary["epochs_run"],
             "train_drawings_per_second": round(summary["drawings_per_second"]),
@@ -144,6 +146,11 @@ class BudgetAndBest(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def row_key(row: dict) -> str:
+    """One row per reference, and one for the default whatever it is now (not one per version)."""
+    return DEFAULT_NAME if row["model"].startswith(DEFAULT_NAME) else row["model"]
+
+
 def markdown(rows: list[dict]) -> str:
     lines = ["| model | test top-1 | test top-3 | MAP@3 | parameters | epochs | train drawings/s |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -164,12 +171,12 @@ def main() -> None:
     dataset = prepare_data()
     out = RESULTS / "train.json"
     previous = json.loads(out.read_text()) if out.is_file() else {}
-    rows = {row["model"]: row for row in previous.get("rows", [])}
+    rows = {row_key(row): row for row in previous.get("rows", [])}
 
     def save(row: dict) -> dict:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                 cwd=HERE).stdout.strip()
-        rows[row["model"]] = {**row, "commit": commit}
+        rows[row_key(row)] = {**row, "commit": commit}
         result = {
             "benchmark": f"15 categories x 450 drawings from ../shared/quickdraw, {args.minutes:g} min of CPU each",
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
