@@ -9,14 +9,13 @@
     logs/            TensorBoard
     checkpoint/      last finished epoch: weights, optimizer state, progress (for --resume)
 
-Every file is written to a temporary name in the same folder, then renamed into place,
-so a crash never leaves a half-written file under a real name.
+Every file is written to a temporary name (``.sketch-tmp-*``) in the same folder, then
+renamed into place, so a crash never leaves a half-written file under a real name and a
+symbolic link planted under a real name is replaced, never written through.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
 import os
 import shutil
 import tempfile
@@ -25,14 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .config import RunConfig
+from .config import ConfigError, RunConfig, parse_json
+from .errors import SketchError, describe_os_error
 
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 
-class RunError(ValueError):
+class RunError(SketchError):
     """A run folder is missing, damaged, busy or from an incompatible version."""
 
 
@@ -77,14 +77,20 @@ class RunFiles:
         return self.root / ".lock"
 
 
+TEMPORARY_PREFIX = ".sketch-tmp-"  # the only names remove_unfinished deletes
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Calls write(temporary path) then renames it to ``path``; the suffix is kept for Keras."""
+    """Calls write(temporary path) then renames it to ``path``; the suffix is kept for Keras.
+
+    A rename replaces whatever ``path`` was, a symbolic link included, and never writes
+    through it; a crash leaves only a temporary file, never a half-written ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    handle, name = tempfile.mkstemp(prefix=f"{TEMPORARY_PREFIX}{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(handle)
     tmp = Path(name)
     try:
@@ -99,28 +105,52 @@ def replace_folder(folder: Path, fill: Callable[[Path], object]) -> None:
     """Fills a fresh sibling folder, then swaps it in for ``folder`` (old kept until the swap)."""
     fresh = folder.with_name(folder.name + ".new")
     old = folder.with_name(folder.name + ".old")
-    shutil.rmtree(fresh, ignore_errors=True)
+    remove_path(fresh)
     fresh.mkdir(parents=True)
-    fill(fresh)
-    if folder.exists():
-        shutil.rmtree(old, ignore_errors=True)
+    try:
+        fill(fresh)
+    except BaseException:
+        remove_path(fresh)  # a half-filled folder is worth nothing
+        raise
+    if folder.exists() or folder.is_symlink():
+        remove_path(old)
         os.replace(folder, old)
     os.replace(fresh, folder)
-    shutil.rmtree(old, ignore_errors=True)
+    remove_path(old)
+
+
+def remove_path(path: Path) -> None:
+    """Removes a file, a symbolic link (never what it points to) or a folder we made."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)
+
+
+def is_run_or_empty(folder: Path) -> bool:
+    """Whether sketch train may work in ``folder``: new, empty, or already a run."""
+    if not folder.exists():
+        return True
+    if not folder.is_dir() or folder.is_symlink():
+        return False
+    files = RunFiles(folder)
+    ours = lambda path: path == files.lock or path.name.startswith(TEMPORARY_PREFIX)  # noqa: E731
+    return files.config.is_file() or all(ours(path) for path in folder.iterdir())
 
 
 def remove_unfinished(files: RunFiles) -> None:
-    """Deletes what a killed writer left: temporary files and a half-filled checkpoint."""
-    for path in files.root.glob(".*"):
-        if path.is_file() and path != files.lock:
+    """Deletes what a killed writer of ours left, by the names only we use: temporary files
+    and a half-filled checkpoint. Nothing else in the folder is touched."""
+    for path in files.root.glob(TEMPORARY_PREFIX + "*"):
+        if path.is_file() or path.is_symlink():
             path.unlink()
-    shutil.rmtree(files.checkpoint.with_name(files.checkpoint.name + ".new"), ignore_errors=True)
+    remove_path(files.checkpoint.with_name(files.checkpoint.name + ".new"))
 
 
 def finished_folder(folder: Path) -> Path | None:
     """The last complete copy of a folder written by replace_folder, if any."""
     for candidate in (folder, folder.with_name(folder.name + ".old")):
-        if candidate.is_dir():
+        if candidate.is_dir() and not candidate.is_symlink():
             return candidate
     return None
 
@@ -138,7 +168,7 @@ def read_config(files: RunFiles) -> RunConfig:
         raise RunError(f"{files.config}: missing; is {files.root} a run folder made by sketch train?")
     try:
         config = RunConfig.from_json(files.config.read_text())
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ConfigError, UnicodeDecodeError) as error:
         raise RunError(f"{files.config}: {error}") from None
     if files.labels.is_file():
         labels = tuple(line for line in files.labels.read_text().splitlines() if line)
@@ -151,13 +181,19 @@ def read_config(files: RunFiles) -> RunConfig:
 
 @contextmanager
 def exclusive(files: RunFiles):
-    """Holds the run folder's lock; a second trainer gets a clear RunError, not a corrupt run."""
+    """Holds the run folder's lock; a second trainer gets a clear RunError, not a corrupt run.
+    The lock file is opened without following links: a planted link cannot make us write."""
+    import fcntl  # POSIX only; prediction never takes this lock
+
     files.root.mkdir(parents=True, exist_ok=True)
-    with files.lock.open("a+") as handle:
+    try:
+        descriptor = os.open(files.lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as error:
+        raise RunError(f"{files.lock}: cannot open the run's lock ({describe_os_error(error)})") from None
+    with os.fdopen(descriptor, "r+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            handle.seek(0)
             owner = handle.read().strip() or "another process"
             raise RunError(f"{files.root} is in use by {owner}; wait for it or choose another --run-dir") from None
         handle.seek(0)
@@ -170,8 +206,11 @@ def exclusive(files: RunFiles):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def read_json(path: Path) -> dict:
+def read_json(path: Path):
+    """A JSON file of a run; RunError naming the file for anything unreadable."""
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as error:
+        return parse_json(path.read_text(), path.name)
+    except OSError as error:
+        raise RunError(f"{path}: cannot read ({describe_os_error(error)})") from None
+    except (ConfigError, UnicodeDecodeError) as error:
         raise RunError(f"{path}: cannot read ({error})") from None

@@ -20,7 +20,7 @@ import_tensorflow()  # quietly, before TFDS imports it
 import tensorflow_datasets as tfds  # noqa: E402
 
 from .collect import Collected
-from .sources import FORMATS
+from .config import FORMATS
 from .splits import SPLITS
 
 

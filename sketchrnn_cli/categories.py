@@ -1,31 +1,26 @@
-"""The 345 Quick, Draw! category names, read from the list tensorflow-datasets ships.
-
-The file is found without importing tensorflow_datasets (which would pull in TensorFlow),
-so choosing categories stays instant.
+"""The 345 Quick, Draw! category names, shipped with the package (categories.txt, the list
+Google publishes), and fuzzy suggestions for names that are not among them.
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
-_LABELS_FILE = ("datasets", "quickdraw_bitmap", "labels.txt")
+from .errors import SketchError
+
+_NAMES_FILE = Path(__file__).with_name("categories.txt")
 
 
-class UnknownCategoryError(ValueError):
+class UnknownCategoryError(SketchError):
     pass
 
 
 @lru_cache(maxsize=1)
 def all_categories() -> tuple[str, ...]:
     """The canonical names, spelled as Google spells them (spaces, capitals)."""
-    spec = importlib.util.find_spec("tensorflow_datasets")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("tensorflow-datasets is not installed; it ships the category list")
-    path = Path(next(iter(spec.submodule_search_locations)), *_LABELS_FILE)
-    return tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
+    return tuple(line.strip() for line in _NAMES_FILE.read_text(encoding="utf-8").splitlines() if line.strip())
 
 
 def resolve(names: list[str]) -> list[str]:

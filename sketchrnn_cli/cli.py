@@ -16,8 +16,8 @@ from pathlib import Path
 import click
 
 from . import __version__, ui
-from .config import ARCHITECTURES, DataConfig, ModelConfig, RunConfig, TrainConfig
-from .sources import FORMATS, OFFICIAL_SOURCE
+from .config import ARCHITECTURES, FORMATS, DataConfig, ModelConfig, RunConfig, TrainConfig, limits
+from .sources import OFFICIAL_SOURCE
 
 DEFAULT_DATA_DIR = "data"
 
@@ -32,7 +32,47 @@ data_dir_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+PIPE_CLOSED = 128 + 13  # the shell's status for a writer stopped by SIGPIPE, as `yes | head -1` gives
+
+
+class Interrupted(click.ClickException):
+    """Ctrl-C or SIGTERM: one line, and the shell's exit status 128 + the signal's number."""
+
+    def __init__(self, message: str, signal_number: int = signal.SIGINT):
+        super().__init__(message)
+        self.exit_code = 128 + int(signal_number)
+
+
+class Stop(KeyboardInterrupt):
+    """Raised by our signal handlers; remembers which signal it was."""
+
+    def __init__(self, signal_number: int):
+        super().__init__(signal_number)
+        self.signal_number = signal_number
+
+
+class SketchGroup(click.Group):
+    """The shell's conventions around every command: a reader that closes the pipe
+    (`sketch predict ... | head -1`) stops us quietly; Ctrl-C is one line and status 130."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _silence_stdout()
+            ctx.exit(PIPE_CLOSED)
+        except KeyboardInterrupt as stop:
+            raise Interrupted("interrupted", getattr(stop, "signal_number", signal.SIGINT)) from None
+
+
+def _silence_stdout() -> None:
+    """Points standard output at /dev/null, so the flush at exit has nowhere to fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+@click.group(cls=SketchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sketch")
 def main() -> None:
     """Classify Quick, Draw! sketches from their strokes.
@@ -58,7 +98,7 @@ def main() -> None:
               help="Base URL (http/https) or local folder laid out like the official bucket.")
 @click.option("--max-per-class", type=click.IntRange(min=1), help="Keep at most N drawings per category.")
 @click.option("--recognized-only", is_flag=True, help="Keep only drawings the game recognised.")
-@click.option("--max-length", type=click.IntRange(min=2), default=250, show_default=True,
+@click.option("--max-length", type=click.IntRange(**limits(DataConfig, "max_length")), default=DataConfig.max_length, show_default=True,
               help="Points kept per drawing.")
 def download(data_dir, category_list, categories_file, all_categories, format_, source, max_per_class,
              recognized_only, max_length):
@@ -66,9 +106,8 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
     from . import categories as catalog
     from .collect import CollectOptions
     from .download import DownloadRequest, download as run_download
-    from .sources import SourceError
 
-    with ui.user_errors(SourceError):
+    with ui.user_errors():
         names = _chosen_categories(catalog, category_list, categories_file, all_categories)
         request = DownloadRequest(
             categories=tuple(names),
@@ -136,22 +175,22 @@ def _csv_ints(ctx, param, value):
 @click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Run folder (default: a new one under runs/).")
 @click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last finished epoch, with its saved settings.")
 @click.option("--arch", type=click.Choice(ARCHITECTURES), default=ModelConfig.arch, show_default=True)
-@click.option("--epochs", type=click.IntRange(min=1), default=TrainConfig.epochs, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=TrainConfig.batch_size, show_default=True)
-@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=TrainConfig.learning_rate, show_default=True)
-@click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="Stop after the epoch that crosses this; the best weights are kept.")
-@click.option("--patience", type=click.IntRange(min=1), default=TrainConfig.patience, show_default=True, help="Early stopping: epochs without a better valid accuracy.")
-@click.option("--seed", type=int, default=TrainConfig.seed, show_default=True, help="Same seed, same data: same result on CPU (without --max-minutes).")
+@click.option("--epochs", type=click.IntRange(**limits(TrainConfig, "epochs")), default=TrainConfig.epochs, show_default=True)
+@click.option("--batch-size", type=click.IntRange(**limits(TrainConfig, "batch_size")), default=TrainConfig.batch_size, show_default=True)
+@click.option("--learning-rate", type=click.FloatRange(**limits(TrainConfig, "learning_rate")), default=TrainConfig.learning_rate, show_default=True)
+@click.option("--max-minutes", type=click.FloatRange(**limits(TrainConfig, "max_minutes")), help="Stop after the epoch that crosses this; the best weights are kept.")
+@click.option("--patience", type=click.IntRange(**limits(TrainConfig, "patience")), default=TrainConfig.patience, show_default=True, help="Early stopping: epochs without a better valid accuracy.")
+@click.option("--seed", type=click.IntRange(**limits(TrainConfig, "seed")), default=TrainConfig.seed, show_default=True, help="Same seed, same data: same result on CPU (without --max-minutes).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
 @click.option("--augment/--no-augment", default=None, help="Random stretch, rotation, dropped points and strokes [default: on below 50,000 train drawings].")
 @click.option("--per-step-loss/--no-per-step-loss", default=ModelConfig.per_step_loss, show_default=True, help="Loss on the class at every real step, not only the pooled one.")
 @click.option("--layer-norm", is_flag=True, help="LayerNormalization after each recurrent layer.")
 @click.option("--conv-filters", callback=_csv_ints, metavar="N,N,...", help=f"Conv1D widths [default: {','.join(map(str, ModelConfig.conv_filters))}].")
 @click.option("--conv-strides", callback=_csv_ints, metavar="N,N,...", help=f"Conv1D strides [default: {','.join(map(str, ModelConfig.conv_strides))}].")
-@click.option("--rnn-units", type=click.IntRange(min=1), default=ModelConfig.rnn_units, show_default=True)
-@click.option("--rnn-layers", type=click.IntRange(min=1), default=ModelConfig.rnn_layers, show_default=True)
-@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=ModelConfig.dropout, show_default=True)
-@click.option("--image-side", type=click.IntRange(min=0), default=ModelConfig.image_side, show_default=True,
+@click.option("--rnn-units", type=click.IntRange(**limits(ModelConfig, "rnn_units")), default=ModelConfig.rnn_units, show_default=True)
+@click.option("--rnn-layers", type=click.IntRange(**limits(ModelConfig, "rnn_layers")), default=ModelConfig.rnn_layers, show_default=True)
+@click.option("--dropout", type=click.FloatRange(**limits(ModelConfig, "dropout")), default=ModelConfig.dropout, show_default=True)
+@click.option("--image-side", type=click.IntRange(**limits(ModelConfig, "image_side")), default=ModelConfig.image_side, show_default=True,
               help="Also draw each drawing as an N x N image for a small CNN beside the strokes; 0: strokes only.")
 def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch_size, learning_rate, max_minutes,
           patience, seed, device, augment, per_step_loss, layer_norm, conv_filters, conv_strides, rnn_units,
@@ -190,10 +229,8 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
         try:
             result = run_training(config, dataset, run_dir, device=device, resume=resume,
                                   on_start=_show_train_start, on_epoch=_show_epoch)
-        except KeyboardInterrupt:
-            raise click.ClickException(
-                f"interrupted; the last finished epoch is saved. Continue with: sketch train --resume --run-dir {run_dir}"
-            ) from None
+        except KeyboardInterrupt as stop:
+            raise Interrupted(_how_to_continue(run_dir), getattr(stop, "signal_number", signal.SIGINT)) from None
     rows = [["run folder", result.run_dir], ["architecture", result.config.model.arch],
             ["parameters", f"{result.parameters:,}"], ["device", result.device],
             ["epochs", f"{result.epochs_run} ({result.stopped})"],
@@ -204,12 +241,20 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
     ui.note(f"next: sketch evaluate {result.run_dir}")
 
 
+def _how_to_continue(run_dir: Path) -> str:
+    from .artifacts import RunFiles
+
+    if RunFiles(run_dir).config.is_file():
+        return f"interrupted; the last finished epoch is saved. Continue with: sketch train --resume --run-dir {run_dir}"
+    return f"interrupted before training began; nothing was saved. Start again with: sketch train --run-dir {run_dir}"
+
+
 def _interrupt_on(*signals) -> None:
     """Ctrl-C or a scheduler's SIGTERM stops training cleanly (the last finished epoch is kept),
     even when the shell started us with SIGINT ignored, as it does for background jobs."""
 
     def interrupt(number, frame):
-        raise KeyboardInterrupt
+        raise Stop(number)
 
     for number in signals:
         signal.signal(number, interrupt)
@@ -280,11 +325,9 @@ def evaluate(run_dir, data_dir, split, data_paths, backend, as_json, out):
 
 
 def _show_report(run_dir, report: dict) -> None:
-    def pct(value):
-        return "n/a" if value is None or value != value else f"{value:.1%}"
-
+    pct = _percent
     rows = [["drawings", f"{report['count']:,}"], ["top-1", pct(report["top1"])], ["top-3", pct(report["top3"])],
-            ["MAP@3", "n/a" if report["map3"] != report["map3"] else f"{report['map3']:.4f}"],
+            ["MAP@3", _decimal(report["map3"])],
             ["baseline: chance", pct(report["baseline_chance"])],
             ["baseline: most common category", pct(report["baseline_majority"])]]
     ui.note(f"{run_dir} scored on {report['source']} with {report['backend']}")
@@ -315,20 +358,32 @@ def evaluate_all(runs_root, data_dir, split):
     runs = sorted(p.parent for p in runs_root.glob("*/model.keras"))
     if not runs:
         raise click.ClickException(f"no trained runs under {runs_root}")
-    rows = []
+    rows, failed = [], []
     for run in runs:
         try:
             with ui.user_errors():
                 report = evaluate_split(run, data_dir, split).report
-        except click.ClickException as error:
-            ui.warn(f"{run}: {error.message}")
+                files = RunFiles(run)
+                params = read_json(files.summary).get("parameters", "?") if files.summary.is_file() else "?"
+                arch = read_config(files).model.arch
+        except (click.ClickException, AttributeError) as error:  # AttributeError: a summary that is no object
+            ui.warn(f"{run}: {getattr(error, 'message', error)}")
+            failed.append(run.name)
             continue
-        files = RunFiles(run)
-        params = read_json(files.summary).get("parameters", "?") if files.summary.is_file() else "?"
-        rows.append([run.name, read_config(files).model.arch, f"{report['top1']:.1%}", f"{report['top3']:.1%}",
-                     f"{report['map3']:.4f}", f"{params:,}" if isinstance(params, int) else params])
+        rows.append([run.name, arch, _percent(report["top1"]), _percent(report["top3"]), _decimal(report["map3"]),
+                     f"{params:,}" if isinstance(params, int) else params])
     ui.out.print(ui.table(f"Runs under {runs_root} on the {split} split",
                           ["run", "architecture", "top-1", "top-3", "MAP@3", "parameters"], rows))
+    if failed:
+        raise click.ClickException(f"{len(failed)} of {len(runs)} run(s) could not be evaluated: {', '.join(failed)}")
+
+
+def _percent(value) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _decimal(value) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 @main.command()
@@ -344,24 +399,31 @@ def evaluate_all(runs_root, data_dir, split):
 def predict(inputs, run_dir, top_k, backend, as_json, show, progressive):
     """Classify the drawings in ndjson files (or '-' for standard input)."""
     from .inference import open_backend
-    from .predict import classify_stream, newest_run, read_inputs
+    from .predict import CHUNK, classify_stream, is_live, newest_run, read_inputs
     from .reader import Skipped
 
+    _interrupt_on(signal.SIGINT, signal.SIGTERM)  # what is printed stays printed; the rest stops
     with ui.user_errors():
         run_dir = run_dir or newest_run()
         if run_dir is None:
             raise click.ClickException("no trained run under runs/; train one or pass --model RUN_DIR")
         config, model = open_backend(run_dir, backend)
         records = read_inputs(list(inputs), config.data.max_length)
-        problems = 0
-        for result in classify_stream(model, config.data.labels, records, top_k, progressive):
+        chunk = 1 if any(is_live(path) for path in inputs) else CHUNK
+        problems = predicted = 0
+        for result in classify_stream(model, config.data.labels, records, top_k, progressive, chunk):
             if isinstance(result, Skipped):
                 problems += 1
-                ui.err.print(f"error: {result}", markup=False, soft_wrap=True)
-            elif as_json:
+                ui.err.print(ui.printable(f"error: {result}"), markup=False, soft_wrap=True)
+                continue
+            predicted += 1
+            if as_json:
                 click.echo(json.dumps(result.as_json()))
             else:
                 _show_prediction(result, show)
+            sys.stdout.flush()
+        if not predicted and not problems:
+            raise click.ClickException(f"no drawings in {', '.join(inputs)}")
     if problems:
         raise SystemExit(1)
 
@@ -372,7 +434,7 @@ def _show_prediction(result, show: bool) -> None:
 
     drawing = result.drawing
     title = f"{drawing.source}:{drawing.line}" + (f" (key_id {drawing.key_id})" if drawing.key_id else "")
-    ui.out.print(title, markup=False, soft_wrap=True, style="bold")
+    ui.out.print(ui.printable(title), markup=False, soft_wrap=True, style="bold")
     rows = [[rank, label, f"{p:.1%}"] for rank, (label, p) in enumerate(result.labels, start=1)]
     table = ui.table(None, ["#", "category", "probability"], rows)
     if not show:
@@ -387,7 +449,7 @@ def _show_prediction(result, show: bool) -> None:
         ui.out.print(f"  after each stroke: {guesses}", markup=False, soft_wrap=True)
         if drawing.word:
             when = f"after stroke {right}" if right else "never"
-            ui.out.print(f"  the right answer ({drawing.word}) first appears {when}", markup=False)
+            ui.out.print(ui.printable(f"  the right answer ({drawing.word}) first appears {when}"), markup=False)
 
 
 @main.command()
@@ -412,17 +474,26 @@ def info(data_dir, as_json):
     from .devices import describe
     from .download import built_datasets
 
+    damaged = []
     report = {
         "sketchrnn_cli": __version__,
         "python": platform.python_version(),
         **{name: _version(name) for name in ("tensorflow", "keras", "tensorflow-datasets", "ai-edge-litert")},
         "devices": describe(),
         "data_dir": str(data_dir),
-        "datasets": {fmt: _dataset_summary(path) for fmt, path in built_datasets(data_dir).items()},
+        "datasets": {fmt: _dataset_summary(path, damaged) for fmt, path in built_datasets(data_dir).items()},
     }
+    for message in damaged:
+        ui.warn(message)
     if as_json:
         click.echo(json.dumps(report))
-        return
+    else:
+        _show_info(report, data_dir)
+    if damaged:
+        raise SystemExit(1)
+
+
+def _show_info(report: dict, data_dir: Path) -> None:
     devices = report["devices"]
     gpus = f"{len(devices['gpus'])} GPU(s): {', '.join(devices['gpus'])}" if devices["gpus"] else "CPU only"
     rows = [[key, report[key]] for key in ("sketchrnn_cli", "python", "tensorflow", "keras",
@@ -442,10 +513,16 @@ def _version(distribution: str) -> str:
         return "not installed"
 
 
-def _dataset_summary(path: Path) -> str:
+def _dataset_summary(path: Path, damaged: list) -> str:
+    """One line about a dataset; a damaged one says so (and is added to ``damaged``)."""
     from .download import dataset_info
+    from .errors import SketchError
 
-    info = dataset_info(path)
+    try:
+        info = dataset_info(path)
+    except SketchError as error:
+        damaged.append(str(error))
+        return f"damaged; run sketch download again ({path})"
     counts = ", ".join(f"{split} {info.count(split)}" for split in ("train", "valid", "test"))
     return f"{len(info.labels)} categories; {counts}; {path}"
 

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
+
+from .errors import SketchError
 
 FORMAT_VERSION = 2  # bump when keys are added; say in _ADDED_KEYS how older configs read
 
@@ -18,45 +21,107 @@ _ADDED_KEYS = {
 }
 
 ARCHITECTURES = ("conv-lstm", "conv-gru", "wavenet")
+FORMATS = ("simplified", "raw", "npz")  # dataset formats; npz: Sketch-RNN files
+CONV_NORMS = ("layer", "batch")
+DEFAULT_MAX_LENGTH = 250  # points kept per drawing; ~99% of simplified drawings fit
+
+
+class ConfigError(SketchError):
+    """A config value out of its bounds, of the wrong type, or an unreadable config.json."""
+
+
+def bounded(default, low=None, high=None, *, low_open: bool = False, items: int | None = None, choices=None):
+    """A field with its one rule: a value (or each item of a tuple, at most ``items`` of them)
+    in [low, high] (low excluded when ``low_open``), or one of ``choices``. The command-line
+    options read the same rule through ``limits``."""
+    rule = {"low": low, "high": high, "low_open": low_open, "items": items, "choices": choices}
+    return field(default=default, metadata=rule)
+
+
+def limits(section, name: str) -> dict:
+    """The rule of a field, for a command-line option: {"min", "max", "min_open"}."""
+    rule = next(f for f in dataclasses.fields(section) if f.name == name).metadata
+    return {"min": rule["low"], "max": rule["high"], "min_open": rule["low_open"]}
+
+
+class _Checked:
+    """Checks every bounded field when the object is made: from options, from config.json,
+    or by dataclasses.replace."""
+
+    def __post_init__(self):
+        for item in dataclasses.fields(self):
+            if item.metadata:
+                _check(f"{self._section}.{item.name}", getattr(self, item.name), **item.metadata)
+
+
+def _check(where: str, value, low, high, low_open, items, choices) -> None:
+    if value is None or isinstance(value, bool):
+        return
+    if choices is not None:
+        if value not in choices:
+            raise ConfigError(f"{where} must be one of {', '.join(choices)}, got {value!r}")
+        return
+    if isinstance(value, tuple):
+        if not 1 <= len(value) <= items:
+            raise ConfigError(f"{where} must have 1 to {items} entries, got {len(value)}")
+        for entry in value:
+            _check(where, entry, low, high, low_open, None, None)
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where} must be a finite number, got {value!r}")
+    if value < low or (low_open and value == low) or value > high:
+        opening = "(" if low_open else "["
+        raise ConfigError(f"{where} must be in {opening}{low:g}, {high:g}], got {value!r}")
 
 
 @dataclass(frozen=True)
-class DataConfig:
-    format: str = "simplified"  # which dataset of the data folder: simplified, raw or npz
+class DataConfig(_Checked):
+    _section = "data"
+    format: str = bounded("simplified", choices=FORMATS)  # which dataset of the data folder
     labels: tuple[str, ...] = ()  # category names, in the order of the model's outputs
-    max_length: int = 250  # points per drawing fed to the model (longer ones are cut)
-    input_scale: float = 1.0  # dx, dy are multiplied by this: 1 / std of the train split's offsets
+    max_length: int = bounded(DEFAULT_MAX_LENGTH, 2, 10_000)  # points per drawing fed to the model (longer ones are cut)
+    input_scale: float = bounded(1.0, 0.0, 1e6, low_open=True)  # dx, dy times this: 1 / std of train offsets
+
+    def __post_init__(self):
+        super().__post_init__()
+        for label in self.labels:
+            if not label or not label.isprintable() or label != label.strip():
+                raise ConfigError(f"data.labels has a name that is empty, padded or not printable: {label!r}")
+        if len(set(self.labels)) != len(self.labels):
+            raise ConfigError("data.labels names a category twice")
 
 
 @dataclass(frozen=True)
-class ModelConfig:
-    arch: str = "conv-lstm"  # one of ARCHITECTURES
-    conv_filters: tuple[int, ...] = (64, 128, 128)  # one Conv1D layer per entry
-    conv_kernel: int = 5
-    conv_strides: tuple[int, ...] = (1, 2, 2)  # strides shorten the sequence for the RNN
-    conv_norm: str = "layer"  # "layer" or "batch" normalisation after each Conv1D
+class ModelConfig(_Checked):
+    _section = "model"
+    arch: str = bounded("conv-lstm", choices=ARCHITECTURES)
+    conv_filters: tuple[int, ...] = bounded((64, 128, 128), 1, 1024, items=8)  # one Conv1D layer per entry
+    conv_kernel: int = bounded(5, 1, 31)
+    conv_strides: tuple[int, ...] = bounded((1, 2, 2), 1, 4, items=8)  # strides shorten the sequence for the RNN
+    conv_norm: str = bounded("layer", choices=CONV_NORMS)  # normalisation after each Conv1D
     positions: bool = True  # also feed absolute x, y (running sums of the offsets)
-    rnn_units: int = 128
-    rnn_layers: int = 1
+    rnn_units: int = bounded(128, 1, 2048)
+    rnn_layers: int = bounded(1, 1, 8)
     bidirectional: bool = True
     layer_norm: bool = False  # LayerNormalization after each recurrent layer
-    dropout: float = 0.2  # before the classifier (never recurrent_dropout: it disables cuDNN)
-    wavenet_dilations: tuple[int, ...] = (1, 2, 4, 8, 16)  # one block; repeated wavenet_stacks times
-    wavenet_stacks: int = 2
+    dropout: float = bounded(0.2, 0.0, 0.95)  # before the classifier (never recurrent_dropout: it disables cuDNN)
+    wavenet_dilations: tuple[int, ...] = bounded((1, 2, 4, 8, 16), 1, 512, items=16)  # one block, repeated
+    wavenet_stacks: int = bounded(2, 1, 8)
     per_step_loss: bool = True  # a class at every real step, loss over all of them
-    image_side: int = 28  # > 0: the drawing also drawn as a side x side image, through a small CNN
-    image_filters: tuple[int, ...] = (32, 64, 128)  # one Conv2D + 2x2 max pool per entry
-    image_units: int = 128  # the image's features, given to the classifier at every step
+    image_side: int = bounded(28, 0, 64)  # > 0: the drawing also drawn as a side x side image, for a small CNN
+    image_filters: tuple[int, ...] = bounded((32, 64, 128), 1, 512, items=6)  # one Conv2D + 2x2 max pool each
+    image_units: int = bounded(128, 1, 2048)  # the image's features, given to the classifier at every step
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    epochs: int = 100
-    batch_size: int = 64
-    learning_rate: float = 3e-3
-    seed: int = 0
-    max_minutes: float | None = None  # stop after the epoch that crosses this
-    patience: int = 30  # epochs without a better valid accuracy before stopping (valid accuracy is noisy)
+class TrainConfig(_Checked):
+    _section = "train"
+    epochs: int = bounded(100, 1, 100_000)
+    batch_size: int = bounded(64, 1, 8192)
+    learning_rate: float = bounded(3e-3, 0.0, 1.0, low_open=True)
+    seed: int = bounded(0, 0, 2**32 - 1)
+    max_minutes: float | None = bounded(None, 0.0, 525_600.0, low_open=True)  # stop after the epoch that crosses this
+    patience: int = bounded(30, 1, 100_000)  # epochs without a better valid accuracy before stopping
     augment: bool | None = None  # random stretch, rotation, dropped points; None: on for small data
     mixed_precision: bool = False  # set when a GPU that supports it is used
 
@@ -73,20 +138,28 @@ class RunConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "RunConfig":
-        """Raises ValueError naming the problem (bad JSON, missing key, newer version)."""
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"config is not valid JSON ({error.msg})") from None
+        """Raises ConfigError naming the problem (bad JSON, missing key, newer version, a value
+        out of its bounds)."""
+        raw = parse_json(text, "config")
         if not isinstance(raw, dict):
-            raise ValueError("config is not a JSON object")
+            raise ConfigError("config is not a JSON object")
         version = raw.get("format_version")
         if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise ValueError(
+            raise ConfigError(
                 f"config format_version {version!r} is not supported by this sketch "
                 f"(it reads up to {FORMAT_VERSION}); upgrade sketchrnn_cli"
             )
         return _build(cls, _upgraded(raw, version), "config")
+
+
+def parse_json(text: str, what: str):
+    """JSON text -> value; ConfigError for bad or absurdly nested JSON (json.loads recurses)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{what} is not valid JSON ({error.msg})") from None
+    except RecursionError:
+        raise ConfigError(f"{what} is nested too deeply to be ours") from None
 
 
 def _upgraded(raw: dict, version: int) -> dict:
@@ -101,12 +174,12 @@ def _upgraded(raw: dict, version: int) -> dict:
 
 def _build(cls, raw, where: str):
     if not isinstance(raw, dict):
-        raise ValueError(f"{where} must be a JSON object")
+        raise ConfigError(f"{where} must be a JSON object")
     hints = typing.get_type_hints(cls)
     values = {}
     for item in dataclasses.fields(cls):
         if item.name not in raw:
-            raise ValueError(f"{where} has no key {item.name!r}")
+            raise ConfigError(f"{where} has no key {item.name!r}")
         values[item.name] = _convert(hints[item.name], raw[item.name], f"{where}.{item.name}")
     return cls(**values)
 
@@ -117,7 +190,7 @@ def _convert(hint, value, where: str):
     origin = typing.get_origin(hint)
     if origin is tuple:
         if not isinstance(value, list):
-            raise ValueError(f"{where} must be a list")
+            raise ConfigError(f"{where} must be a list")
         item_type = typing.get_args(hint)[0]
         return tuple(_convert(item_type, v, where) for v in value)
     if origin in (typing.Union, types.UnionType):
@@ -127,5 +200,5 @@ def _convert(hint, value, where: str):
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-        raise ValueError(f"{where} must be {hint.__name__}, got {value!r}")
+        raise ConfigError(f"{where} must be {hint.__name__}, got {value!r}")
     return value

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .devices import import_tensorflow
+from .errors import SketchError
 
 tf = import_tensorflow()
 
@@ -32,7 +33,7 @@ def load_split(path: Path, split: str, labels: tuple[str, ...] | None = None):
     if labels is not None and tuple(labels) != tuple(names):
         missing = [name for name in labels if name not in names]
         if missing:
-            raise ValueError(f"categories not in the dataset at {path}: {', '.join(missing)}")
+            raise SketchError(f"categories not in the dataset at {path}: {', '.join(missing)}")
         table = np.full(len(names), -1, dtype=np.int64)
         for new, name in enumerate(labels):
             table[names.index(name)] = new
@@ -55,8 +56,10 @@ def offset_scale(dataset, limit: int = 20000) -> float:
         total_sq += (offsets**2).sum()
         count += offsets.size
     if count == 0:
-        raise ValueError("the train split is empty")
+        raise SketchError("the train split is empty")
     std = math.sqrt(max(total_sq / count - (total / count) ** 2, 1e-12))
+    if not math.isfinite(std):
+        raise SketchError("the train split's offsets are not finite numbers; rebuild the dataset with sketch download")
     return 1.0 / std
 
 

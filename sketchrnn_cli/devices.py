@@ -7,6 +7,8 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from .errors import SketchError
+
 
 def import_tensorflow():
     """Imports TensorFlow with its start-up chatter silenced; returns the module.
@@ -56,9 +58,9 @@ class DeviceChoice:
 def choose_device(requested: str, gpus: list, cpus: list, compute_capabilities: list[tuple[int, int]]) -> DeviceChoice:
     """Pure decision: requested auto|cpu|gpu and what TensorFlow sees -> what to use and why."""
     if requested not in ("auto", "cpu", "gpu"):
-        raise ValueError(f"unknown device {requested!r}; choose auto, cpu or gpu")
+        raise SketchError(f"unknown device {requested!r}; choose auto, cpu or gpu")
     if requested == "gpu" and not gpus:
-        raise ValueError("--device gpu was asked for, but TensorFlow sees no GPU")
+        raise SketchError("--device gpu was asked for, but TensorFlow sees no GPU")
     if requested == "cpu" or not gpus:
         why = "asked for with --device cpu" if requested == "cpu" else "TensorFlow sees no GPU"
         replicas = max(1, len(cpus))

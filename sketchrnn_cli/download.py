@@ -6,17 +6,17 @@ SourceError / ValueError with a one-line message.
 
 from __future__ import annotations
 
-import json
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from . import sources
+from .config import FORMATS, ConfigError, parse_json
 from .collect import Collected, CollectOptions, collect_ndjson, collect_npz
+from .errors import SketchError, describe_os_error, writing
 from .npz import load_npz
 
-FORMATS = sources.FORMATS
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,14 @@ def download(
     on_progress: sources.Progress = lambda d, t: None,
 ) -> DownloadSummary:
     if request.format not in FORMATS:
-        raise ValueError(f"unknown format {request.format!r}; choose one of {', '.join(FORMATS)}")
+        raise SketchError(f"unknown format {request.format!r}; choose one of {', '.join(FORMATS)}")
     collected = collect(request, on_category, on_progress)
     if not any(collected.examples.values()):
-        raise ValueError("no valid drawings were found; nothing to build")
+        raise SketchError("no valid drawings were found; nothing to build")
     from .builder import write_dataset  # imports TensorFlow: only once there is data
 
-    return DownloadSummary(write_dataset(collected, request.format, request.data_dir), collected)
+    with writing(Path(request.data_dir)):
+        return DownloadSummary(write_dataset(collected, request.format, request.data_dir), collected)
 
 
 def collect(
@@ -104,7 +105,12 @@ def dataset_info(path: Path) -> DatasetInfo:
     """Labels and counts of a dataset made by `sketch download`, read from its metadata."""
     metadata_file = Path(path) / "metadata.json"
     try:
-        metadata = json.loads(metadata_file.read_text())
-        return DatasetInfo(Path(path), tuple(metadata["categories"]), metadata["counts"], metadata["max_length"])
-    except (OSError, ValueError, KeyError) as error:
-        raise ValueError(f"{metadata_file}: not a dataset made by sketch download ({error})") from None
+        metadata = parse_json(metadata_file.read_text(), "metadata.json")
+        info = DatasetInfo(Path(path), tuple(metadata["categories"]), metadata["counts"], int(metadata["max_length"]))
+        info.count("train")  # every category has counts
+        return info
+    except OSError as error:
+        raise SketchError(f"{metadata_file}: cannot read ({describe_os_error(error)})") from None
+    except (ConfigError, UnicodeDecodeError, LookupError, TypeError, ValueError) as error:
+        reason = str(error) if isinstance(error, ConfigError) else f"{type(error).__name__}: {error}"
+        raise SketchError(f"{metadata_file}: damaged, not as sketch download writes it ({reason})") from None

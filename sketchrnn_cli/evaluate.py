@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from . import metrics
+from .errors import SketchError
 from .inference import open_backend
-from .reader import Skipped, read_lines
+from .reader import Skipped, lines_of, read_lines
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ def evaluate_split(run_dir: Path, data_dir: Path, split: str, backend: str = "te
     config, model = open_backend(run_dir, backend)
     path = dataset_dir(data_dir, config.data.format)
     if path is None:
-        raise ValueError(f"no {config.data.format} dataset in {data_dir}; run sketch download first")
+        raise SketchError(f"no {config.data.format} dataset in {data_dir}; run sketch download first")
     sequences, labels = [], []
     for inputs, label in load_split(path, split, config.data.labels).as_numpy_iterator():
         sequences.append(inputs["strokes"][: config.data.max_length])
@@ -45,7 +46,7 @@ def evaluate_files(run_dir: Path, paths: list[Path], backend: str = "tensorflow"
     unknown, unlabelled, skipped = Counter(), 0, []
     for path in _ndjson_files(paths):
         with path.open("rb") as handle:
-            for record in read_lines(handle, str(path), config.data.max_length):
+            for record in read_lines(lines_of(handle), str(path), config.data.max_length):
                 if isinstance(record, Skipped):
                     skipped.append(str(record))
                 elif record.word is None:
@@ -71,15 +72,18 @@ def _score(model, sequences: list, labels: np.ndarray, names: tuple[str, ...], e
 
 
 def _ndjson_files(paths: list[Path]) -> list[Path]:
+    """Regular files only: a FIFO or device named *.ndjson would block or never end."""
     files = []
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            files += sorted(path.rglob("*.ndjson"))
+            files += sorted(p for p in path.rglob("*.ndjson") if p.is_file())
         elif path.is_file():
             files.append(path)
+        elif path.exists():
+            raise SketchError(f"{path}: not a regular file (a pipe or device cannot be scored)")
         else:
-            raise ValueError(f"{path}: no such file or folder")
+            raise SketchError(f"{path}: no such file or folder")
     if not files:
-        raise ValueError(f"no .ndjson files in {', '.join(map(str, paths))}")
+        raise SketchError(f"no .ndjson files in {', '.join(map(str, paths))}")
     return files

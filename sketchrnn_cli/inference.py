@@ -11,6 +11,7 @@ import numpy as np
 
 from .artifacts import RunError, RunFiles, read_config
 from .config import RunConfig
+from .errors import SketchError
 
 BACKENDS = ("auto", "litert", "tensorflow")
 LENGTH_STEP = 16  # pad batches to a multiple of this: few shapes, little padding
@@ -31,20 +32,27 @@ class LiteRTBackend:
         except (ValueError, RuntimeError) as error:
             raise RunError(f"{files.tflite_model}: not a readable LiteRT model ({error})") from None
         inputs = self.interpreter.get_input_details()
-        self.strokes = next((d["index"] for d in inputs if "strokes" in d["name"]), None)
-        self.length = next((d["index"] for d in inputs if "length" in d["name"]), None)
+        self.strokes = next((d for d in inputs if "strokes" in d["name"]), None)
+        self.length = next((d for d in inputs if "length" in d["name"]), None)
         self.output = self.interpreter.get_output_details()[0]
-        if self.strokes is None or self.length is None or self.output["shape"][-1] != len(config.data.labels):
-            raise RunError(f"{files.tflite_model}: does not match the run's config and labels")
+        if (self.strokes is None or self.length is None or self.output["shape"][-1] != len(config.data.labels)
+                or tuple(self.strokes["shape"][-1:]) != (3,) or self.strokes["dtype"] != np.float32
+                or self.length["dtype"] != np.int32):
+            raise RunError(f"{files.tflite_model}: does not match the run's config and labels "
+                           f"(expected strokes [1, time, 3] float32, length int32, {len(config.data.labels)} classes)")
+        self.path = files.tflite_model
 
     def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
         rows = []
         for sequence in sequences:
-            self.interpreter.resize_tensor_input(self.strokes, [1, len(sequence), 3])
-            self.interpreter.allocate_tensors()
-            self.interpreter.set_tensor(self.strokes, sequence[None].astype(np.float32))
-            self.interpreter.set_tensor(self.length, np.array([len(sequence)], dtype=np.int32))
-            self.interpreter.invoke()
+            try:
+                self.interpreter.resize_tensor_input(self.strokes["index"], [1, len(sequence), 3])
+                self.interpreter.allocate_tensors()
+                self.interpreter.set_tensor(self.strokes["index"], sequence[None].astype(np.float32))
+                self.interpreter.set_tensor(self.length["index"], np.array([len(sequence)], dtype=np.int32))
+                self.interpreter.invoke()
+            except (ValueError, RuntimeError) as error:
+                raise RunError(f"{self.path}: LiteRT cannot run it ({str(error).splitlines()[0]})") from None
             rows.append(self.interpreter.get_tensor(self.output["index"])[0])
         return np.array(rows, dtype=np.float32).reshape(len(rows), self.output["shape"][-1])
 
@@ -89,7 +97,7 @@ def pad(sequences: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 def open_backend(run_dir: Path, backend: str = "auto"):
     """(config, backend) of a run. auto: LiteRT when model.tflite and ai-edge-litert are there."""
     if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        raise SketchError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     files = RunFiles(Path(run_dir))
     config = read_config(files)
     if backend == "auto":

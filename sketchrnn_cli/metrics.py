@@ -1,7 +1,7 @@
 """Classification metrics on predicted probabilities. Pure NumPy.
 
 MAP@3 is the Kaggle Quick, Draw! metric: 1, 1/2 or 1/3 when the true class is the first,
-second or third guess, else 0, averaged over drawings.
+second or third guess, else 0, averaged over drawings. A metric of nothing scored is None.
 """
 
 from __future__ import annotations
@@ -17,17 +17,20 @@ def top_k(probabilities: np.ndarray, k: int) -> np.ndarray:
     return order[:, :k]
 
 
-def top_k_accuracy(probabilities: np.ndarray, labels: np.ndarray, k: int) -> float:
+def top_k_accuracy(probabilities: np.ndarray, labels: np.ndarray, k: int) -> float | None:
+    """None when nothing was scored (JSON null, never NaN)."""
     if len(labels) == 0:
-        return float("nan")
+        return None
     return float(np.mean(np.any(top_k(probabilities, k) == labels[:, None], axis=1)))
 
 
-def map_at_3(probabilities: np.ndarray, labels: np.ndarray) -> float:
+def map_at_3(probabilities: np.ndarray, labels: np.ndarray) -> float | None:
+    """1 / rank of the true class among at most 3 guesses (fewer with fewer classes), else 0."""
     if len(labels) == 0:
-        return float("nan")
-    hits = top_k(probabilities, 3) == labels[:, None]
-    return float(np.mean(np.sum(hits / np.arange(1, 4), axis=1)))
+        return None
+    guesses = top_k(probabilities, 3)  # [n, min(3, classes)]
+    hits = guesses == labels[:, None]
+    return float(np.mean(np.sum(hits / np.arange(1, guesses.shape[1] + 1), axis=1)))
 
 
 def per_class_accuracy(predicted: np.ndarray, labels: np.ndarray, names: list[str]) -> dict[str, dict]:
@@ -50,8 +53,8 @@ def most_confused(predicted: np.ndarray, labels: np.ndarray, names: list[str], l
 def baselines(labels: np.ndarray, num_classes: int) -> dict[str, float]:
     """Chance (a uniform guess) and the best constant guess: always the most common class
     of the drawings scored."""
-    majority = np.bincount(labels, minlength=num_classes).max() / len(labels) if len(labels) else float("nan")
-    return {"baseline_chance": 1.0 / num_classes, "baseline_majority": float(majority)}
+    majority = float(np.bincount(labels, minlength=num_classes).max() / len(labels)) if len(labels) else None
+    return {"baseline_chance": 1.0 / num_classes, "baseline_majority": majority}
 
 
 def report(probabilities: np.ndarray, labels: np.ndarray, names: list[str]) -> dict:

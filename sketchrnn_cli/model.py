@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from .config import ARCHITECTURES, ModelConfig
+from .config import ConfigError, ModelConfig
 
 
 class _Unmasked(layers.Layer):
@@ -162,8 +162,6 @@ class BesideEachStep(_Unmasked):
 
 
 def build_model(config: ModelConfig, num_classes: int, input_scale: float = 1.0) -> keras.Model:
-    if config.arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {config.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
     strokes = keras.Input(shape=(None, 3), name="strokes")
     length = keras.Input(shape=(), dtype="int32", name="length")
     step_mask = StepMask(1, name="mask")(strokes, length)
@@ -184,7 +182,7 @@ def build_model(config: ModelConfig, num_classes: int, input_scale: float = 1.0)
 
 def _conv_stack(x, length, config: ModelConfig):
     if len(config.conv_strides) != len(config.conv_filters):
-        raise ValueError("conv_strides needs one entry per conv_filters entry")
+        raise ConfigError("conv_strides needs one entry per conv_filters entry")
     stride = 1
     for index, (filters, step) in enumerate(zip(config.conv_filters, config.conv_strides)):
         x = layers.ZeroPadding1D(config.conv_kernel // 2, name=f"conv{index}_border")(x)
@@ -198,11 +196,8 @@ def _conv_stack(x, length, config: ModelConfig):
 
 
 def _normalization(kind: str, name: str):
-    if kind == "batch":
-        return layers.BatchNormalization(name=name)
-    if kind == "layer":
-        return layers.LayerNormalization(name=name)
-    raise ValueError(f"unknown conv_norm {kind!r}; choose batch or layer")
+    """kind is one of config.CONV_NORMS (ModelConfig checks it)."""
+    return layers.BatchNormalization(name=name) if kind == "batch" else layers.LayerNormalization(name=name)
 
 
 def _recurrent_stack(x, mask, config: ModelConfig, cell_layer):
@@ -240,7 +235,7 @@ def _wavenet_stack(x, length, config: ModelConfig):
 def _image_branch(strokes, step_mask, config: ModelConfig):
     """The drawing as an image, through a small CNN: what the whole looks like at once."""
     if config.image_side < 2 ** len(config.image_filters):
-        raise ValueError(f"image_side {config.image_side} is too small for {len(config.image_filters)} "
+        raise ConfigError(f"image_side {config.image_side} is too small for {len(config.image_filters)} "
                          f"2x2 poolings; use at least {2 ** len(config.image_filters)}, or 0 for no image")
     # float32 even under mixed precision: pen positions are running sums of many offsets.
     x = Rasterize(config.image_side, dtype="float32", name="image")(strokes, step_mask)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import SketchError
+
 _ALLOWED = {
     ("numpy.core.multiarray", "_reconstruct"),
     ("numpy._core.multiarray", "_reconstruct"),
@@ -30,7 +32,7 @@ class _ArraysOnly(pickle.Unpickler):
 
 
 def load_npz(path: Path) -> dict[str, np.ndarray]:
-    """{array name: array} of an .npz; raises ValueError naming the file for anything odd."""
+    """{array name: array} of an .npz; raises SketchError naming the file for anything odd."""
     try:
         with zipfile.ZipFile(path) as archive:
             return {
@@ -39,7 +41,7 @@ def load_npz(path: Path) -> dict[str, np.ndarray]:
                 if name.endswith(".npy")
             }
     except (zipfile.BadZipFile, pickle.UnpicklingError, ValueError, EOFError, OSError) as error:
-        raise ValueError(f"{path}: not a readable .npz file ({error})") from None
+        raise SketchError(f"{path}: not a readable .npz file ({error})") from None
 
 
 def _read_member(archive: zipfile.ZipFile, name: str) -> np.ndarray:

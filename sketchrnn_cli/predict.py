@@ -3,6 +3,8 @@ LiteRT path: this module and what it imports stay light."""
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,8 +12,9 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from .errors import SketchError
 from .metrics import top_k
-from .reader import Drawing, Skipped, read_lines
+from .reader import Drawing, Skipped, lines_of, read_lines
 from .strokes import first_strokes, stroke_count
 
 
@@ -42,7 +45,7 @@ def read_inputs(paths: list[str], max_length: int) -> Iterator[Drawing | Skipped
     """Drawings from ndjson files ('-' is standard input); an unreadable file is one Skipped."""
     for path in paths:
         if path == "-":
-            yield from read_lines(sys.stdin.buffer, "<stdin>", max_length)
+            yield from read_lines(lines_of(sys.stdin.buffer), "<stdin>", max_length)
             continue
         try:
             handle = Path(path).open("rb")
@@ -50,19 +53,30 @@ def read_inputs(paths: list[str], max_length: int) -> Iterator[Drawing | Skipped
             yield Skipped(path, 0, f"cannot read ({error.strerror or error})")
             continue
         with handle:
-            yield from read_lines(handle, path, max_length)
+            yield from read_lines(lines_of(handle), path, max_length)
+
+
+def is_live(path: str) -> bool:
+    """Whether an input arrives over time (a pipe, a terminal), not from a regular file:
+    its results are then printed one by one, as soon as each drawing is classified."""
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode if path == "-" else os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return not stat.S_ISREG(mode)
 
 
 CHUNK = 256  # drawings classified together; memory stays flat however long the input
 
 
 def classify_stream(backend, labels: tuple[str, ...], records: Iterable[Drawing | Skipped], k: int,
-                    progressive: bool = False) -> Iterator[Prediction | Skipped]:
-    """Predictions and skips in input order, a chunk at a time (inputs may be any size)."""
+                    progressive: bool = False, chunk: int = CHUNK) -> Iterator[Prediction | Skipped]:
+    """Predictions and skips in input order, ``chunk`` drawings at a time (inputs may be any
+    size; a chunk of 1 answers each drawing of a live input at once)."""
     pending: list[Drawing | Skipped] = []
     for record in records:
         pending.append(record)
-        if len(pending) == CHUNK:
+        if len(pending) == chunk:
             yield from _classify_chunk(backend, labels, pending, k, progressive)
             pending = []
     yield from _classify_chunk(backend, labels, pending, k, progressive)
@@ -81,6 +95,9 @@ def predict(backend, labels: tuple[str, ...], drawings: list[Drawing], k: int,
         return []
     k = min(k, len(labels))
     probabilities = backend.predict([d.sequence for d in drawings])
+    if not np.isfinite(probabilities).all():
+        raise SketchError("the model gave probabilities that are not finite numbers; its weights are damaged "
+                          "(retrain the run)")
     results = []
     for drawing, row in zip(drawings, probabilities):
         best = top_k(row[None], k)[0]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 import numpy as np
 
@@ -35,11 +35,28 @@ class Skipped:
         return f"{self.source}:{self.line}: {self.reason}"
 
 
+MAX_LINE_BYTES = 256 << 20  # a drawing of millions of points fits; /dev/zero does not
+BYTE_ORDER_MARK = b"\xef\xbb\xbf"  # some editors start UTF-8 files with it
+
+
+def lines_of(handle: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[bytes]:
+    """The lines of a binary file, none longer than ``limit`` + 1 bytes (an over-long line
+    comes out cut, and read_lines stops there): memory stays bounded on any input."""
+    while line := handle.readline(limit + 1):
+        yield line
+
+
 def read_lines(
-    lines: Iterable[bytes], source: str, max_length: int = DEFAULT_MAX_LENGTH
+    lines: Iterable[bytes], source: str, max_length: int = DEFAULT_MAX_LENGTH, limit: int = MAX_LINE_BYTES
 ) -> Iterator[Drawing | Skipped]:
-    """Parses every non-blank line; yields a Drawing or a Skipped for each."""
+    """Parses every non-blank line; yields a Drawing or a Skipped for each. A line longer
+    than ``limit`` bytes is not ndjson: it is reported, and the rest of the source is left."""
     for number, raw in enumerate(lines, start=1):
+        if len(raw) > limit:
+            yield Skipped(source, number, f"line is longer than {limit:,} bytes; the rest of the input is not read")
+            return
+        if number == 1 and raw.startswith(BYTE_ORDER_MARK):
+            raw = raw[len(BYTE_ORDER_MARK):]
         if not raw.strip():
             continue
         try:
@@ -67,6 +84,9 @@ def parse_line(raw: bytes, source: str, line: int, max_length: int = DEFAULT_MAX
         raise ValueError("'word' is not a string")
     if key_id is not None and not isinstance(key_id, (str, int)):
         raise ValueError("'key_id' is not a string")
+    for name, text in (("word", word), ("key_id", key_id)):
+        if isinstance(text, str) and not _is_unicode(text):
+            raise ValueError(f"'{name}' is not valid Unicode (a lone surrogate)")
     recognized = value.get("recognized")
     return Drawing(
         sequence=parse_drawing(value["drawing"], max_length),
@@ -76,3 +96,12 @@ def parse_line(raw: bytes, source: str, line: int, max_length: int = DEFAULT_MAX
         key_id=None if key_id is None else str(key_id),
         recognized=recognized if isinstance(recognized, bool) else None,
     )
+
+
+def _is_unicode(text: str) -> bool:
+    """False for strings JSON allows but UTF-8 cannot hold (lone surrogates like "\\ud800")."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -6,13 +6,13 @@ build_model(config), and only weights are read from model.keras.
 
 from __future__ import annotations
 
-import shutil
 import warnings
 import tempfile
 from pathlib import Path
 
-from .artifacts import RunError, RunFiles, atomic_write, read_config
+from .artifacts import RunError, RunFiles, atomic_write, read_config, replace_folder, write_config
 from .devices import import_tensorflow
+from .errors import SketchError, writing
 
 
 def load_trained_model(files: RunFiles):
@@ -62,18 +62,13 @@ def export_run(files: RunFiles, format: str, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     if format == "tflite":
         target = out / "model.tflite"
-        write_tflite(model, target)
+        with writing(target):
+            write_tflite(model, target)
     elif format == "saved_model":
         target = out / "saved_model"
-        staging = Path(tempfile.mkdtemp(prefix=".saved_model.", dir=out))
-        try:
-            export_saved_model(model, staging / "model")
-            shutil.rmtree(target, ignore_errors=True)
-            (staging / "model").rename(target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        with writing(target):  # the old one stays until the new one is complete
+            replace_folder(target, lambda fresh: export_saved_model(model, fresh))
     else:
-        raise ValueError(f"unknown export format {format!r}; choose tflite or saved_model")
-    (out / "labels.txt").write_text("".join(f"{label}\n" for label in config.data.labels))
-    (out / "config.json").write_text(config.to_json() + "\n")
+        raise SketchError(f"unknown export format {format!r}; choose tflite or saved_model")
+    write_config(RunFiles(out), config)  # labels.txt and config.json, each renamed into place
     return target

@@ -19,7 +19,9 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Iterator
 
-FORMATS = ("simplified", "raw", "npz")  # npz: Sketch-RNN files under sketchrnn/
+from .config import FORMATS  # noqa: F401 (the formats a source serves)
+from .errors import SketchError
+
 OFFICIAL_SOURCE = "https://storage.googleapis.com/quickdraw_dataset/"
 CHUNK_BYTES = 1 << 16
 TIMEOUT_SECONDS = 30
@@ -28,7 +30,7 @@ TIMEOUT_SECONDS = 30
 Progress = Callable[[int, "int | None"], None]
 
 
-class SourceError(Exception):
+class SourceError(SketchError):
     """A source could not deliver a file; the message names the URL or path."""
 
 

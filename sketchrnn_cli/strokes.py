@@ -29,10 +29,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .config import DEFAULT_MAX_LENGTH
+
 SIMPLIFIED_SIDE = 255.0  # longer side of a simplified drawing, in its pixels
 RDP_EPSILON = 2.0  # Google's simplification tolerance, in those pixels
 MAX_COORDINATE = 1e5  # larger than any screen; beyond it a coordinate is corrupt
-DEFAULT_MAX_LENGTH = 250  # points kept per drawing; ~99% of simplified drawings fit
+MIN_EXTENT = 1e-6  # a drawing this small across (but not a dot) cannot be scaled to the unit box
 
 
 def parse_drawing(drawing, max_length: int = DEFAULT_MAX_LENGTH) -> np.ndarray:
@@ -54,8 +56,10 @@ def points_to_stroke3(points: np.ndarray, stroke_ends: np.ndarray, max_length: i
     points = _to_unit_box(points[:max_length].astype(np.float64))
     pen = stroke_ends[:max_length].astype(np.float32)
     pen[-1] = 1.0
-    deltas = np.diff(points, axis=0, prepend=np.zeros((1, 2)))
-    return np.column_stack([deltas.astype(np.float32), pen])
+    deltas = np.diff(points, axis=0, prepend=np.zeros((1, 2))).astype(np.float32)
+    if not np.isfinite(deltas).all():  # the checks above should make this impossible
+        raise ValueError("drawing does not scale to finite offsets")
+    return np.column_stack([deltas, pen])
 
 
 def stroke3_to_strokes(sequence: np.ndarray) -> list[np.ndarray]:
@@ -76,6 +80,7 @@ def sketch_rnn_to_stroke3(sequence: np.ndarray, max_length: int = DEFAULT_MAX_LE
     _check_finite_and_bounded(sequence[:, :2])
     points = np.cumsum(sequence[:, :2].astype(np.float64), axis=0)
     _check_finite_and_bounded(points)
+    _check_extent(points)
     return points_to_stroke3(points, sequence[:, 2] > 0.5, max_length)
 
 
@@ -127,6 +132,7 @@ def _validated_points(drawing) -> tuple[np.ndarray, list[int], bool]:
     if len(xs) < 2:
         raise ValueError("drawing has fewer than 2 points")
     _check_finite_and_bounded(xy)
+    _check_extent(xy.T)
     return xy.T.astype(np.float64), lengths, has_times or xy.dtype.kind == "f"
 
 
@@ -135,6 +141,13 @@ def _check_finite_and_bounded(array: np.ndarray) -> None:
         raise ValueError("coordinates are not finite (NaN or infinity)")
     if array.size and np.abs(array).max() > MAX_COORDINATE:
         raise ValueError(f"coordinates exceed {MAX_COORDINATE:g} in magnitude")
+
+
+def _check_extent(points: np.ndarray) -> None:
+    """A dot (every point the same) is a drawing; a smudge a millionth of a pixel across is not."""
+    side = float(np.ptp(points, axis=0).max()) if len(points) else 0.0
+    if 0.0 < side < MIN_EXTENT:
+        raise ValueError(f"drawing is {side:.3g} across, too small to scale (under {MIN_EXTENT:g})")
 
 
 def _stroke_ends(lengths: list[int]) -> np.ndarray:

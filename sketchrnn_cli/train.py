@@ -20,6 +20,7 @@ import numpy as np
 from . import artifacts
 from .artifacts import RunError, RunFiles
 from .config import RunConfig
+from .errors import SketchError, writing
 from .devices import import_tensorflow, resolve_device
 
 tf = import_tensorflow()
@@ -88,6 +89,8 @@ def train(
         config = artifacts.read_config(files)
     elif files.config.exists():
         raise RunError(f"{files.root} already holds a run; use --resume to continue it, or another --run-dir")
+    elif not artifacts.is_run_or_empty(files.root):
+        raise RunError(f"{files.root} is not empty and holds no run; choose a new or empty --run-dir")
     with artifacts.exclusive(files):
         artifacts.remove_unfinished(files)
         return _train_locked(config, Path(dataset_path), files, device, resume, on_start, on_epoch)
@@ -104,7 +107,7 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     valid_split = data.load_split(dataset_path, "valid", labels)
     sizes = {split: info.count(split, labels) for split in ("train", "valid", "test")}
     if sizes["train"] == 0 or sizes["valid"] == 0:
-        raise ValueError(f"the dataset needs drawings in train and valid to train; it has {sizes}")
+        raise SketchError(f"the dataset needs drawings in train and valid to train; it has {sizes}")
     if not resume:
         config = _completed_config(config, labels, info, train_split, sizes["train"], choice.mixed_precision)
 
@@ -117,8 +120,8 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     if not resume:
         artifacts.write_config(files, config)
     on_start(choice.reason, config, sizes)
-    if progress.stopped and files.keras_model.exists():
-        raise RunError(f"{files.root} finished training already ({progress.stopped})")
+    if files.summary.exists():  # written last: the run is complete
+        raise RunError(f"{files.root} finished training already ({progress.stopped or 'summary.json written'})")
 
     train_batches = data.batches(train_split, config.train.batch_size, config.data.max_length,
                                  shuffle_seed=config.train.seed,
@@ -133,6 +136,10 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
             warnings.filterwarnings("ignore", message=".*(ran out of data|shuffle=True).*")
             trainer.fit(train_batches, epochs=config.train.epochs, initial_epoch=progress.epoch,
                         callbacks=callbacks, verbose=0)
+    if monitor.diverged_in:
+        raise SketchError(f"training diverged: the loss was not a number in epoch {monitor.diverged_in}; "
+                          f"epochs before it are saved in {files.checkpoint}. Lower --learning-rate and "
+                          f"train a new run")
     progress.stopped = progress.stopped or "epochs done"
     return _finish(files, config, model, monitor, choice.reason)
 
@@ -174,6 +181,7 @@ class Monitor(keras.callbacks.Callback):
         self.train_size = train_size
         self.on_epoch = on_epoch
         self.rates: list[float] = []
+        self.diverged_in = 0  # the epoch whose loss was NaN or infinite, if one was
         # Plain calls, not predict_on_batch: under a MirroredStrategy that repeats the batch per replica.
         self.predict = tf.function(lambda inputs: model(inputs, training=False), reduce_retracing=True)
 
@@ -183,6 +191,10 @@ class Monitor(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.monotonic() - self.started
+        if not math.isfinite(float((logs or {}).get("loss", 0.0))):
+            self.diverged_in = epoch + 1  # nothing of this epoch is kept: its weights are not numbers
+            self.model.stop_training = True
+            return
         val_accuracy = _accuracy(self.predict, self.valid_batches)
         logs = logs if logs is not None else {}
         logs["val_accuracy"] = val_accuracy
@@ -200,7 +212,8 @@ class Monitor(keras.callbacks.Callback):
         state.stopped = self._stop_reason()
         if state.stopped:
             self.model.stop_training = True
-        _save_checkpoint(self.files, self.model, state, self.best_weights)
+        with writing(self.files.checkpoint):
+            _save_checkpoint(self.files, self.model, state, self.best_weights)
         self.on_epoch(EpochReport(
             epoch=epoch + 1, epochs=self.config.train.epochs, loss=state.history[-1]["loss"],
             accuracy=state.history[-1]["accuracy"], val_accuracy=val_accuracy,
@@ -255,8 +268,8 @@ def _restore(files: RunFiles, trainer):
     """Weights, optimizer state and progress of the last finished epoch."""
     folder = artifacts.finished_folder(files.checkpoint)
     if folder is None or not (folder / "progress.json").is_file():
-        raise RunError(f"{files.root}: no checkpoint to resume from (no epoch finished yet?)")
-    progress = Progress(**artifacts.read_json(folder / "progress.json"))
+        return Progress(), None  # stopped before its first epoch ended: start it again
+    progress = _read_progress(folder / "progress.json")
     trainer.optimizer.build(trainer.trainable_variables)  # so its saved state has a place to go
     trainer.load_weights(folder / "last.weights.h5")
     with np.load(folder / "best.npz") as saved:
@@ -264,12 +277,22 @@ def _restore(files: RunFiles, trainer):
     return progress, best
 
 
+def _read_progress(path: Path) -> Progress:
+    saved = artifacts.read_json(path)
+    try:
+        return Progress(**saved)
+    except TypeError:
+        raise RunError(f"{path}: not a checkpoint of this sketch version") from None
+
+
 def _finish(files: RunFiles, config: RunConfig, model, monitor: Monitor, device_reason: str) -> TrainResult:
     progress = monitor.progress
     if monitor.best_weights is not None:
         model.set_weights(monitor.best_weights)
-    artifacts.atomic_write(files.keras_model, lambda tmp: model.save(tmp))
-    write_tflite(model, files.tflite_model)
+    with writing(files.keras_model):
+        artifacts.atomic_write(files.keras_model, lambda tmp: model.save(tmp))
+    with writing(files.tflite_model):
+        write_tflite(model, files.tflite_model)
     result = TrainResult(
         run_dir=files.root, config=config, device=device_reason, epochs_run=progress.epoch,
         best_epoch=progress.best_epoch, best_val_accuracy=progress.best_val_accuracy,

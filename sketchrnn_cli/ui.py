@@ -17,28 +17,46 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from .errors import SketchError, describe_os_error
+
 out = Console(highlight=False)  # results: tables, JSON
 err = Console(stderr=True, highlight=False)  # progress, notes, warnings
 
 
 def note(message: str) -> None:
-    err.print(message, markup=False, soft_wrap=True)
+    err.print(printable(message), markup=False, soft_wrap=True)
 
 
 def warn(message: str) -> None:
-    err.print(f"warning: {message}", style="yellow", markup=False, soft_wrap=True)
+    err.print(f"warning: {printable(message)}", style="yellow", markup=False, soft_wrap=True)
 
 
 @contextmanager
-def user_errors(*extra: type[BaseException]):
-    """Turns the errors a user can cause into one-line messages (SKETCH_DEBUG=1 shows tracebacks)."""
+def user_errors():
+    """Turns the errors a user can cause (SketchError; OSError: a full disk, a read-only folder)
+    into one-line messages. Anything else is a bug and keeps its traceback; SKETCH_DEBUG=1
+    shows tracebacks for user errors too."""
     try:
         yield
-    except (ValueError, OSError, *extra) as error:
+    except BrokenPipeError:
+        raise  # the reader of our output went away: the command line stops quietly
+    except (SketchError, OSError) as error:
         if os.environ.get("SKETCH_DEBUG"):
             raise
-        message = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise click.ClickException(message) from None
+        message = describe_os_error(error) if isinstance(error, OSError) else str(error)
+        raise click.ClickException(one_line(message) or type(error).__name__) from None
+
+
+def one_line(text: str) -> str:
+    """The first line of a message, printable."""
+    return printable(text.splitlines()[0] if text else "")
+
+
+def printable(text: str) -> str:
+    """Control characters escaped: a hostile key_id, word or file name must not clear the
+    screen or move the cursor."""
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+                   for ch in text)
 
 
 def table(title: str | None, columns: list[str], rows: list[list], justify_numbers: bool = True) -> Table:

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from sketchrnn_cli.config import DataConfig, FORMAT_VERSION, ModelConfig, RunConfig, TrainConfig
+from sketchrnn_cli.config import ConfigError, DataConfig, FORMAT_VERSION, ModelConfig, RunConfig, TrainConfig
 
 
 def test_config_round_trips_through_json():
@@ -17,7 +17,7 @@ def test_config_round_trips_through_json():
 def test_a_missing_key_is_named():
     raw = json.loads(RunConfig().to_json())
     del raw["model"]["rnn_units"]
-    with pytest.raises(ValueError, match="config.model has no key 'rnn_units'"):
+    with pytest.raises(ConfigError, match="config.model has no key 'rnn_units'"):
         RunConfig.from_json(json.dumps(raw))
 
 
@@ -34,14 +34,14 @@ def test_a_version_1_config_reads_as_the_model_it_built_then_without_an_image():
 def test_a_newer_format_version_is_refused():
     raw = json.loads(RunConfig().to_json())
     raw["format_version"] = FORMAT_VERSION + 1
-    with pytest.raises(ValueError, match="format_version .* not supported"):
+    with pytest.raises(ConfigError, match="format_version .* not supported"):
         RunConfig.from_json(json.dumps(raw))
 
 
 def test_wrong_types_and_bad_json_are_refused():
     raw = json.loads(RunConfig().to_json())
     raw["train"]["epochs"] = "ten"
-    with pytest.raises(ValueError, match="config.train.epochs must be int"):
+    with pytest.raises(ConfigError, match="config.train.epochs must be int"):
         RunConfig.from_json(json.dumps(raw))
-    with pytest.raises(ValueError, match="not valid JSON"):
+    with pytest.raises(ConfigError, match="not valid JSON"):
         RunConfig.from_json("{")

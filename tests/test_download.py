@@ -7,6 +7,7 @@ import pytest
 
 from sketchrnn_cli.collect import CollectOptions
 from sketchrnn_cli.download import DownloadRequest, dataset_dir, download
+from sketchrnn_cli.errors import SketchError
 from sketchrnn_cli.splits import split_of
 from conftest import SHAPES, write_bucket
 
@@ -95,7 +96,7 @@ def test_nothing_valid_is_an_error_not_an_empty_dataset(tmp_path):
     folder = tmp_path / "bad" / "full/simplified"
     folder.mkdir(parents=True)
     (folder / "cat.ndjson").write_text("nonsense\n")
-    with pytest.raises(ValueError, match="no valid drawings"):
+    with pytest.raises(SketchError, match="no valid drawings"):
         download(DownloadRequest(("cat",), tmp_path / "data", source=str(tmp_path / "bad")))
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sketchrnn_cli.config import ModelConfig
+from sketchrnn_cli.config import ConfigError, ModelConfig
 from sketchrnn_cli.model import Rasterize, build_model
 from sketchrnn_cli.strokes import parse_drawing
 
@@ -57,8 +57,8 @@ def test_right_padding_does_not_change_the_prediction(name):
 
 
 def test_unknown_architecture_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown architecture 'transformer'"):
-        build_model(ModelConfig(arch="transformer"), 3)
+    with pytest.raises(ConfigError, match="model.arch must be one of conv-lstm, conv-gru, wavenet, got 'transformer'"):
+        ModelConfig(arch="transformer")
 
 
 def test_recurrent_layers_stay_cudnn_eligible():
@@ -71,7 +71,7 @@ def test_recurrent_layers_stay_cudnn_eligible():
 
 
 def test_too_small_an_image_is_a_clear_error():
-    with pytest.raises(ValueError, match="image_side 4 is too small for 3 2x2 poolings"):
+    with pytest.raises(ConfigError, match="image_side 4 is too small for 3 2x2 poolings"):
         build_model(ModelConfig(image_side=4), 3)
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from sketchrnn_cli.artifacts import RunError, RunFiles, read_config
 from sketchrnn_cli.devices import choose_device
+from sketchrnn_cli.errors import SketchError
 from sketchrnn_cli.download import dataset_dir
 from sketchrnn_cli.inference import open_backend
 from sketchrnn_cli.train import train
@@ -96,7 +97,7 @@ def test_device_choice():
     old = choose_device("gpu", ["gpu:0"], ["cpu:0"], [(6, 1)])
     assert old.mixed_precision is False
     assert choose_device("cpu", ["gpu:0"], ["cpu:0"], [(8, 0)]).kind == "cpu"
-    with pytest.raises(ValueError, match="sees no GPU"):
+    with pytest.raises(SketchError, match="sees no GPU"):
         choose_device("gpu", [], ["cpu:0"], [])
 
 
