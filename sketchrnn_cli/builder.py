@@ -2,8 +2,8 @@
 
 It only writes what it is given: the parsing, capping and splitting happen before (in
 ``collect.py``, pure Python), so this module is the one place that knows TFDS's API.
-The dataset lives at ``<data_dir>/tfds/quickdraw_strokes/<format>/<VERSION>/`` and is read
-back with ``tfds.builder_from_directory`` (no class registry, no network).
+It writes into a staging folder that ``datastore`` publishes as a build; a build is read back
+with ``tfds.builder_from_directory`` (no class registry, no network).
 """
 
 from __future__ import annotations
@@ -66,19 +66,12 @@ class QuickdrawStrokes(tfds.core.GeneratorBasedBuilder):
             }
 
 
-def write_dataset(collected: Collected, format: str, data_dir: Path) -> Path:
-    """Writes (or rewrites) the dataset; returns its folder. Never touches the network."""
+def write_dataset(collected: Collected, format: str, staging: Path) -> Path:
+    """Writes the dataset into the empty folder ``staging``; returns the folder of the finished
+    dataset inside it (datastore.publish moves it into place). Never touches the network."""
     tfds.disable_progress_bar()
-    builder = QuickdrawStrokes(collected=collected, format=format, data_dir=tfds_dir(data_dir))
-    # Always rebuilt: a new download changes the data. TFDS writes into a temporary
-    # folder and renames it into place, so a crash never leaves a half-written dataset.
-    config = tfds.download.DownloadConfig(
-        download_mode=tfds.download.GenerateMode.FORCE_REDOWNLOAD, try_download_gcs=False
-    )
+    builder = QuickdrawStrokes(collected=collected, format=format, data_dir=staging)
+    config = tfds.download.DownloadConfig(try_download_gcs=False)
     with contextlib.redirect_stdout(io.StringIO()):  # TFDS prints its own banner to stdout
-        builder.download_and_prepare(download_config=config, download_dir=str(tfds_dir(data_dir) / "tmp"))
+        builder.download_and_prepare(download_config=config, download_dir=str(staging / "tmp"))
     return Path(builder.data_dir)
-
-
-def tfds_dir(data_dir: Path) -> Path:
-    return Path(data_dir) / "tfds"

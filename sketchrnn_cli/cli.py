@@ -17,7 +17,7 @@ import click
 
 from . import __version__, ui
 from .config import ARCHITECTURES, FORMATS, DataConfig, ModelConfig, RunConfig, TrainConfig, limits
-from .sources import OFFICIAL_SOURCE
+from .sources import OFFICIAL_SOURCE, Network
 
 DEFAULT_DATA_DIR = "data"
 
@@ -100,13 +100,18 @@ def main() -> None:
 @click.option("--recognized-only", is_flag=True, help="Keep only drawings the game recognised.")
 @click.option("--max-length", type=click.IntRange(**limits(DataConfig, "max_length")), default=DataConfig.max_length, show_default=True,
               help="Points kept per drawing.")
+@click.option("--retries", type=click.IntRange(0, 100), default=Network.retries, show_default=True,
+              help="Tries again after a dropped connection, a timeout or HTTP 5xx/429, resuming where it stopped.")
+@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=Network.timeout, show_default=True,
+              help="Seconds without an answer, or with almost no data, before a transfer counts as stalled.")
 def download(data_dir, category_list, categories_file, all_categories, format_, source, max_per_class,
-             recognized_only, max_length):
+             recognized_only, max_length, retries, timeout):
     """Download drawings and convert them into a stroke-delta dataset."""
     from . import categories as catalog
     from .collect import CollectOptions
     from .download import DownloadRequest, download as run_download
 
+    _interrupt_on(signal.SIGINT, signal.SIGTERM)  # stop cleanly: a .part resumes, a half build is removed
     with ui.user_errors():
         names = _chosen_categories(catalog, category_list, categories_file, all_categories)
         request = DownloadRequest(
@@ -115,6 +120,7 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
             format=format_,
             source=source,
             options=CollectOptions(max_per_class, recognized_only, max_length),
+            network=Network(timeout=timeout, retries=retries),
         )
         with ui.download_progress() as progress:
             task = progress.add_task("", total=None)
@@ -203,8 +209,10 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
         if resume:
             from .artifacts import RunFiles, read_config
 
-            format_ = read_config(RunFiles(run_dir)).data.format
-        dataset = _dataset_path(data_dir, format_)
+            saved = read_config(RunFiles(run_dir)).data
+            dataset = _dataset_path(data_dir, saved.format, saved.dataset)
+        else:
+            dataset = _dataset_path(data_dir, format_)
         labels = ()
         if category_list:
             from . import categories as catalog
@@ -260,9 +268,15 @@ def _interrupt_on(*signals) -> None:
         signal.signal(number, interrupt)
 
 
-def _dataset_path(data_dir: Path, format_: str | None) -> Path:
+def _dataset_path(data_dir: Path, format_: str | None, build: str = "") -> Path:
+    """The dataset to train on: the build a resumed run began on while it exists, else the newest."""
+    from .datastore import build_named
     from .download import built_datasets
 
+    if build and format_ and (path := build_named(data_dir, format_, build)):
+        return path
+    if build:
+        ui.warn(f"the dataset build {build!r} this run began on is gone; going on with the newest one")
     built = built_datasets(data_dir)
     if not built:
         raise click.ClickException(f"no dataset in {data_dir}; run sketch download first")

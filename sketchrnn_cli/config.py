@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 
 from .errors import SketchError
 
-FORMAT_VERSION = 2  # bump when keys are added; say in _ADDED_KEYS how older configs read
+FORMAT_VERSION = 3  # bump when keys are added; say in _ADDED_KEYS how older configs read
 
 # Keys each format version added, with the values that rebuild an older run's model as it was.
 _ADDED_KEYS = {
     2: {"model": {"image_side": 0, "image_filters": [32, 64, 128], "image_units": 128}},
+    3: {"data": {"dataset": ""}},
 }
 
 ARCHITECTURES = ("conv-lstm", "conv-gru", "wavenet")
@@ -81,6 +82,7 @@ class DataConfig(_Checked):
     labels: tuple[str, ...] = ()  # category names, in the order of the model's outputs
     max_length: int = bounded(DEFAULT_MAX_LENGTH, 2, 10_000)  # points per drawing fed to the model (longer ones are cut)
     input_scale: float = bounded(1.0, 0.0, 1e6, low_open=True)  # dx, dy times this: 1 / std of train offsets
+    dataset: str = ""  # the dataset build trained on (its folder's name); --resume reads the same one
 
     def __post_init__(self):
         super().__post_init__()

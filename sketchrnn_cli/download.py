@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import sources
+from . import datastore, sources
 from .config import FORMATS, ConfigError, parse_json
 from .collect import Collected, CollectOptions, collect_ndjson, collect_npz
 from .errors import SketchError, describe_os_error, writing
@@ -26,6 +26,7 @@ class DownloadRequest:
     format: str = "simplified"
     source: str = sources.OFFICIAL_SOURCE
     options: CollectOptions = field(default_factory=CollectOptions)
+    network: sources.Network = field(default_factory=sources.Network)
 
 
 @dataclass(frozen=True)
@@ -45,13 +46,33 @@ def download(
 ) -> DownloadSummary:
     if request.format not in FORMATS:
         raise SketchError(f"unknown format {request.format!r}; choose one of {', '.join(FORMATS)}")
-    collected = collect(request, on_category, on_progress)
-    if not any(collected.examples.values()):
-        raise SketchError("no valid drawings were found; nothing to build")
-    from .builder import write_dataset  # imports TensorFlow: only once there is data
+    with datastore.downloading(request.data_dir):
+        collected = collect(request, on_category, on_progress)
+        _check_every_category_has_drawings(collected)
+        from .builder import write_dataset  # imports TensorFlow: only once there is data
 
-    with writing(Path(request.data_dir)):
-        return DownloadSummary(write_dataset(collected, request.format, request.data_dir), collected)
+        staging = datastore.new_staging(request.data_dir, request.format)
+        try:
+            with writing(Path(request.data_dir)):
+                built = write_dataset(collected, request.format, staging)
+                return DownloadSummary(datastore.publish(staging, built), collected)
+        finally:
+            datastore.discard(staging)  # gone after publish anyway; after a failure, the old build stays
+
+
+def _check_every_category_has_drawings(collected: Collected) -> None:
+    """A category without drawings is an error: a model cannot learn it, and its file is
+    likely not what it claims to be."""
+    counts = collected.counts()
+    if not any(sum(split.values()) for split in counts.values()):
+        raise SketchError(f"no valid drawings were found; nothing to build{_first_skip(collected)}")
+    empty = [name for name, split in counts.items() if not sum(split.values())]
+    if empty:
+        raise SketchError(f"no valid drawings for {', '.join(map(repr, empty))}{_first_skip(collected)}")
+
+
+def _first_skip(collected: Collected) -> str:
+    return f" (first problem: {collected.skipped[0]})" if collected.skipped else ""
 
 
 def collect(
@@ -59,16 +80,16 @@ def collect(
 ) -> Collected:
     """Reads every category's file (downloading as needed) into examples per split."""
     collected = Collected(max_length=request.options.max_length)
-    download_dir = Path(request.data_dir) / "downloads"
+    download_dir = datastore.downloads_dir(request.data_dir)
     for index, category in enumerate(request.categories):
         on_category(category, index, len(request.categories))
         if request.format == "npz":
             relative = sources.relative_npz_path(category)
-            path = sources.fetch_file(request.source, relative, download_dir, on_progress)
+            path = sources.fetch_file(request.source, relative, download_dir, on_progress, request.network)
             collect_npz(collected, category, load_npz(path), str(path), request.options)
         else:
             relative = sources.relative_path(request.format, category)
-            lines = sources.open_lines(request.source, relative, download_dir, on_progress)
+            lines = sources.open_lines(request.source, relative, download_dir, on_progress, request.network)
             with closing(lines):  # stops a download that is no longer needed
                 collect_ndjson(collected, category, lines, _display(request.source, relative), request.options)
     return collected
@@ -80,10 +101,8 @@ def _display(source: str, relative: str) -> str:
 
 
 def dataset_dir(data_dir: Path, format: str) -> Path | None:
-    """The newest version folder of the dataset of this format, if one was built."""
-    root = Path(data_dir) / "tfds" / "quickdraw_strokes" / format
-    versions = sorted(p for p in root.glob("*.*.*") if (p / "dataset_info.json").is_file())
-    return versions[-1] if versions else None
+    """The newest published build of the dataset of this format, if one was built."""
+    return datastore.current_build(data_dir, format)
 
 
 def built_datasets(data_dir: Path) -> dict[str, Path]:

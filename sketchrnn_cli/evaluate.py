@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import metrics
+from . import datastore, metrics
 from .errors import SketchError
 from .inference import open_backend
 from .reader import Skipped, lines_of, read_lines
@@ -31,9 +31,10 @@ def evaluate_split(run_dir: Path, data_dir: Path, split: str, backend: str = "te
     if path is None:
         raise SketchError(f"no {config.data.format} dataset in {data_dir}; run sketch download first")
     sequences, labels = [], []
-    for inputs, label in load_split(path, split, config.data.labels).as_numpy_iterator():
-        sequences.append(inputs["strokes"][: config.data.max_length])
-        labels.append(label)
+    with datastore.reading(path):
+        for inputs, label in load_split(path, split, config.data.labels).as_numpy_iterator():
+            sequences.append(inputs["strokes"][: config.data.max_length])
+            labels.append(label)
     return _score(model, sequences, np.array(labels, dtype=np.int64), config.data.labels,
                   {"source": f"{path} ({split})", "backend": model.name})
 

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import artifacts
+from . import artifacts, datastore
 from .artifacts import RunError, RunFiles
 from .config import RunConfig
 from .errors import SketchError, writing
@@ -91,9 +91,9 @@ def train(
         raise RunError(f"{files.root} already holds a run; use --resume to continue it, or another --run-dir")
     elif not artifacts.is_run_or_empty(files.root):
         raise RunError(f"{files.root} is not empty and holds no run; choose a new or empty --run-dir")
-    with artifacts.exclusive(files):
+    with artifacts.exclusive(files), datastore.reading(Path(dataset_path)) as dataset:
         artifacts.remove_unfinished(files)
-        return _train_locked(config, Path(dataset_path), files, device, resume, on_start, on_epoch)
+        return _train_locked(config, dataset, files, device, resume, on_start, on_epoch)
 
 
 def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoch) -> TrainResult:
@@ -151,7 +151,7 @@ def _completed_config(config, labels, info, train_split, train_size, mixed_preci
     return dataclasses.replace(
         config,
         data=dataclasses.replace(config.data, labels=tuple(labels), max_length=info.max_length,
-                                 input_scale=data.offset_scale(train_split)),
+                                 input_scale=data.offset_scale(train_split), dataset=info.path.name),
         train=dataclasses.replace(config.train, augment=augment, mixed_precision=mixed_precision),
     )
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import socket
 import threading
 import time
 from functools import partial
@@ -62,20 +65,35 @@ def shared_quickdraw() -> Path:
 
 
 class RangeHandler(SimpleHTTPRequestHandler):
-    """Serves a folder with HTTP Range support; ``drop_after`` bytes cuts each body short."""
+    """Serves a folder with HTTP Range support, and misbehaves on request (class attributes):
+    ``drop_after`` bytes cuts every body short, ``drop_first`` only the first body of each file;
+    ``fail_first`` answers each file's first request with that HTTP status; ``delay`` pauses
+    between pieces of ``piece`` bytes (a slow or trickling server); ``content_type`` overrides
+    the type; ``short_length`` announces fewer bytes than the body; ``md5`` sends
+    x-goog-hash: True for the right checksum, a string for a wrong one."""
 
     drop_after: int | None = None
-    delay: float = 0.0  # seconds between 4 KiB pieces of a body: a slow server
+    drop_first: bool = False
+    fail_first: int | None = None
+    delay: float = 0.0
+    piece: int = 4096
+    content_type: str | None = None
+    short_length: int | None = None
+    md5: bool | str = False
     requests: list
 
     def log_message(self, *args):
         pass
 
     def do_GET(self):
+        first = all(path != self.path for path, _ in self.requests)
         self.requests.append((self.path, self.headers.get("Range")))
         path = Path(self.translate_path(self.path))
         if not path.is_file():
             self.send_error(404, "Not Found")
+            return
+        if first and self.fail_first:
+            self.send_error(self.fail_first)
             return
         data = path.read_bytes()
         start = 0
@@ -91,29 +109,36 @@ class RangeHandler(SimpleHTTPRequestHandler):
         else:
             self.send_response(200)
         body = data[start:]
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(self.short_length or len(body)))
+        self.send_header("Content-Type", self.content_type or "application/x-ndjson")
+        if self.md5:
+            digest = base64.b64encode(hashlib.md5(data).digest()).decode() if self.md5 is True else self.md5
+            self.send_header("x-goog-hash", f"crc32c=AAAAAA==,md5={digest}")
         self.end_headers()
-        if self.drop_after is not None:
-            body = body[: self.drop_after]
+        drop = self.drop_after if self.drop_after is not None else (len(body) // 3 if first and self.drop_first else None)
+        if drop is not None:
+            body = body[:drop]
         try:
-            for start in range(0, len(body), 4096 if self.delay else max(len(body), 1)):
-                self.wfile.write(body[start : start + 4096] if self.delay else body)
+            step = self.piece if self.delay else max(len(body), 1)
+            for start in range(0, len(body), step):
+                self.wfile.write(body[start : start + step])
                 self.wfile.flush()
                 time.sleep(self.delay)
         except (BrokenPipeError, ConnectionResetError):
             return
-        if self.drop_after is not None:
+        if drop is not None:
             self.close_connection = True
 
 
 @pytest.fixture
 def http_mirror():
-    """Starts a server on 127.0.0.1 for a folder: http_mirror(folder, drop_after, delay) -> (url, handler)."""
+    """Starts a server on 127.0.0.1 for a folder: http_mirror(folder, **misbehaviour) -> (url, handler)."""
     servers = []
 
-    def start(folder: Path, drop_after: int | None = None, delay: float = 0.0):
-        handler = type("Handler", (RangeHandler,), {"drop_after": drop_after, "delay": delay, "requests": []})
+    def start(folder: Path, **misbehaviour):
+        handler = type("Handler", (RangeHandler,), {**misbehaviour, "requests": []})
         server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(folder)))
+        server.daemon_threads = True
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}/", handler
@@ -122,6 +147,16 @@ def http_mirror():
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def silent_server():
+    """A server on 127.0.0.1 that accepts connections and never answers; yields its URL."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    listener.close()
 
 
 TINY_MODEL = dict(conv_filters=(16, 16), conv_strides=(1, 2), rnn_units=16, image_side=12, image_filters=(8, 16),

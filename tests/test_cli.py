@@ -46,7 +46,8 @@ def test_categories_file_and_environment_variables(bucket, tmp_path):
     env = {"SKETCH_DATA_DIR": str(tmp_path / "d"), "SKETCH_SOURCE": str(bucket)}
     result = CliRunner(env=env).invoke(main, ["download", "--categories-file", str(names)])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "d/tfds/quickdraw_strokes/simplified/1.0.0/dataset_info.json").is_file()
+    current = (tmp_path / "d/datasets/simplified/CURRENT").read_text().strip()
+    assert (tmp_path / "d/datasets/simplified" / current / "dataset_info.json").is_file()
 
 
 @pytest.mark.parametrize(

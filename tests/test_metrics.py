@@ -40,3 +40,33 @@ def test_report_uses_the_contract_names():
     assert {"top1", "top3", "map3", "count", "per_class", "confused", "baseline_majority",
             "baseline_chance"} <= set(result)
     assert result["count"] == 4
+
+
+def reference_apk(actual: int, predicted: list[int], k: int = 3) -> float:
+    """Kaggle's ml_metrics.apk for one true label, written out from its definition."""
+    score, hits = 0.0, 0
+    for rank, guess in enumerate(predicted[:k], start=1):
+        if guess == actual and guess not in predicted[: rank - 1]:
+            hits += 1
+            score += hits / rank
+    return score / min(1, k)
+
+
+@pytest.mark.parametrize("classes", [1, 2, 3, 4, 5])
+def test_map_at_3_matches_the_reference_for_one_to_five_categories_ties_included(classes):
+    rng = np.random.default_rng(classes)
+    probabilities = rng.integers(0, 3, size=(200, classes)).astype(float)  # many ties
+    labels = rng.integers(0, classes, size=200)
+    order = [sorted(range(classes), key=lambda c: (-row[c], c)) for row in probabilities]  # ties: lower index
+    expected = np.mean([reference_apk(int(t), guesses) for t, guesses in zip(labels, order)])
+    assert map_at_3(probabilities, labels) == pytest.approx(expected)
+    assert 0.0 <= map_at_3(probabilities, labels) <= 1.0
+
+
+def test_metrics_of_nothing_scored_are_null_in_json():
+    import json
+
+    result = report(np.zeros((0, 3)), np.zeros(0, dtype=np.int64), ["a", "b", "c"])
+    text = json.dumps(result)
+    assert "NaN" not in text
+    assert json.loads(text)["top1"] is None and json.loads(text)["map3"] is None

@@ -145,3 +145,12 @@ def test_without_a_model_the_error_says_what_to_do(tmp_path, drawings_file):
     done = subprocess.run([*SKETCH, "predict", str(drawings_file)], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 1
     assert "no trained run under runs/" in done.stderr
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "   \n"])
+def test_an_input_without_drawings_says_so_and_fails(trained_run, tmp_path, content):
+    path = tmp_path / "empty.ndjson"
+    path.write_text(content)
+    done = sketch("predict", "--model", str(trained_run), str(path))
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"Error: no drawings in {path}"

@@ -322,3 +322,188 @@ def test_22_a_byte_order_mark_does_not_fail_the_first_line(run_copy, tmp_path):
     done = sketch("predict", "--model", run_copy, "--json", path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["line"] == 1
+
+
+# 2, 3, 14. Datasets are published whole, one writer at a time, never under a reader's feet.
+
+def dataset_rows(data_dir: Path) -> list:
+    import tensorflow_datasets as tfds
+
+    from sketchrnn_cli.download import dataset_dir
+
+    builder = tfds.builder_from_directory(str(dataset_dir(data_dir, "simplified")))
+    return sorted((split, row["key_id"].decode(), row["strokes"].tobytes())
+                  for split in ("train", "valid", "test") for row in tfds.as_numpy(builder.as_dataset(split=split)))
+
+
+def download_args(data, source, categories="circle,zigzag,square", *extra):
+    return ["download", "--data-dir", data, "--source", source, "--categories", categories, *extra]
+
+
+def test_2_a_failed_rebuild_keeps_the_previous_dataset(bucket, tmp_path, http_mirror, tiny_disk):
+    data = tiny_disk / "data"
+    assert sketch(*download_args(data, bucket)).returncode == 0
+    before = dataset_rows(data)
+    big = tmp_path / "big"
+    from conftest import write_bucket
+
+    write_bucket(big, per_shape=3000)
+    full = sketch(*download_args(data, big))  # its build does not fit the disk
+    one_error_line(full, "the disk is full")
+    assert dataset_rows(data) == before
+    slow_url, _ = http_mirror(big, delay=0.01)
+    process = subprocess.Popen([*SKETCH, *download_args(str(data), slow_url)], stderr=subprocess.PIPE)
+    time.sleep(2)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 128 + signal.SIGTERM
+    assert dataset_rows(data) == before
+    assert not list((data / "datasets" / "simplified").glob(".staging-*"))
+
+
+def test_3_two_downloads_into_one_data_folder_are_refused_not_mixed(bucket, tmp_path, http_mirror):
+    from conftest import write_bucket
+
+    big = write_bucket(tmp_path / "big", per_shape=1500)
+    slow_url, _ = http_mirror(big, delay=0.01)
+    data = tmp_path / "data"
+    first = subprocess.Popen([*SKETCH, *download_args(str(data), slow_url)], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not list((data / "downloads").rglob("*.part")):
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        second = sketch(*download_args(data, slow_url))
+        one_error_line(second, f"{data} is in use by sketch download (pid {first.pid})")
+        assert first.wait(timeout=120) == 0, first.stderr.read()
+    finally:
+        first.kill()
+    for name in ("circle", "zigzag", "square"):
+        assert (data / f"downloads/full/simplified/{name}.ndjson").read_bytes() == \
+            (big / f"full/simplified/{name}.ndjson").read_bytes()
+
+
+def test_14_a_download_while_training_reads_never_breaks_the_training(shapes_data, bucket, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(shapes_data, data)
+    run_dir = tmp_path / "run"
+    training = subprocess.Popen([*SKETCH, "train", "--data-dir", str(data), "--run-dir", str(run_dir), *TINY,
+                                 "--epochs", "6"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (run_dir / "config.json").exists():
+        assert training.poll() is None and time.monotonic() < deadline, training.stderr.read()
+        time.sleep(0.05)
+    old = json.loads((run_dir / "config.json").read_text())["data"]["dataset"]
+    rebuilt = sketch(*download_args(data, bucket, "circle,square"))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert training.wait(timeout=300) == 0, training.stderr.read()
+    assert (data / "datasets" / "simplified" / old).is_dir()  # kept while it was read
+    again = sketch(*download_args(data, bucket, "circle,square"))
+    assert again.returncode == 0, again.stderr
+    assert not (data / "datasets" / "simplified" / old).exists()  # and removed once no one reads it
+
+
+# 6, 7. What arrives is checked before it is accepted.
+
+def test_6_a_captive_portal_page_is_never_accepted(bucket, tmp_path, http_mirror):
+    portal = tmp_path / "portal"
+    for name in ("circle", "square"):
+        page = portal / f"full/simplified/{name}.ndjson"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text("<html><body>Please log in to the hotel wifi</body></html>\n")
+    for misbehaviour, message in (({"content_type": "text/html; charset=utf-8"}, "is a web page"),
+                                  ({"content_type": "text/plain"}, "is not Quick, Draw! ndjson")):
+        url, _ = http_mirror(portal, **misbehaviour)
+        data = tmp_path / f"data-{len(message)}"
+        done = sketch(*download_args(data, url, "circle,square"))
+        one_error_line(done, "circle.ndjson", message)
+        assert not list((data / "downloads").rglob("*.ndjson")) and not list((data / "downloads").rglob("*.part"))
+
+
+def test_6_a_category_with_no_drawings_is_an_error(bucket, tmp_path):
+    (bucket / "full/simplified/square.ndjson").write_text('{"word": "square", "drawing": []}\n')
+    done = sketch(*download_args(tmp_path / "data", bucket))
+    one_error_line(done, "no valid drawings for 'square'", "square.ndjson:1")
+
+
+@pytest.mark.parametrize("misbehaviour, message", [
+    ({"short_length": 1000}, "ends in the middle of a line"),
+    ({"md5": "AAAAAAAAAAAAAAAAAAAAAA=="}, "does not match the MD5 checksum"),
+])
+def test_7_a_download_that_is_cut_or_corrupt_is_rejected(bucket, tmp_path, http_mirror, misbehaviour, message):
+    url, _ = http_mirror(bucket, **misbehaviour)
+    data = tmp_path / "data"
+    done = sketch(*download_args(data, url, "circle"))
+    one_error_line(done, "circle.ndjson", message, "run again")
+    assert not (data / "downloads/full/simplified/circle.ndjson").exists()
+
+
+def test_7_a_download_with_the_right_checksum_is_accepted(bucket, tmp_path, http_mirror):
+    url, _ = http_mirror(bucket, md5=True)
+    data = tmp_path / "data"
+    assert sketch(*download_args(data, url, "circle")).returncode == 0
+    assert (data / "downloads/full/simplified/circle.ndjson").read_bytes() == \
+        (bucket / "full/simplified/circle.ndjson").read_bytes()
+
+
+# 15, 16. Bounded memory on hostile files; hostile strings are skipped, not fatal.
+
+def test_15_a_zip_bombed_or_self_referencing_npz_is_refused_before_it_is_expanded(tmp_path):
+    import zipfile
+
+    from sketchrnn_cli.errors import SketchError
+    from sketchrnn_cli.npz import load_npz
+
+    bomb = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("train.npy", b"\0" * (4 << 20))
+    with pytest.raises(SketchError, match="would unpack to 4,194,304 bytes"):
+        load_npz(bomb, max_bytes=1 << 20)
+    one = np.zeros((10_000, 3), dtype=np.int16)
+    shared = np.empty(1000, dtype=object)
+    shared[:] = [one] * 1000  # 1000 references to one array: 30 million values once expanded
+    referencing = tmp_path / "shared.npz"
+    np.savez(referencing, train=shared, valid=shared[:1], test=shared[:1])
+    assert referencing.stat().st_size < 1 << 20  # small on disk, 60 MB once each reference is expanded
+    with pytest.raises(SketchError, match="refers to 30,000,000 values"):
+        load_npz(referencing, max_bytes=1 << 20)
+
+
+def test_15_an_endless_line_is_cut_off_with_bounded_memory(run_copy):
+    from sketchrnn_cli.reader import read_lines, lines_of
+
+    import io
+
+    records = list(read_lines(lines_of(io.BytesIO(b"x" * 5000 + b"\n" + drawing_line().encode()), limit=1000),
+                              "endless", limit=1000))
+    assert len(records) == 1 and "longer than 1,000 bytes" in records[0].reason
+
+
+def test_16_a_lone_surrogate_key_id_is_skipped_with_its_line(bucket, tmp_path):
+    path = bucket / "full/simplified/circle.ndjson"
+    path.write_text('{"word": "circle", "key_id": "\\ud800", "drawing": [[[0, 9], [0, 9]]]}\n' + path.read_text())
+    done = sketch(*download_args(tmp_path / "data", bucket))
+    assert done.returncode == 0, done.stderr
+    assert "circle.ndjson:1: 'key_id' is not valid Unicode" in done.stderr
+    predicted = sketch("predict", "--model", "nowhere", path)
+    assert "Traceback" not in predicted.stderr
+
+
+# 17, 21. A stalled or silent server is timed out with a clear message.
+
+def test_17_a_server_that_trickles_is_timed_out(bucket, tmp_path, http_mirror):
+    url, _ = http_mirror(bucket, delay=0.3, piece=1)
+    started = time.monotonic()
+    done = sketch(*download_args(tmp_path / "data", url, "circle", "--timeout", "1", "--retries", "0"))
+    one_error_line(done, "circle.ndjson", "stalled", "gave up after 0 retries")
+    assert time.monotonic() - started < 30
+
+
+def test_21_a_server_that_never_answers_is_named_as_such(tmp_path, silent_server):
+    done = sketch(*download_args(tmp_path / "data", silent_server, "circle", "--timeout", "1", "--retries", "1"))
+    one_error_line(done, "circle.ndjson", "no answer within 1 s", "gave up after 1 retries")
+
+
+def test_21_a_read_only_data_folder_says_so(bucket, tiny_disk):
+    subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], check=True)
+    done = sketch(*download_args(tiny_disk / "data", bucket))
+    one_error_line(done, str(tiny_disk / "data"), "read-only")

@@ -1,7 +1,7 @@
 import pytest
 from conftest import write_bucket
 
-from sketchrnn_cli.sources import SourceError, fetch_file, open_lines, relative_path
+from sketchrnn_cli.sources import Network, SourceError, fetch_file, open_lines, relative_path
 
 RELATIVE = relative_path("simplified", "circle")
 
@@ -32,8 +32,8 @@ def test_interrupted_download_leaves_a_part_file_and_resumes_with_a_range(bucket
     whole = (bucket / RELATIVE).read_bytes()
     downloads = tmp_path / "downloads"
     dropping_url, _ = http_mirror(bucket, drop_after=len(whole) // 3)
-    with pytest.raises(SourceError, match=r"circle.ndjson: connection"):
-        list(open_lines(dropping_url, RELATIVE, downloads))
+    with pytest.raises(SourceError, match=r"circle.ndjson: connection closed after .* gave up after 0 retries"):
+        list(open_lines(dropping_url, RELATIVE, downloads, network=Network(retries=0)))
     assert not (downloads / RELATIVE).exists()  # a truncated file never looks complete
     assert (downloads / (RELATIVE + ".part")).stat().st_size == len(whole) // 3
 
@@ -74,3 +74,34 @@ def test_fetch_file_returns_a_complete_copy(bucket, tmp_path, http_mirror):
     path = fetch_file(url, RELATIVE, tmp_path)
     assert path.read_bytes() == (bucket / RELATIVE).read_bytes()
     assert fetch_file(str(bucket), RELATIVE, tmp_path) == bucket / RELATIVE
+
+
+def test_a_mirror_that_drops_every_first_transfer_heals_in_one_run(bucket, tmp_path, http_mirror):
+    import subprocess
+    import sys
+
+    url, handler = http_mirror(bucket, drop_first=True)
+    data = tmp_path / "data"
+    done = subprocess.run([sys.executable, "-m", "sketchrnn_cli.cli", "download", "--data-dir", str(data),
+                           "--source", url, "--categories", "circle,zigzag,square"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    for name in ("circle", "zigzag", "square"):
+        assert (data / f"downloads/full/simplified/{name}.ndjson").read_bytes() == \
+            (bucket / f"full/simplified/{name}.ndjson").read_bytes()
+        ranges = [r for path, r in handler.requests if path == f"/full/simplified/{name}.ndjson"]
+        assert len(ranges) == 2 and ranges[0] is None and ranges[1].startswith("bytes=")
+
+
+@pytest.mark.parametrize("status", [503, 429])
+def test_a_busy_server_is_tried_again(bucket, tmp_path, http_mirror, status):
+    url, handler = http_mirror(bucket, fail_first=status)
+    lines = list(open_lines(url, RELATIVE, tmp_path, network=Network(backoff=0.01)))
+    assert b"".join(lines) == (bucket / RELATIVE).read_bytes()
+    assert len(handler.requests) == 2
+
+
+def test_retries_are_bounded(bucket, tmp_path, http_mirror):
+    url, handler = http_mirror(bucket, drop_after=100)
+    with pytest.raises(SourceError, match="gave up after 2 retries"):
+        list(open_lines(url, RELATIVE, tmp_path, network=Network(retries=2, backoff=0.01)))
+    assert len(handler.requests) == 3

@@ -1,0 +1,150 @@
+"""The data folder: the only module that knows its layout. Standard library only.
+
+    <data>/downloads/full/<format>/<category>.ndjson   source files (``.part`` while fetching)
+    <data>/datasets/<format>/<build>/                  a published dataset build, never modified
+    <data>/datasets/<format>/CURRENT                   the name of the newest build
+    <data>/datasets/<format>/.staging-<build>/         a build being written (not a dataset yet)
+    <data>/.download.lock                              held while sketch download writes here
+
+A build is written into its staging folder and published by one rename and a rewrite of
+CURRENT, so a reader sees the old build or the new one, never half of either. Readers
+(``reading``) hold a shared lock on their build; an old build is removed only when no one
+holds it. Locks are POSIX file locks, opened without following links.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from .artifacts import atomic_write_text
+from .errors import SketchError, describe_os_error
+
+LEGACY = Path("tfds") / "quickdraw_strokes"  # where sketch 0.x kept one dataset per format
+READERS_LOCK = ".readers.lock"
+
+
+def formats_root(data_dir: Path, format: str) -> Path:
+    return Path(data_dir) / "datasets" / format
+
+
+def downloads_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / "downloads"
+
+
+def current_build(data_dir: Path, format: str) -> Path | None:
+    """The newest published build of this format (or a dataset of sketch 0.x), if any."""
+    root = formats_root(data_dir, format)
+    try:
+        name = (root / "CURRENT").read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        name = ""
+    if name and "/" not in name and name not in (".", "..") and _is_build(root / name):
+        return root / name
+    legacy = sorted(p for p in (Path(data_dir) / LEGACY / format).glob("*.*.*") if _is_build(p))
+    return legacy[-1] if legacy else None
+
+
+def build_named(data_dir: Path, format: str, name: str) -> Path | None:
+    """A build by the name a run recorded, if it still exists."""
+    path = formats_root(data_dir, format) / name
+    return path if name and "/" not in name and _is_build(path) else None
+
+
+def _is_build(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink() and (path / "dataset_info.json").is_file()
+
+
+def new_staging(data_dir: Path, format: str) -> Path:
+    """An empty folder to write a new build into."""
+    root = formats_root(data_dir, format)
+    root.mkdir(parents=True, exist_ok=True)
+    name = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    staging = root / f".staging-{name}"
+    staging.mkdir()
+    return staging
+
+
+def publish(staging: Path, built: Path) -> Path:
+    """Moves the complete dataset ``built`` (inside ``staging``) into place as the newest build,
+    then removes the staging folder and every older build no one is reading."""
+    root = staging.parent
+    name = staging.name.removeprefix(".staging-")
+    final = root / name
+    os.replace(built, final)
+    atomic_write_text(root / "CURRENT", name + "\n")
+    shutil.rmtree(staging, ignore_errors=True)
+    remove_unread_builds(root, keep=final)
+    return final
+
+
+def discard(staging: Path) -> None:
+    """A build that failed: its staging folder goes, the published build stays as it was."""
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def remove_unread_builds(root: Path, keep: Path) -> None:
+    for build in root.iterdir():
+        if build == keep or build.name.startswith(".") or not _is_build(build):
+            continue
+        with _lock(build / READERS_LOCK, shared=False, wait=False) as held:
+            if held:
+                shutil.rmtree(build, ignore_errors=True)
+    for staging in root.glob(".staging-*"):  # left by a killed download (we hold the download lock)
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextmanager
+def reading(build: Path):
+    """Holds a shared lock on a build while it is read, so that no download removes it."""
+    with _lock(build / READERS_LOCK, shared=True, wait=True):
+        if not _is_build(build):
+            raise SketchError(f"{build}: the dataset was removed while opening it; run the command again")
+        yield build
+
+
+@contextmanager
+def downloading(data_dir: Path):
+    """The data folder's write lock: one sketch download at a time writes there."""
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    path = Path(data_dir) / ".download.lock"
+    with _lock(path, shared=False, wait=False, note=f"sketch download (pid {os.getpid()})") as held:
+        if not held:
+            owner = path.read_text(errors="replace").strip() or "another sketch download"
+            raise SketchError(f"{data_dir} is in use by {owner}; wait for it to finish")
+        yield
+
+
+@contextmanager
+def _lock(path: Path, shared: bool, wait: bool, note: str = ""):
+    """Yields whether the lock is held. Without fcntl (Windows) nothing is locked, and True."""
+    try:
+        import fcntl
+    except ImportError:
+        yield True
+        return
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as error:
+        if shared and error.errno in (errno.EROFS, errno.EACCES):
+            yield True  # a read-only dataset: no one can remove it under us either
+            return
+        raise SketchError(f"{path}: cannot open the lock ({describe_os_error(error)})") from None
+    with os.fdopen(descriptor, "r+") as handle:
+        try:
+            fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        if note:
+            handle.truncate()
+            handle.write(note)
+            handle.flush()
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
