@@ -40,6 +40,11 @@ def test_any_json_value_parses_or_is_rejected_with_a_reason(value):
     assert_valid_or_rejected(value)
 
 
+def test_subnormal_coordinates_are_rejected_not_nan():
+    for drawing in ([[[0, 1e-320], [0, 1e-320]]], [[[0, 1e-320], [0, 1e-320], [0, 16]]], [[[0, 5e-7], [0, 0]]]):
+        assert_valid_or_rejected(drawing)
+
+
 def test_deep_nesting_and_huge_strokes():
     deep = [[[1, 2], [3, 4]]]
     for _ in range(200):

@@ -478,14 +478,16 @@ def test_15_an_endless_line_is_cut_off_with_bounded_memory(run_copy):
     assert len(records) == 1 and "longer than 1,000 bytes" in records[0].reason
 
 
-def test_16_a_lone_surrogate_key_id_is_skipped_with_its_line(bucket, tmp_path):
+def test_16_a_lone_surrogate_key_id_is_skipped_with_its_line(bucket, tmp_path, run_copy):
     path = bucket / "full/simplified/circle.ndjson"
     path.write_text('{"word": "circle", "key_id": "\\ud800", "drawing": [[[0, 9], [0, 9]]]}\n' + path.read_text())
     done = sketch(*download_args(tmp_path / "data", bucket))
     assert done.returncode == 0, done.stderr
     assert "circle.ndjson:1: 'key_id' is not valid Unicode" in done.stderr
-    predicted = sketch("predict", "--model", "nowhere", path)
-    assert "Traceback" not in predicted.stderr
+    predicted = sketch("predict", "--model", run_copy, path)  # table mode
+    assert predicted.returncode == 1 and "Traceback" not in predicted.stderr
+    assert predicted.stderr.strip() == f"error: {path}:1: 'key_id' is not valid Unicode (a lone surrogate)"
+    assert predicted.stdout.count(f"{path}:") == 40  # every good drawing after it is classified
 
 
 # 17, 21. A stalled or silent server is timed out with a clear message.
