@@ -2,9 +2,10 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from sketchrnn_cli.strokes import (
+    MIN_EXTENT,
     parse_drawing,
     sketch_rnn_to_stroke3,
     stroke3_to_strokes,
@@ -49,7 +50,8 @@ def test_raw_drawing_lands_in_the_simplified_frame():
     ys = np.linspace(100.25, 300.25, 50).tolist()
     times = list(range(50))
     sequence = parse_drawing([[xs, ys, times]])
-    np.testing.assert_allclose(sequence, [[0, 0, 0], [1, 0.5, 1]], atol=1e-6)
+    # 255 x 127.5 in Google's frame, rounded to the integer grid (127.49... -> 127).
+    np.testing.assert_allclose(sequence, [[0, 0, 0], [1, 127 / 255, 1]], atol=1e-6)
 
 
 def test_raw_and_simplified_versions_of_a_real_drawing_agree(shared_quickdraw):
@@ -110,6 +112,9 @@ drawings = st.lists(stroke.map(lambda xy: [list(xy[0]), list(xy[1])]), min_size=
 @settings(max_examples=300, deadline=None)
 @given(drawings, st.integers(2, 300))
 def test_any_valid_drawing_gives_a_finite_float32_sequence_with_pen_bits(drawing, max_length):
+    points = np.array([[x, y] for stroke in drawing for x, y in zip(*stroke)], dtype=np.float64)
+    extent = np.ptp(points, axis=0).max()
+    assume(extent == 0 or extent >= MIN_EXTENT)  # smaller smudges are rejected (test_fuzz)
     sequence = parse_drawing(drawing, max_length)
     assert sequence.dtype == np.float32 and sequence.ndim == 2 and sequence.shape[1] == 3
     assert 1 <= len(sequence) <= max_length
@@ -126,3 +131,25 @@ def test_simplified_drawings_keep_every_point_and_stroke(drawing):
     sequence = parse_drawing(drawing, max_length=1000)
     assert len(sequence) == sum(len(s[0]) for s in drawing)
     assert stroke_count(sequence) == len(drawing)
+
+
+def test_raw_drawings_simplify_as_google_simplified_them(shared_quickdraw):
+    """The raw drawings of the mirror that are also in its simplified files: our parse of the
+    raw one equals the parse of Google's simplified one for at least 85% of them."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "bench" / "bench_simplify.py"
+    done = subprocess.run([sys.executable, str(script), "--json"], capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout)
+    assert result["pairs"] > 5000
+    assert result["identical"] >= 0.85
+
+
+def test_resampling_and_rounding_give_integer_points_on_the_simplified_grid():
+    sequence = parse_drawing([[[0.0, 100.0, 200.0], [0.0, 0.5, 0.0], [0, 10, 20]]])
+    assert len(sequence) == 2  # a nearly straight stroke: its two ends
+    points = np.cumsum(sequence[:, :2], axis=0) * 255
+    np.testing.assert_allclose(points, np.round(points), atol=1e-4)
