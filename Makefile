@@ -7,6 +7,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 SKETCH := $(BIN)/sketch
+# The slim install (predict on LiteRT, no TensorFlow), built for its tests.
+SLIM ?= .venv-slim
 
 # The official bucket, or ../shared/quickdraw (a local mirror) when it is beside the project.
 SHARED := ../shared/quickdraw
@@ -17,18 +19,26 @@ MINUTES ?= 10
 DATA_DIR ?= data
 RUN_DIR ?= runs/demo
 
-.PHONY: venv test demo download train evaluate predict evaluate-all bench clean
+.PHONY: venv slim test demo download train evaluate predict evaluate-all bench sizes clean
 
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[train,test]"
 	touch $@
 
-test: venv
-	$(BIN)/pytest -q
+slim: $(SLIM)/.installed
+
+$(SLIM)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(SLIM)
+	$(SLIM)/bin/pip install --quiet --upgrade pip
+	$(SLIM)/bin/pip install --quiet -e .
+	touch $@
+
+test: venv slim
+	SKETCH_SLIM_VENV=$(SLIM) $(BIN)/pytest -q
 
 # The demo run is made afresh each time (a run folder is never overwritten by sketch train).
 demo: venv
@@ -57,5 +67,9 @@ bench: venv
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_predict.py bench/results/runs/default --data-dir bench/results/data
 
+# Install sizes of the full and the slim environment (BENCHMARKS.md).
+sizes: venv slim
+	du -sm $(VENV) $(SLIM)
+
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) $(SLIM) runs .pytest_cache

@@ -17,7 +17,10 @@ import click
 
 from . import __version__, ui
 from .config import ARCHITECTURES, FORMATS, DataConfig, ModelConfig, RunConfig, TrainConfig, limits
+from .errors import require
 from .sources import OFFICIAL_SOURCE, Network
+
+TRAIN_MODULES = ("tensorflow", "tensorflow_datasets")  # what download, train and export need
 
 DEFAULT_DATA_DIR = "data"
 
@@ -113,6 +116,7 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
 
     _interrupt_on(signal.SIGINT, signal.SIGTERM)  # stop cleanly: a .part resumes, a half build is removed
     with ui.user_errors():
+        require(*TRAIN_MODULES)
         names = _chosen_categories(catalog, category_list, categories_file, all_categories)
         request = DownloadRequest(
             categories=tuple(names),
@@ -204,6 +208,7 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
     """Train a classifier on a downloaded dataset; writes a run folder."""
 
     with ui.user_errors():
+        require(*TRAIN_MODULES)
         if resume and run_dir is None:
             raise click.UsageError("--resume needs the --run-dir of the run to continue")
         if resume:
@@ -476,6 +481,7 @@ def export(run_dir, format_, out):
     from .serving import export_run
 
     with ui.user_errors():
+        require(*TRAIN_MODULES)
         target = export_run(RunFiles(run_dir), format_, out)
     ui.note(f"wrote {target} and {out / 'labels.txt'}")
 

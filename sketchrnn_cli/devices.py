@@ -93,8 +93,11 @@ def resolve_device(requested: str) -> tuple[DeviceChoice, object]:
 
 
 def describe() -> dict:
-    """What TensorFlow sees, for `sketch info`."""
-    tf = import_tensorflow()
+    """What TensorFlow sees, for `sketch info` (the CPU count alone in a slim install)."""
+    try:
+        tf = import_tensorflow()
+    except ModuleNotFoundError:
+        return {"gpus": [], "cpus": os.cpu_count() or 1, "built_with_cuda": False}
     gpus = tf.config.list_physical_devices("GPU")
     names = [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
     return {

@@ -16,6 +16,30 @@ class SketchError(Exception):
     """A problem with the user's input, files, network or disk; the message names where."""
 
 
+# The extra that brings each optional module: `pip install "sketchrnn-cli[EXTRA]"`.
+EXTRAS = {"tensorflow": "train", "tensorflow_datasets": "train", "keras": "train", "tensorboard": "train",
+          "absl": "train"}
+
+
+def missing_extra(error: ModuleNotFoundError) -> str | None:
+    """One line saying which extra to install, when ``error`` is one of ours; else None."""
+    module = (error.name or "").split(".")[0]
+    extra = EXTRAS.get(module)
+    if extra is None:
+        return None
+    return f"this command needs {module}, which the slim install leaves out: pip install \"sketchrnn-cli[{extra}]\""
+
+
+def require(*modules: str) -> None:
+    """Before a command starts work: SketchError naming the extra to install, if a module it
+    will need is missing (a download should not fetch gigabytes, then fail at the build)."""
+    import importlib.util
+
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            raise SketchError(missing_extra(ModuleNotFoundError(name=module)))
+
+
 _HINTS = {
     errno.ENOSPC: "the disk is full; free some space or choose a folder on another disk",
     errno.EDQUOT: "the disk quota is used up; free some space or choose another folder",

@@ -17,7 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from .errors import SketchError, describe_os_error
+from .errors import SketchError, describe_os_error, missing_extra
 
 out = Console(highlight=False)  # results: tables, JSON
 err = Console(stderr=True, highlight=False)  # progress, notes, warnings
@@ -40,6 +40,10 @@ def user_errors():
         yield
     except BrokenPipeError:
         raise  # the reader of our output went away: the command line stops quietly
+    except ModuleNotFoundError as error:
+        if missing_extra(error) is None:
+            raise
+        raise click.ClickException(missing_extra(error)) from None
     except (SketchError, OSError) as error:
         if os.environ.get("SKETCH_DEBUG"):
             raise

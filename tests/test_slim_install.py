@@ -1,0 +1,68 @@
+"""The slim install (`pip install sketchrnn-cli`, no TensorFlow) predicts and scores on LiteRT,
+and says in one line which extra the other commands need. `make test` builds it in .venv-slim."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import shape_drawing
+
+SLIM = Path(os.environ.get("SKETCH_SLIM_VENV", Path(__file__).resolve().parents[1] / ".venv-slim")).absolute()
+
+
+@pytest.fixture(scope="module")
+def slim_sketch() -> Path:
+    sketch = SLIM / "bin" / "sketch"
+    if not sketch.is_file():
+        pytest.skip(f"no slim environment at {SLIM} (make test builds it)")
+    has_tensorflow = subprocess.run([str(SLIM / "bin" / "python"), "-c", "import tensorflow"], capture_output=True)
+    assert has_tensorflow.returncode != 0, "the slim environment has TensorFlow: it is not slim"
+    return sketch
+
+
+@pytest.fixture
+def drawings(tmp_path) -> Path:
+    rng = np.random.default_rng(5)
+    path = tmp_path / "mine.ndjson"
+    path.write_text("".join(json.dumps({"word": shape, "key_id": str(i), "drawing": shape_drawing(shape, rng)}) + "\n"
+                            for i, shape in enumerate(["circle", "square", "zigzag", "circle"])))
+    return path
+
+
+def run(command, *args):
+    return subprocess.run([str(command), *map(str, args)], capture_output=True, text=True)
+
+
+def test_the_slim_install_predicts_what_the_full_install_predicts(slim_sketch, trained_run, drawings):
+    import sys
+
+    slim = run(slim_sketch, "predict", "--model", trained_run, "--json", drawings)
+    full = run(sys.executable, "-m", "sketchrnn_cli.cli", "predict", "--model", trained_run, "--json", drawings)
+    assert slim.returncode == 0 and full.returncode == 0, slim.stderr + full.stderr
+    assert [json.loads(line) for line in slim.stdout.splitlines()] == [json.loads(line) for line in full.stdout.splitlines()]
+
+
+def test_the_slim_install_scores_drawings_on_litert(slim_sketch, trained_run, drawings):
+    done = run(slim_sketch, "evaluate", trained_run, "--data", drawings, "--backend", "litert", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["count"] == 4
+
+
+@pytest.mark.parametrize("args", [["train"], ["download", "--categories", "cat"], ["export", "RUN", "--out", "x"],
+                                  ["predict", "--backend", "tensorflow", "--model", "RUN", "-"]])
+def test_a_command_that_needs_tensorflow_says_which_extra_to_install(slim_sketch, trained_run, tmp_path, args):
+    args = [str(trained_run) if a == "RUN" else a for a in args]
+    done = subprocess.run([str(slim_sketch), *args], capture_output=True, text=True, cwd=tmp_path, input="")
+    assert done.returncode == 1, done.stdout
+    assert done.stderr.strip().endswith('pip install "sketchrnn-cli[train]"'), done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_info_works_without_tensorflow(slim_sketch, tmp_path):
+    done = run(slim_sketch, "info", "--json", "--data-dir", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["tensorflow"] == "not installed"
