@@ -33,6 +33,7 @@ class QuickdrawStrokes(tfds.core.GeneratorBasedBuilder):
 
     def __init__(self, *, collected: Collected, format: str, data_dir: Path):
         self._collected = collected
+        self._format = format
         super().__init__(data_dir=str(data_dir), config=format)
 
     def _info(self) -> tfds.core.DatasetInfo:
@@ -49,7 +50,7 @@ class QuickdrawStrokes(tfds.core.GeneratorBasedBuilder):
                     "key_id": tfds.features.Text(),
                 }
             ),
-            metadata=tfds.core.MetadataDict(self._collected.metadata()),
+            metadata=tfds.core.MetadataDict({**self._collected.metadata(), "format": self._format}),
             homepage="https://github.com/googlecreativelab/quickdraw-dataset",
         )
 

@@ -18,6 +18,8 @@ import click
 from . import __version__, ui
 from .config import ARCHITECTURES, FORMATS, DataConfig, ModelConfig, RunConfig, TrainConfig, limits
 from .errors import require
+from .inference import BACKENDS, ENGINES
+from .splits import SCORED_SPLITS, SPLITS
 from .sources import OFFICIAL_SOURCE, Network
 
 TRAIN_MODULES = ("tensorflow", "tensorflow_datasets")  # what download, train and export need
@@ -218,6 +220,8 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
             dataset = _dataset_path(data_dir, saved.format, saved.dataset)
         else:
             dataset = _dataset_path(data_dir, format_)
+        from .download import dataset_info
+
         labels = ()
         if category_list:
             from . import categories as catalog
@@ -230,7 +234,7 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
             conv_strides=conv_strides or (ModelConfig.conv_strides if conv_filters is None else (1,) * len(conv_filters)),
         )
         config = RunConfig(
-            data=DataConfig(format=dataset.parent.name, labels=labels),
+            data=DataConfig(format=dataset_info(dataset).format, labels=labels),
             model=model_config,
             train=TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
                               max_minutes=max_minutes, patience=patience, augment=augment),
@@ -317,10 +321,10 @@ run_dir_argument = click.argument("run_dir", type=click.Path(path_type=Path))
 @main.command()
 @run_dir_argument
 @data_dir_option
-@click.option("--split", type=click.Choice(["test", "valid"]), default="test", show_default=True)
+@click.option("--split", type=click.Choice(SCORED_SPLITS), default=SCORED_SPLITS[0], show_default=True)
 @click.option("--data", "data_paths", multiple=True, type=click.Path(path_type=Path),
               help="Score on these ndjson files or folders instead (labels from each drawing's word).")
-@click.option("--backend", type=click.Choice(["tensorflow", "litert"]), default="tensorflow", show_default=True)
+@click.option("--backend", type=click.Choice(ENGINES), default=ENGINES[0], show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON object to FILE.")
 def evaluate(run_dir, data_dir, split, data_paths, backend, as_json, out):
@@ -368,7 +372,7 @@ def _show_report(run_dir, report: dict) -> None:
 @main.command("evaluate-all")
 @click.argument("runs_root", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"))
 @data_dir_option
-@click.option("--split", type=click.Choice(["test", "valid"]), default="test", show_default=True)
+@click.option("--split", type=click.Choice(SCORED_SPLITS), default=SCORED_SPLITS[0], show_default=True)
 def evaluate_all(runs_root, data_dir, split):
     """Evaluate every run under RUNS_ROOT and print one comparison table."""
     from .artifacts import RunFiles, read_config, read_json
@@ -410,7 +414,7 @@ def _decimal(value) -> str:
 @click.option("--model", "run_dir", type=click.Path(path_type=Path), envvar="SKETCH_MODEL", show_envvar=True,
               help="Run folder [default: the newest under runs/].")
 @click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--backend", type=click.Choice(["auto", "litert", "tensorflow"]), default="auto", envvar="SKETCH_BACKEND",
+@click.option("--backend", type=click.Choice(BACKENDS), default=BACKENDS[0], envvar="SKETCH_BACKEND",
               show_default=True, show_envvar=True, help="auto: LiteRT when the run has model.tflite.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per drawing.")
 @click.option("--show", is_flag=True, help="Draw each sketch in the terminal beside its predictions.")
@@ -478,7 +482,7 @@ def _show_prediction(result, show: bool) -> None:
 def export(run_dir, format_, out):
     """Export a trained run for serving (TF Serving) or phones (LiteRT), labels beside it."""
     from .artifacts import RunFiles
-    from .serving import export_run
+    from .model_io import export_run
 
     with ui.user_errors():
         require(*TRAIN_MODULES)
@@ -543,7 +547,7 @@ def _dataset_summary(path: Path, damaged: list) -> str:
     except SketchError as error:
         damaged.append(str(error))
         return f"damaged; run sketch download again ({path})"
-    counts = ", ".join(f"{split} {info.count(split)}" for split in ("train", "valid", "test"))
+    counts = ", ".join(f"{split} {info.count(split)}" for split in SPLITS)
     return f"{len(info.labels)} categories; {counts}; {path}"
 
 

@@ -125,7 +125,6 @@ class TrainConfig(_Checked):
     max_minutes: float | None = bounded(None, 0.0, 525_600.0, low_open=True)  # stop after the epoch that crosses this
     patience: int = bounded(30, 1, 100_000)  # epochs without a better valid accuracy before stopping
     augment: bool | None = None  # random stretch, rotation, dropped points; None: on for small data
-    mixed_precision: bool = False  # set when a GPU that supports it is used
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import numpy as np
 
 from .devices import import_tensorflow
 from .errors import SketchError
+from .strokes import steps_after_stride
 
 tf = import_tensorflow()
 
@@ -130,12 +131,12 @@ def _kept_points(pen, point_seed, stroke_seed, drop_point, drop_stroke):
     return tf.cond(tf.reduce_sum(tf.cast(keep, tf.int32)) >= 2, lambda: keep, lambda: tf.ones_like(keep))
 
 
-def per_step_targets(total_stride: int):
+def per_step_targets(stride: int):
     """For per-step training: the label at every output step, weighted 1 on real steps."""
 
     def expand(inputs, labels):
-        steps = (tf.shape(inputs["strokes"])[1] + total_stride - 1) // total_stride
-        real = (inputs["length"] + total_stride - 1) // total_stride
+        steps = steps_after_stride(tf.shape(inputs["strokes"])[1], stride)
+        real = steps_after_stride(inputs["length"], stride)
         weights = tf.cast(tf.sequence_mask(real, steps), tf.float32)
         return inputs, tf.tile(labels[:, None], [1, steps]), weights
 

@@ -115,6 +115,7 @@ class DatasetInfo:
     labels: tuple[str, ...]
     counts: dict[str, dict[str, int]]  # {category: {split: drawings}}
     max_length: int  # points kept per drawing at download time
+    format: str  # simplified, raw or npz: what the drawings were made from
 
     def count(self, split: str, labels: tuple[str, ...] | None = None) -> int:
         return sum(self.counts[label][split] for label in (labels or self.labels))
@@ -125,7 +126,10 @@ def dataset_info(path: Path) -> DatasetInfo:
     metadata_file = Path(path) / "metadata.json"
     try:
         metadata = parse_json(metadata_file.read_text(), "metadata.json")
-        info = DatasetInfo(Path(path), tuple(metadata["categories"]), metadata["counts"], int(metadata["max_length"]))
+        # Datasets of sketch 0.x did not record their format; their folder was named by it.
+        format = metadata.get("format", Path(path).parent.name)
+        info = DatasetInfo(Path(path), tuple(metadata["categories"]), metadata["counts"], int(metadata["max_length"]),
+                           format)
         info.count("train")  # every category has counts
         return info
     except OSError as error:

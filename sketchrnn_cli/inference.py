@@ -13,7 +13,8 @@ from .artifacts import RunError, RunFiles, read_config
 from .config import RunConfig
 from .errors import SketchError
 
-BACKENDS = ("auto", "litert", "tensorflow")
+ENGINES = ("tensorflow", "litert")  # what runs a model
+BACKENDS = ("auto", *ENGINES)  # auto: LiteRT when the run has model.tflite
 LENGTH_STEP = 16  # pad batches to a multiple of this: few shapes, little padding
 
 
@@ -57,21 +58,23 @@ class LiteRTBackend:
         return np.array(rows, dtype=np.float32).reshape(len(rows), self.output["shape"][-1])
 
 
-class TensorFlowBackend:
+class Predictor:
+    """A Keras model's probabilities for a list of drawings: the one prediction function of
+    validation during training, `sketch evaluate` and `sketch predict` on TensorFlow."""
+
     name = "tensorflow"
 
-    def __init__(self, files: RunFiles, config: RunConfig, batch_size: int = 256):
+    def __init__(self, model, classes: int, batch_size: int = 256):
         from .devices import import_tensorflow
-        from .serving import load_trained_model
 
         tf = import_tensorflow()
-        _, model = load_trained_model(files)
-        # One trace for every batch and length (predict_on_batch would trace each new shape).
+        # One trace for every batch and length (predict_on_batch would trace each new shape);
+        # plain calls, not predict_on_batch: under a MirroredStrategy that repeats the batch.
         signature = {"strokes": tf.TensorSpec([None, None, 3], tf.float32),
                      "length": tf.TensorSpec([None], tf.int32)}
         self.call = tf.function(lambda inputs: model(inputs, training=False), input_signature=[signature])
         self.batch_size = batch_size
-        self.classes = len(config.data.labels)
+        self.classes = classes
 
     def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
         """Batches drawings of similar length together, then puts the answers back in order."""
@@ -82,6 +85,14 @@ class TensorFlowBackend:
             strokes, lengths = pad([sequences[i] for i in chosen])
             result[chosen] = self.call({"strokes": strokes, "length": lengths}).numpy()
         return result
+
+
+def tensorflow_backend(files: RunFiles, config: RunConfig) -> Predictor:
+    """The run's Keras model (rebuilt from config.json, weights from model.keras)."""
+    from .model_io import load_trained_model
+
+    _, model = load_trained_model(files)
+    return Predictor(model, len(config.data.labels))
 
 
 def pad(sequences: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +119,7 @@ def open_backend(run_dir: Path, backend: str = "auto"):
         if not _litert_installed():
             raise RunError("the litert backend needs ai-edge-litert (pip install ai-edge-litert)")
         return config, LiteRTBackend(files, config)
-    return config, TensorFlowBackend(files, config)
+    return config, tensorflow_backend(files, config)
 
 
 def _litert_installed() -> bool:

@@ -1,4 +1,4 @@
-"""build_model(config, num_classes) -> keras.Model: Conv1D layers, then recurrent layers, then softmax;
+"""build(config, num_classes) -> Classifier: Conv1D layers, then recurrent layers, then softmax;
 beside them (``image_side`` > 0) the drawing drawn as a small image through a small CNN,
 whose features the classifier sees at every step.
 
@@ -16,10 +16,28 @@ Padding never changes a prediction:
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import keras
 from keras import layers, ops
 
 from .config import ConfigError, ModelConfig
+from .strokes import steps_after_stride
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """What the trainer needs to know of a model, and nothing about its architecture."""
+
+    model: keras.Model  # drawings -> class probabilities [batch, classes]: what is saved and served
+    trainer: keras.Model  # what fit trains: per-step probabilities [batch, steps, classes], or ``model``
+    stride: int  # input steps per step of ``trainer``'s output (per-step targets are repeated per step)
+
+    @property
+    def per_step(self) -> bool:
+        """Whether the trainer answers at every step (its targets: the label at every step)."""
+        return self.trainer is not self.model
 
 
 class _Unmasked(layers.Layer):
@@ -67,7 +85,7 @@ class StepMask(_Unmasked):
 
     def call(self, sequence, length):
         steps = ops.shape(sequence)[1]
-        real = (ops.cast(length, "int32") + self.stride - 1) // self.stride
+        real = steps_after_stride(ops.cast(length, "int32"), self.stride)
         return ops.arange(steps)[None, :] < real[:, None]
 
     def compute_output_spec(self, sequence, length):
@@ -91,7 +109,7 @@ class MaskedMeanMax(_Unmasked):
 
     def call(self, sequence, mask):
         weights = ops.cast(mask, sequence.dtype)[..., None]
-        mean = ops.sum(sequence * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
+        mean = masked_mean(sequence, weights)
         lowest = ops.cast(-1e4, sequence.dtype)
         maximum = ops.max(ops.where(weights > 0, sequence, lowest), axis=1)
         return ops.concatenate([mean, maximum], axis=-1)
@@ -162,6 +180,11 @@ class BesideEachStep(_Unmasked):
 
 
 def build_model(config: ModelConfig, num_classes: int, input_scale: float = 1.0) -> keras.Model:
+    """The drawing-level model alone: what is saved, loaded, evaluated and served."""
+    return build(config, num_classes, input_scale).model
+
+
+def build(config: ModelConfig, num_classes: int, input_scale: float = 1.0) -> Classifier:
     strokes = keras.Input(shape=(None, 3), name="strokes")
     length = keras.Input(shape=(), dtype="int32", name="length")
     step_mask = StepMask(1, name="mask")(strokes, length)
@@ -173,11 +196,19 @@ def build_model(config: ModelConfig, num_classes: int, input_scale: float = 1.0)
         x = _recurrent_stack(x, mask, config, layers.LSTM if config.arch == "conv-lstm" else layers.GRU)
     if config.image_side:
         x = BesideEachStep(name="with_image")(x, _image_branch(strokes, step_mask, config))
-    if config.per_step_loss:
-        probabilities = _per_step_head(x, mask, config, num_classes)
-    else:
-        probabilities = _pooled_head(x, mask, config, num_classes)
-    return keras.Model({"strokes": strokes, "length": length}, probabilities, name=config.arch.replace("-", "_"))
+    inputs = {"strokes": strokes, "length": length}
+    name = config.arch.replace("-", "_")
+    if not config.per_step_loss:
+        model = keras.Model(inputs, _pooled_head(x, mask, config, num_classes), name=name)
+        return Classifier(model, model, stride=1)
+    steps, probabilities = _per_step_head(x, mask, config, num_classes)
+    model = keras.Model(inputs, probabilities, name=name)
+    return Classifier(model, keras.Model(inputs, steps, name="per_step"), stride=output_stride(config))
+
+
+def output_stride(config: ModelConfig) -> int:
+    """Input steps per step of the recurrent (or WaveNet) output."""
+    return 1 if config.arch == "wavenet" else math.prod(config.conv_strides)
 
 
 def _conv_stack(x, length, config: ModelConfig):
@@ -256,11 +287,17 @@ def _per_step_head(x, mask, config: ModelConfig, num_classes: int):
     """A class at every step (Dense applies per step); the drawing's answer is their mean."""
     x = layers.Dropout(config.dropout, name="dropout")(x)
     steps = layers.Dense(num_classes, activation="softmax", dtype="float32", name="step_classes")(x)
-    return MaskedMean(name="classes")(steps, mask)
+    return steps, MaskedMean(name="classes")(steps, mask)
+
+
+def masked_mean(sequence, weights):
+    """Mean over the steps whose weight is 1 (at least one step counted)."""
+    return ops.sum(sequence * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
 
 
 @keras.saving.register_keras_serializable(package="sketchrnn")
 class MaskedMean(_Unmasked):
+    """Mean over real steps only."""
+
     def call(self, sequence, mask):
-        weights = ops.cast(mask, sequence.dtype)[..., None]
-        return ops.sum(sequence * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
+        return masked_mean(sequence, ops.cast(mask, sequence.dtype)[..., None])

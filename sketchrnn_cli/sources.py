@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .config import FORMATS  # noqa: F401 (the formats a source serves)
 from .errors import SketchError
 from .reader import MAX_LINE_BYTES, lines_of
 

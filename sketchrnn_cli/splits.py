@@ -9,6 +9,7 @@ from __future__ import annotations
 import zlib
 
 SPLITS = ("train", "valid", "test")
+SCORED_SPLITS = ("test", "valid")  # what sketch evaluate scores a run on
 # Percent of drawings per split, in SPLITS order.
 SPLIT_PERCENT = (80, 10, 10)
 

@@ -96,6 +96,12 @@ def first_strokes(sequence: np.ndarray, count: int) -> np.ndarray | None:
     return points_to_stroke3(points, prefix[:, 2] > 0.5, len(prefix))
 
 
+def steps_after_stride(length, stride: int):
+    """Real steps left of ``length`` after layers that shorten a sequence by ``stride``:
+    ceil(length / stride). Plain arithmetic, so it serves ints, NumPy and tensors alike."""
+    return (length + stride - 1) // stride
+
+
 def stroke_count(sequence: np.ndarray) -> int:
     return int(np.count_nonzero(sequence[:, 2] > 0.5))
 

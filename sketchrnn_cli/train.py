@@ -19,17 +19,19 @@ import numpy as np
 
 from . import artifacts, datastore
 from .artifacts import RunError, RunFiles
-from .config import RunConfig
+from .config import RunConfig, TrainConfig
+from .splits import SPLITS
 from .errors import SketchError, writing
 from .devices import import_tensorflow, resolve_device
 
-tf = import_tensorflow()
+import_tensorflow()  # quietly, before Keras imports it
 import keras  # noqa: E402
 
 from . import data  # noqa: E402
 from .download import dataset_info  # noqa: E402
-from .model import build_model  # noqa: E402
-from .serving import write_tflite  # noqa: E402
+from .inference import Predictor  # noqa: E402
+from .model import build  # noqa: E402
+from .model_io import write_tflite  # noqa: E402
 
 SMALL_DATA = 50_000  # augmentation is on by default below this many train drawings
 MIN_LR_FRACTION = 0.02  # the cosine schedule ends at this fraction of the learning rate
@@ -105,15 +107,15 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     labels = config.data.labels or info.labels
     train_split = data.load_split(dataset_path, "train", labels)
     valid_split = data.load_split(dataset_path, "valid", labels)
-    sizes = {split: info.count(split, labels) for split in ("train", "valid", "test")}
+    sizes = {split: info.count(split, labels) for split in SPLITS}
     if sizes["train"] == 0 or sizes["valid"] == 0:
         raise SketchError(f"the dataset needs drawings in train and valid to train; it has {sizes}")
     if not resume:
-        config = _completed_config(config, labels, info, train_split, sizes["train"], choice.mixed_precision)
+        config = _completed_config(config, labels, info, train_split, sizes["train"])
 
     with strategy.scope():
-        model = build_model(config.model, len(labels), config.data.input_scale)  # before any file: it checks the config
-        trainer = _training_model(model, config)
+        classifier = build(config.model, len(labels), config.data.input_scale)  # before any file: it checks the config
+        model, trainer = classifier.model, classifier.trainer
         trainer.compile(keras.optimizers.Adam(config.train.learning_rate),
                         keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
         progress, best_weights = _restore(files, trainer) if resume else (Progress(), None)
@@ -126,10 +128,10 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     train_batches = data.batches(train_split, config.train.batch_size, config.data.max_length,
                                  shuffle_seed=config.train.seed,
                                  augment_seed=config.train.seed if config.train.augment else None)
-    if config.model.per_step_loss:
-        train_batches = train_batches.map(data.per_step_targets(_total_stride(config)))
-    valid_batches = data.batches(valid_split, 256, config.data.max_length)
-    monitor = Monitor(model, valid_batches, files, config, progress, best_weights, sizes["train"], on_epoch)
+    if classifier.per_step:
+        train_batches = train_batches.map(data.per_step_targets(classifier.stride))
+    validation = Validation(Predictor(model, len(labels)), valid_split, config.data.max_length)
+    monitor = Monitor(model, validation, files, config, progress, best_weights, sizes["train"], on_epoch)
     callbacks = [monitor, keras.callbacks.TensorBoard(str(files.logs), write_graph=False, profile_batch=0)]
     if not progress.stopped:  # a stopped run crashed after its last checkpoint: just save it
         with warnings.catch_warnings():
@@ -144,7 +146,7 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     return _finish(files, config, model, monitor, choice.reason)
 
 
-def _completed_config(config, labels, info, train_split, train_size, mixed_precision) -> RunConfig:
+def _completed_config(config, labels, info, train_split, train_size) -> RunConfig:
     """Fills in what comes from the data: labels, length, offset scale (train split only),
     augmentation."""
     augment = config.train.augment if config.train.augment is not None else train_size < SMALL_DATA
@@ -152,28 +154,52 @@ def _completed_config(config, labels, info, train_split, train_size, mixed_preci
         config,
         data=dataclasses.replace(config.data, labels=tuple(labels), max_length=info.max_length,
                                  input_scale=data.offset_scale(train_split), dataset=info.path.name),
-        train=dataclasses.replace(config.train, augment=augment, mixed_precision=mixed_precision),
+        train=dataclasses.replace(config.train, augment=augment),
     )
 
 
-def _training_model(model, config: RunConfig):
-    """Per-step loss trains on every step's class; otherwise the model is trained as it is."""
-    if not config.model.per_step_loss:
-        return model
-    return keras.Model(model.inputs, model.get_layer("step_classes").output, name="per_step")
+class Validation:
+    """The valid split, read once, scored with the same Predictor as evaluate and predict."""
+
+    def __init__(self, predictor: Predictor, split, max_length: int):
+        self.predictor = predictor
+        pairs = list(split.as_numpy_iterator())
+        self.sequences = [inputs["strokes"][:max_length] for inputs, _ in pairs]
+        self.labels = np.array([label for _, label in pairs], dtype=np.int64)
+
+    def accuracy(self) -> float:
+        """Top-1 accuracy of the drawing-level output (also for per-step training)."""
+        return float(np.mean(np.argmax(self.predictor.predict(self.sequences), axis=1) == self.labels))
 
 
-def _total_stride(config: RunConfig) -> int:
-    return 1 if config.model.arch == "wavenet" else math.prod(config.model.conv_strides)
+def learning_rate_at(epoch: int, seconds: float, train: TrainConfig) -> float:
+    """Cosine decay over the run, from ``train.learning_rate`` to MIN_LR_FRACTION of it: by
+    epochs, or by the time budget if that comes first."""
+    done = epoch / train.epochs
+    if train.max_minutes:
+        done = max(done, seconds / (60 * train.max_minutes))
+    cosine = 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
+    return train.learning_rate * (MIN_LR_FRACTION + (1 - MIN_LR_FRACTION) * cosine)
+
+
+def stop_reason(progress: "Progress", train: TrainConfig) -> str:
+    """Why training stops after the epochs in ``progress``, or "" to go on."""
+    if train.max_minutes is not None and progress.seconds >= 60 * train.max_minutes:
+        return f"time limit of {train.max_minutes:g} min"
+    if progress.epoch - progress.best_epoch >= train.patience:
+        return f"early stopping (no better valid accuracy in {train.patience} epochs)"
+    if progress.epoch >= train.epochs:
+        return "epochs done"
+    return ""
 
 
 class Monitor(keras.callbacks.Callback):
     """Learning rate by schedule, validation, best weights, checkpoint, stopping, reporting."""
 
-    def __init__(self, model, valid_batches, files, config, progress, best_weights, train_size, on_epoch):
+    def __init__(self, model, validation, files, config, progress, best_weights, train_size, on_epoch):
         super().__init__()
         self.inference_model = model
-        self.valid_batches = valid_batches
+        self.validation = validation
         self.files = files
         self.config = config
         self.progress = progress
@@ -182,12 +208,10 @@ class Monitor(keras.callbacks.Callback):
         self.on_epoch = on_epoch
         self.rates: list[float] = []
         self.diverged_in = 0  # the epoch whose loss was NaN or infinite, if one was
-        # Plain calls, not predict_on_batch: under a MirroredStrategy that repeats the batch per replica.
-        self.predict = tf.function(lambda inputs: model(inputs, training=False), reduce_retracing=True)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.monotonic()
-        self.model.optimizer.learning_rate.assign(self._learning_rate(epoch))
+        self.model.optimizer.learning_rate.assign(learning_rate_at(epoch, self.progress.seconds, self.config.train))
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.monotonic() - self.started
@@ -195,7 +219,7 @@ class Monitor(keras.callbacks.Callback):
             self.diverged_in = epoch + 1  # nothing of this epoch is kept: its weights are not numbers
             self.model.stop_training = True
             return
-        val_accuracy = _accuracy(self.predict, self.valid_batches)
+        val_accuracy = self.validation.accuracy()
         logs = logs if logs is not None else {}
         logs["val_accuracy"] = val_accuracy
         state = self.progress
@@ -209,7 +233,7 @@ class Monitor(keras.callbacks.Callback):
                               "val_accuracy": float(val_accuracy),
                               "learning_rate": float(self.model.optimizer.learning_rate.numpy()),
                               "seconds": seconds, "drawings_per_second": self.rates[-1]})
-        state.stopped = self._stop_reason()
+        state.stopped = stop_reason(state, self.config.train)
         if state.stopped:
             self.model.stop_training = True
         with writing(self.files.checkpoint):
@@ -220,39 +244,11 @@ class Monitor(keras.callbacks.Callback):
             best_val_accuracy=state.best_val_accuracy, learning_rate=state.history[-1]["learning_rate"],
             drawings_per_second=self.rates[-1], seconds_left=self._seconds_left(seconds)))
 
-    def _learning_rate(self, epoch: int) -> float:
-        """Cosine decay over the run: by epochs, or by the time budget if that comes first."""
-        done = epoch / self.config.train.epochs
-        if self.config.train.max_minutes:
-            done = max(done, self.progress.seconds / (60 * self.config.train.max_minutes))
-        cosine = 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
-        return self.config.train.learning_rate * (MIN_LR_FRACTION + (1 - MIN_LR_FRACTION) * cosine)
-
-    def _stop_reason(self) -> str:
-        state, train = self.progress, self.config.train
-        if train.max_minutes is not None and state.seconds >= 60 * train.max_minutes:
-            return f"time limit of {train.max_minutes:g} min"
-        if state.epoch - state.best_epoch >= train.patience:
-            return f"early stopping (no better valid accuracy in {train.patience} epochs)"
-        if state.epoch >= train.epochs:
-            return "epochs done"
-        return ""
-
     def _seconds_left(self, epoch_seconds: float) -> float:
         by_epochs = (self.config.train.epochs - self.progress.epoch) * epoch_seconds
         if self.config.train.max_minutes is None:
             return by_epochs
         return max(0.0, min(by_epochs, 60 * self.config.train.max_minutes - self.progress.seconds))
-
-
-def _accuracy(predict, batches) -> float:
-    """Top-1 accuracy of the drawing-level output (also for per-step training)."""
-    correct = total = 0
-    for inputs, labels in batches:
-        predicted = np.argmax(predict(inputs), axis=1)
-        correct += int(np.sum(predicted == labels.numpy()))
-        total += len(predicted)
-    return correct / total
 
 
 def _save_checkpoint(files: RunFiles, trainer, progress: Progress, best_weights) -> None:

@@ -168,7 +168,7 @@ def test_9_a_config_nested_absurdly_deep_is_one_line_everywhere(shapes_data, run
 def test_11_a_tflite_model_of_another_input_width_is_one_line(run_copy):
     import keras
 
-    from sketchrnn_cli.serving import write_tflite
+    from sketchrnn_cli.model_io import write_tflite
 
     strokes = keras.Input((None, 4), name="strokes")
     length = keras.Input((), dtype="int32", name="length")
