@@ -5,9 +5,10 @@ A map of the package, by stage (imports flow downwards; nothing imports cli):
     command line   cli.py (Click; workflows imported lazily), ui.py (rich, one-line errors), render.py
     workflows      download.py, train.py, evaluate.py, predict.py: each UI-agnostic
     data           reader.py (ndjson lines), strokes.py (pure NumPy stroke-3), collect.py
-                   (examples per split), splits.py, npz.py, categories.py (+ categories.txt),
-                   sources.py (bucket, mirror, folder), builder.py (the TFDS builder),
-                   datastore.py (the data folder: builds, locks), data.py (tf.data pipeline)
+                   (examples per split), convert.py (category files on every core), splits.py,
+                   npz.py, categories.py (+ categories.txt), sources.py (bucket, mirror, folder),
+                   builder.py (the TFDS builder), datastore.py (the data folder: builds, locks),
+                   data.py (tf.data pipeline)
     model          model.py (build -> Classifier: the model, its trainer, its stride),
                    model_io.py (a run's model rebuilt from config.json; SavedModel, TFLite),
                    inference.py (Predictor on TensorFlow, LiteRT), metrics.py (pure NumPy)

@@ -28,8 +28,8 @@ from .config import ConfigError, RunConfig, parse_json
 from .errors import SketchError, describe_os_error
 
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+UMASK = os.umask(0)  # read once: the mode new files and folders get
+os.umask(UMASK)
 
 
 class RunError(SketchError):
@@ -95,7 +95,7 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     tmp = Path(name)
     try:
         write(tmp)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files private; give them the usual mode
+        os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp makes files private; give them the usual mode
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ import os
 import platform
 import signal
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -109,8 +110,12 @@ def main() -> None:
               help="Tries again after a dropped connection, a timeout or HTTP 5xx/429, resuming where it stopped.")
 @click.option("--timeout", type=click.FloatRange(0.1, 3600), default=Network.timeout, show_default=True,
               help="Seconds without an answer, or with almost no data, before a transfer counts as stalled.")
+@click.option("--workers", type=click.IntRange(1, 256), default=os.cpu_count() or 1, show_default="all cores",
+              help="Categories converted at once, each in its own process.")
+@click.option("--keep-downloads/--no-keep-downloads", default=True, show_default=True,
+              help="Keep each fetched file (the full simplified set is ~22 GB) or delete it once converted.")
 def download(data_dir, category_list, categories_file, all_categories, format_, source, max_per_class,
-             recognized_only, max_length, retries, timeout):
+             recognized_only, max_length, retries, timeout, workers, keep_downloads):
     """Download drawings and convert them into a stroke-delta dataset."""
     from . import categories as catalog
     from .collect import CollectOptions
@@ -127,17 +132,23 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
             source=source,
             options=CollectOptions(max_per_class, recognized_only, max_length),
             network=Network(timeout=timeout, retries=retries),
+            workers=workers,
+            keep_downloads=keep_downloads,
         )
+        started = time.monotonic()
         with ui.download_progress() as progress:
-            task = progress.add_task("", total=None)
+            task = progress.add_task(f"converting {len(names)} categories on {min(workers, len(names))} worker(s)",
+                                     total=None)
 
-            def on_category(name, index, count):
-                progress.update(task, description=f"[{index + 1}/{count}] {name}", completed=0, total=None)
+            def on_done(name, done, count, drawings):
+                rate = drawings / max(time.monotonic() - started, 1e-6)
+                progress.update(task, description=f"[{done}/{count}] {name} done; {drawings:,} drawings, "
+                                                  f"{rate:,.0f}/s", completed=0, total=None)
 
-            def on_bytes(done, total):
+            def on_bytes(done, total):  # one worker: the file being read
                 progress.update(task, completed=done, total=total)
 
-            summary = run_download(request, on_category, on_bytes)
+            summary = run_download(request, on_done, on_bytes)
     _show_download(summary)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -42,6 +42,15 @@ class Collected:
     skipped_count: int = 0
     unrecognized_count: int = 0  # dropped by recognized_only; not errors
     max_length: int = DEFAULT_MAX_LENGTH  # points kept per drawing
+    kept: int = 0  # drawings added, flushed ones included
+    flush: Callable[["Collected"], None] | None = None  # takes the examples away once flush_every are held
+    flush_every: int = 0
+
+    def add(self, example: Example, split: str) -> None:
+        self.examples[split].append(example)
+        self.kept += 1
+        if self.flush is not None and sum(map(len, self.examples.values())) >= self.flush_every:
+            self.flush(self)
 
     def skip(self, record: Skipped) -> None:
         self.skipped_count += 1
@@ -107,7 +116,7 @@ def collect_npz(collected: Collected, category: str, arrays, source: str, option
                 collected.skip(Skipped(source, index + 1, f"{split}[{index}]: {error}"))
                 continue
             key_id = f"{split}-{index}"
-            collected.examples[split].append(Example(f"{category}/{key_id}", key_id, category, sequence))
+            collected.add(Example(f"{category}/{key_id}", key_id, category, sequence), split)
 
 
 def _reason_to_skip(record: Drawing, category: str, seen: set[str]) -> str | None:
@@ -121,5 +130,4 @@ def _reason_to_skip(record: Drawing, category: str, seen: set[str]) -> str | Non
 
 
 def _add(collected: Collected, category: str, key_id: str, sequence: np.ndarray) -> None:
-    example = Example(f"{category}/{key_id}", key_id, category, sequence)
-    collected.examples[split_of(key_id)].append(example)
+    collected.add(Example(f"{category}/{key_id}", key_id, category, sequence), split_of(key_id))

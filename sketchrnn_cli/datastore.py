@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,10 +64,8 @@ def new_staging(data_dir: Path, format: str) -> Path:
     """An empty folder to write a new build into."""
     root = formats_root(data_dir, format)
     root.mkdir(parents=True, exist_ok=True)
-    name = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-    staging = root / f".staging-{name}"
-    staging.mkdir()
-    return staging
+    # Private, but only until publish: the build inside it is made by TFDS with the usual mode.
+    return Path(tempfile.mkdtemp(prefix=f".staging-{time.strftime('%Y%m%d-%H%M%S')}-", dir=root))
 
 
 def publish(staging: Path, built: Path) -> Path:

@@ -1,4 +1,4 @@
-"""The `sketch download` workflow: source files -> parsed drawings -> the TFDS dataset.
+"""The `sketch download` workflow: source files -> converted shards (convert.py) -> a TFDS dataset build.
 
 UI-agnostic: progress goes through callbacks, problems come back in the summary or as
 SourceError / ValueError with a one-line message.
@@ -6,16 +6,14 @@ SourceError / ValueError with a one-line message.
 
 from __future__ import annotations
 
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-from . import datastore, sources
+from . import convert, datastore, sources
+from .collect import CollectOptions
 from .config import FORMATS, ConfigError, parse_json
-from .collect import Collected, CollectOptions, collect_ndjson, collect_npz
+from .convert import Converted
 from .errors import SketchError, describe_os_error, writing
-from .npz import load_npz
 
 
 
@@ -27,77 +25,61 @@ class DownloadRequest:
     source: str = sources.OFFICIAL_SOURCE
     options: CollectOptions = field(default_factory=CollectOptions)
     network: sources.Network = field(default_factory=sources.Network)
+    workers: int = 1  # categories converted at once, each in its own process when more than 1
+    keep_downloads: bool = True  # False: each fetched file is deleted once converted
 
 
 @dataclass(frozen=True)
 class DownloadSummary:
     dataset_dir: Path
-    collected: Collected
-
-
-# on_category(category, index, count) before each file; on_progress(bytes_done, bytes_total)
-OnCategory = Callable[[str, int, int], None]
+    collected: Converted  # the dataset's categories, counts and skipped lines
 
 
 def download(
     request: DownloadRequest,
-    on_category: OnCategory = lambda c, i, n: None,
+    on_done: convert.OnDone = lambda c, d, n, k: None,
     on_progress: sources.Progress = lambda d, t: None,
 ) -> DownloadSummary:
+    """Converts the categories not converted yet (in parallel), then builds and publishes the
+    dataset of every category converted with these settings."""
     if request.format not in FORMATS:
         raise SketchError(f"unknown format {request.format!r}; choose one of {', '.join(FORMATS)}")
     with datastore.downloading(request.data_dir):
-        collected = collect(request, on_category, on_progress)
-        _check_every_category_has_drawings(collected)
-        from .builder import write_dataset  # imports TensorFlow: only once there is data
+        folder = convert.setting_folder(request.data_dir, request.format, request.options)
+        jobs = [convert.Job(category, request.source, request.format, datastore.downloads_dir(request.data_dir),
+                            folder, request.options, request.network, keep_downloads=request.keep_downloads)
+                for category in request.categories]
+        others = convert.converted_before(folder, exclude=list(request.categories))
+        converted = convert.Converted([*request.categories, *others], others, folder, request.options.max_length,
+                                      arriving=convert.converting(jobs, request.workers, on_done, on_progress))
+        if request.workers <= 1:  # one core: convert first, so a bad category stops before TensorFlow starts
+            converted.wait()
+            _check_every_category_has_drawings(converted)
+        from .builder import write_dataset  # imports TensorFlow (the workers never do)
 
         staging = datastore.new_staging(request.data_dir, request.format)
         try:
             with writing(Path(request.data_dir)):
-                built = write_dataset(collected, request.format, staging)
-                return DownloadSummary(datastore.publish(staging, built), collected)
+                built = write_dataset(converted, request.format, staging)  # while the workers convert
+            _check_every_category_has_drawings(converted)
+            return DownloadSummary(datastore.publish(staging, built), converted)
         finally:
             datastore.discard(staging)  # gone after publish anyway; after a failure, the old build stays
 
 
-def _check_every_category_has_drawings(collected: Collected) -> None:
+def _check_every_category_has_drawings(converted: Converted) -> None:
     """A category without drawings is an error: a model cannot learn it, and its file is
     likely not what it claims to be."""
-    counts = collected.counts()
+    counts = converted.counts()
     if not any(sum(split.values()) for split in counts.values()):
-        raise SketchError(f"no valid drawings were found; nothing to build{_first_skip(collected)}")
+        raise SketchError(f"no valid drawings were found; nothing to build{_first_skip(converted)}")
     empty = [name for name, split in counts.items() if not sum(split.values())]
     if empty:
-        raise SketchError(f"no valid drawings for {', '.join(map(repr, empty))}{_first_skip(collected)}")
+        raise SketchError(f"no valid drawings for {', '.join(map(repr, empty))}{_first_skip(converted)}")
 
 
-def _first_skip(collected: Collected) -> str:
-    return f" (first problem: {collected.skipped[0]})" if collected.skipped else ""
-
-
-def collect(
-    request: DownloadRequest, on_category: OnCategory, on_progress: sources.Progress
-) -> Collected:
-    """Reads every category's file (downloading as needed) into examples per split."""
-    collected = Collected(max_length=request.options.max_length)
-    download_dir = datastore.downloads_dir(request.data_dir)
-    for index, category in enumerate(request.categories):
-        on_category(category, index, len(request.categories))
-        if request.format == "npz":
-            relative = sources.relative_npz_path(category)
-            path = sources.fetch_file(request.source, relative, download_dir, on_progress, request.network)
-            collect_npz(collected, category, load_npz(path), str(path), request.options)
-        else:
-            relative = sources.relative_path(request.format, category)
-            lines = sources.open_lines(request.source, relative, download_dir, on_progress, request.network)
-            with closing(lines):  # stops a download that is no longer needed
-                collect_ndjson(collected, category, lines, _display(request.source, relative), request.options)
-    return collected
-
-
-def _display(source: str, relative: str) -> str:
-    """How a file is named in skip reports: the path a user can open."""
-    return source.rstrip("/") + "/" + relative if sources.is_remote(source) else str(Path(source) / relative)
+def _first_skip(converted: Converted) -> str:
+    return f" (first problem: {converted.skipped[0]})" if converted.skipped else ""
 
 
 def dataset_dir(data_dir: Path, format: str) -> Path | None:

@@ -159,6 +159,19 @@ def silent_server():
     listener.close()
 
 
+def dataset_rows(data_dir: Path) -> list:
+    """Every example of the data folder's current simplified dataset, comparable across builds:
+    (split, key_id, category name, stroke bytes), sorted."""
+    import tensorflow_datasets as tfds
+
+    from sketchrnn_cli.download import dataset_dir
+
+    builder = tfds.builder_from_directory(str(dataset_dir(data_dir, "simplified")))
+    names = builder.info.features["label"].names
+    return sorted((split, row["key_id"].decode(), names[row["label"]], row["strokes"].tobytes())
+                  for split in ("train", "valid", "test") for row in tfds.as_numpy(builder.as_dataset(split=split)))
+
+
 TINY_MODEL = dict(conv_filters=(16, 16), conv_strides=(1, 2), rnn_units=16, image_side=12, image_filters=(8, 16),
                   image_units=16)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import shape_drawing
+from conftest import dataset_rows, shape_drawing
 
 SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]
 TINY = ["--conv-filters", "16,16", "--conv-strides", "1,2", "--rnn-units", "16", "--batch-size", "16",
@@ -248,14 +248,20 @@ def test_19_evaluate_reads_regular_files_only(run_copy, tmp_path):
 
 # 20. Every interrupted run can be resumed from its own message.
 
-def test_20_a_run_interrupted_before_its_first_epoch_ends_resumes(shapes_data, tmp_path):
-    run_dir = tmp_path / "run"
-    process = subprocess.Popen([*SKETCH, "train", "--data-dir", str(shapes_data), "--run-dir", str(run_dir), *TINY,
-                                "--epochs", "2"], stderr=subprocess.PIPE, text=True)
+def training_started(data: Path, run_dir: Path, epochs: int) -> subprocess.Popen:
+    """A `sketch train` subprocess, returned once it has written its run's config.json."""
+    process = subprocess.Popen([*SKETCH, "train", "--data-dir", str(data), "--run-dir", str(run_dir), *TINY,
+                                "--epochs", str(epochs)], stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not (run_dir / "config.json").exists():
         assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
         time.sleep(0.02)
+    return process
+
+
+def test_20_a_run_interrupted_before_its_first_epoch_ends_resumes(shapes_data, tmp_path):
+    run_dir = tmp_path / "run"
+    process = training_started(shapes_data, run_dir, epochs=2)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     if (run_dir / "checkpoint").exists():
@@ -326,16 +332,6 @@ def test_22_a_byte_order_mark_does_not_fail_the_first_line(run_copy, tmp_path):
 
 # 2, 3, 14. Datasets are published whole, one writer at a time, never under a reader's feet.
 
-def dataset_rows(data_dir: Path) -> list:
-    import tensorflow_datasets as tfds
-
-    from sketchrnn_cli.download import dataset_dir
-
-    builder = tfds.builder_from_directory(str(dataset_dir(data_dir, "simplified")))
-    return sorted((split, row["key_id"].decode(), row["strokes"].tobytes())
-                  for split in ("train", "valid", "test") for row in tfds.as_numpy(builder.as_dataset(split=split)))
-
-
 def download_args(data, source, categories="circle,zigzag,square", *extra):
     return ["download", "--data-dir", data, "--source", source, "--categories", categories, *extra]
 
@@ -386,12 +382,7 @@ def test_14_a_download_while_training_reads_never_breaks_the_training(shapes_dat
     data = tmp_path / "data"
     shutil.copytree(shapes_data, data)
     run_dir = tmp_path / "run"
-    training = subprocess.Popen([*SKETCH, "train", "--data-dir", str(data), "--run-dir", str(run_dir), *TINY,
-                                 "--epochs", "6"], stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not (run_dir / "config.json").exists():
-        assert training.poll() is None and time.monotonic() < deadline, training.stderr.read()
-        time.sleep(0.05)
+    training = training_started(data, run_dir, epochs=6)
     old = json.loads((run_dir / "config.json").read_text())["data"]["dataset"]
     rebuilt = sketch(*download_args(data, bucket, "circle,square"))
     assert rebuilt.returncode == 0, rebuilt.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sketchrnn_cli.artifacts import RunFiles
-from conftest import SHAPES, write_bucket
+from conftest import SHAPES, dataset_rows, write_bucket
 
 SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]
 TINY = ["--conv-filters", "16,16", "--conv-strides", "1,2", "--rnn-units", "16", "--batch-size", "16",
@@ -27,24 +27,11 @@ def wait_for(condition, timeout=120.0, process=None):
         time.sleep(0.05)
 
 
-def dataset_rows(data_dir: Path) -> list:
-    import tensorflow_datasets as tfds
-
-    from sketchrnn_cli.download import dataset_dir
-
-    builder = tfds.builder_from_directory(str(dataset_dir(data_dir, "simplified")))
-    rows = []
-    for split in ("train", "valid", "test"):
-        for row in tfds.as_numpy(builder.as_dataset(split=split)):
-            rows.append((split, row["key_id"].decode(), int(row["label"]), row["strokes"].tobytes()))
-    return sorted(rows)
-
-
 def test_a_download_killed_mid_file_resumes_to_the_same_dataset(tmp_path, http_mirror):
     bucket = write_bucket(tmp_path / "bucket", per_shape=1500)
     slow_url, _ = http_mirror(bucket, delay=0.01)
     data = tmp_path / "data"
-    args = ["download", "--data-dir", str(data), "--categories", ",".join(SHAPES)]
+    args = ["download", "--data-dir", str(data), "--categories", ",".join(SHAPES), "--workers", "1"]
     process = subprocess.Popen([*SKETCH, *args, "--source", slow_url], stderr=subprocess.PIPE, text=True)
     part = data / "downloads/full/simplified/zigzag.ndjson.part"
     wait_for(lambda: part.exists() and part.stat().st_size > 20_000, process=process)

@@ -1,0 +1,287 @@
+"""Category files -> converted shards, one category per job, on every core. NumPy only.
+
+The unit of work is one category file: a worker fetches (or reads) it, parses its lines and
+writes the category's examples in chunks of ``Job.chunk`` drawings, ``<category>.<k>.npz``
+(per split: the stroke-3 points of every drawing end to end, their offsets, key_ids), and
+then its manifest, ``<category>.json`` (chunks, counts, skipped lines, the cap it was made
+with), each renamed into place. A finished manifest is what a later run skips: a download that dies after 200 of 345
+categories keeps those 200. Shards live in a folder per conversion setting
+(``<data>/converted/<format>-<max_length>[-recognized]/``), so changing a setting converts
+again and a new category is converted once. Memory holds one chunk per worker, whatever the size of a category.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import multiprocessing
+import os
+import signal
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from . import sources
+from .artifacts import TEMPORARY_PREFIX, atomic_write, atomic_write_text
+from .collect import Collected, CollectOptions, collect_ndjson, collect_npz
+from .npz import load_npz
+from .splits import SPLITS
+
+MANIFEST_VERSION = 1
+SKIPPED_KEPT = 1000  # skip records kept per category for the report; all are counted
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs to convert one category (picklable)."""
+
+    category: str
+    source: str
+    format: str
+    download_dir: Path
+    out: Path  # the folder of this conversion setting
+    options: CollectOptions
+    network: sources.Network
+    chunk: int = 20_000  # drawings held before they are written out: a worker's memory bound
+    keep_downloads: bool = True  # False: a fetched source file is deleted once its category is converted
+
+
+@dataclass
+class Converted:
+    """The categories of one conversion setting, as the dataset build reads them. While
+    ``arriving`` still yields (category, manifest) pairs of a conversion under way, the
+    first pass over the examples takes each category as it arrives: the build writes while
+    the workers convert."""
+
+    categories: list[str]
+    manifests: dict[str, dict]
+    folder: Path
+    max_length: int
+    arriving: Iterator[tuple[str, dict]] | None = None
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {name: dict(self.manifests[name]["counts"]) for name in self.categories}
+
+    @property
+    def skipped(self) -> list[str]:
+        """file:line: reason records, in category order (the first SKIPPED_KEPT of each)."""
+        return [record for name in self.categories for record in self.manifests[name]["skipped_examples"]]
+
+    @property
+    def skipped_count(self) -> int:
+        return sum(self.manifests[name]["skipped"] for name in self.categories)
+
+    @property
+    def unrecognized_count(self) -> int:
+        return sum(self.manifests[name]["unrecognized"] for name in self.categories)
+
+    def metadata(self) -> dict:
+        return {"categories": list(self.categories), "counts": self.counts(), "skipped": self.skipped_count,
+                "unrecognized_dropped": self.unrecognized_count, "max_length": self.max_length}
+
+    def wait(self) -> None:
+        """Takes every category still arriving."""
+        for _ in self._ready():
+            pass
+
+    def examples(self, split: str) -> Iterator[tuple[str, str, str, np.ndarray]]:
+        """(key, key_id, category, stroke-3) of one split, one chunk in memory at a time."""
+        for category in self._ready():
+            for chunk in self.manifests[category]["chunks"]:
+                with np.load(self.folder / chunk) as shard:
+                    points, offsets = shard[f"{split}_points"], shard[f"{split}_offsets"]
+                    key_ids = shard[f"{split}_key_ids"]
+                for index, key_id in enumerate(key_ids.tolist()):
+                    yield f"{category}/{key_id}", key_id, category, points[offsets[index] : offsets[index + 1]]
+
+    def _ready(self) -> Iterator[str]:
+        """The categories with a manifest, then those still arriving, as they arrive."""
+        yield from [name for name in self.categories if name in self.manifests]
+        while self.arriving is not None:
+            try:
+                name, manifest = next(self.arriving)
+            except StopIteration:
+                self.arriving = None
+                return
+            self.manifests[name] = manifest
+            yield name
+
+
+def converted_before(folder: Path, exclude: list[str]) -> dict[str, dict]:
+    """The manifests of the other categories converted into this setting's folder before
+    (sorted by name): the data folder's dataset is the union of what was downloaded into it."""
+    found = {}
+    for path in sorted(folder.glob("*.json")):
+        if path.stem in exclude:
+            continue
+        try:
+            manifest = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if manifest.get("version") == MANIFEST_VERSION and all((folder / c).is_file() for c in manifest["chunks"]):
+            found[path.stem] = manifest
+    return found
+
+
+def setting_folder(data_dir: Path, format: str, options: CollectOptions) -> Path:
+    name = f"{format}-{options.max_length}" + ("-recognized" if options.recognized_only else "")
+    return Path(data_dir) / "converted" / name
+
+
+# on_done(category, categories done, categories in all, drawings converted so far)
+OnDone = Callable[[str, int, int, int], None]
+
+
+def convert_all(jobs: list[Job], workers: int, on_done: OnDone = lambda c, d, n, k: None,
+                on_progress: sources.Progress = lambda d, t: None) -> dict[str, dict]:
+    """Every job's manifest, once all are converted."""
+    return dict(converting(jobs, workers, on_done, on_progress))
+
+
+def converting(jobs: list[Job], workers: int, on_done: OnDone = lambda c, d, n, k: None,
+               on_progress: sources.Progress = lambda d, t: None) -> Iterator[tuple[str, dict]]:
+    """(category, manifest) of every job: first those converted before, then the others as
+    ``workers`` processes finish them. With one worker it runs here and reports bytes through
+    ``on_progress``."""
+    if not jobs:
+        return
+    out = jobs[0].out
+    out.mkdir(parents=True, exist_ok=True)
+    for leftover in out.glob(TEMPORARY_PREFIX + "*"):  # a killed worker's (we hold the download lock)
+        leftover.unlink()
+    reused = [(job.category, manifest) for job in jobs if (manifest := reusable(job)) is not None]
+    todo = [job for job in jobs if job.category not in dict(reused)]
+    drawings = 0
+    for done, (category, manifest) in enumerate(itertools.chain(reused, _run(todo, workers, on_progress)), 1):
+        drawings += sum(manifest["counts"].values())
+        on_done(category, done, len(jobs), drawings)
+        yield category, manifest
+
+
+def _run(jobs: list[Job], workers: int, on_progress: sources.Progress) -> Iterator[tuple[str, dict]]:
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield job.category, convert_category(job, on_progress)
+        return
+    context = multiprocessing.get_context("spawn")  # workers import NumPy, never TensorFlow
+    pool = context.Pool(min(workers, len(jobs)), initializer=_leave_signals_to_the_parent)
+    try:
+        yield from pool.imap_unordered(_convert_in_worker, jobs)
+        pool.close()
+    finally:
+        pool.terminate()  # on an error or Ctrl-C: finished categories are kept, the rest stops
+        pool.join()
+
+
+def _leave_signals_to_the_parent() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _convert_in_worker(job: Job) -> tuple[str, dict]:
+    return job.category, convert_category(job)
+
+
+def reusable(job: Job) -> dict | None:
+    """The category's manifest when its shard answers this job: made with the same cap, or
+    holding its whole file and no more drawings than the cap asks for."""
+    try:
+        manifest = json.loads((job.out / f"{job.category}.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if manifest.get("version") != MANIFEST_VERSION or not all((job.out / c).is_file() for c in manifest["chunks"]):
+        return None
+    now, then = _source_of(job), manifest["source"]
+    if now["file"] != then["file"] or now["bytes"] not in (None, then["bytes"]):  # another source, or it changed
+        return None
+    cap, kept = job.options.max_per_class, sum(manifest["counts"].values())
+    if manifest["max_per_class"] == cap:
+        return manifest
+    return manifest if manifest["complete"] and (cap is None or cap >= kept) else None
+
+
+def convert_category(job: Job, on_progress: sources.Progress = lambda d, t: None) -> dict:
+    """Reads one category's file, writes its examples in chunks, then its manifest; returns the
+    manifest."""
+    _remove_chunks(job.out, job.category)  # of an earlier, unfinished conversion
+    chunks, counts = [], dict.fromkeys(SPLITS, 0)
+
+    def flush(collected: Collected) -> None:
+        if any(collected.examples.values()):
+            name = f"{job.category}.{len(chunks)}.npz"
+            atomic_write(job.out / name, lambda tmp: _write_shard(tmp, collected))
+            chunks.append(name)
+            for split, examples in collected.examples.items():
+                counts[split] += len(examples)
+                examples.clear()
+
+    collected = Collected(max_length=job.options.max_length, flush=flush, flush_every=job.chunk)
+    started = time.perf_counter()
+    if job.format == "npz":
+        path = sources.fetch_file(job.source, sources.relative_npz_path(job.category), job.download_dir,
+                                  on_progress, job.network)
+        collect_npz(collected, job.category, load_npz(path), str(path), job.options)
+        complete = True
+    else:
+        relative = sources.relative_path(job.format, job.category)
+        lines = sources.open_lines(job.source, relative, job.download_dir, on_progress, job.network)
+        with closing(lines):  # stops a download that is no longer needed
+            collect_ndjson(collected, job.category, lines, display_name(job.source, relative), job.options)
+        complete = job.options.max_per_class is None or collected.kept < job.options.max_per_class
+    flush(collected)
+    manifest = {
+        "version": MANIFEST_VERSION,
+        "category": job.category,
+        "max_per_class": job.options.max_per_class,
+        "complete": complete,  # the whole file was read (not stopped by the cap)
+        "source": _source_of(job),
+        "counts": counts,
+        "chunks": chunks,
+        "skipped": collected.skipped_count,
+        "skipped_examples": [str(record) for record in collected.skipped[:SKIPPED_KEPT]],
+        "unrecognized": collected.unrecognized_count,
+        "seconds": time.perf_counter() - started,
+        "pid": os.getpid(),
+    }
+    atomic_write_text(job.out / f"{job.category}.json", json.dumps(manifest) + "\n")
+    if not job.keep_downloads and sources.is_remote(job.source):
+        for relative in (sources.relative_path(job.format, job.category), sources.relative_npz_path(job.category)):
+            (job.download_dir / relative).unlink(missing_ok=True)  # only what we fetched; never a local source
+    return manifest
+
+
+def _source_of(job: Job) -> dict:
+    """Where a category's drawings came from, and the size of the file when it is on disk."""
+    if job.format == "npz":
+        relative = sources.relative_npz_path(job.category)
+    else:
+        relative = sources.relative_path(job.format, job.category)
+    local = job.download_dir / relative if sources.is_remote(job.source) else Path(job.source) / relative
+    return {"file": display_name(job.source, relative), "bytes": local.stat().st_size if local.is_file() else None}
+
+
+def _remove_chunks(folder: Path, category: str) -> None:
+    for path in folder.glob("*.npz"):
+        if path.name.startswith(category + ".") and path.name[len(category) + 1 : -4].isdigit():
+            path.unlink()
+
+
+def _write_shard(path: Path, collected: Collected) -> None:
+    arrays = {}
+    for split in SPLITS:
+        examples = collected.examples[split]
+        lengths = [len(example.sequence) for example in examples]
+        arrays[f"{split}_points"] = (np.concatenate([e.sequence for e in examples]) if examples
+                                     else np.zeros((0, 3), np.float32))
+        arrays[f"{split}_offsets"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        arrays[f"{split}_key_ids"] = np.array([e.key_id for e in examples], dtype=np.str_)
+    with path.open("wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def display_name(source: str, relative: str) -> str:
+    """How a file is named in skip reports: the path a user can open."""
+    return source.rstrip("/") + "/" + relative if sources.is_remote(source) else str(Path(source) / relative)
