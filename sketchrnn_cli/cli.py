@@ -145,8 +145,12 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
                 progress.update(task, description=f"[{done}/{count}] {name} done; {drawings:,} drawings, "
                                                   f"{rate:,.0f}/s", completed=0, total=None)
 
-            def on_bytes(done, total):  # one worker: the file being read
-                progress.update(task, completed=done, total=total)
+            shown = [0.0]
+
+            def on_bytes(done, total):  # one worker: the file being read; redrawn 10 times a second
+                if time.monotonic() - shown[0] >= 0.1 or done == total:
+                    shown[0] = time.monotonic()
+                    progress.update(task, completed=done, total=total)
 
             summary = run_download(request, on_done, on_bytes)
     _show_download(summary)
