@@ -33,7 +33,6 @@ from .splits import SPLITS
 
 MANIFEST_VERSION = 1
 SKIPPED_KEPT = 1000  # skip records kept per category for the report; all are counted
-WORKER_NICENESS = 10  # workers yield the CPU to the dataset writer in the parent
 
 
 @dataclass(frozen=True)
@@ -179,11 +178,7 @@ def _run(jobs: list[Job], workers: int, on_progress: sources.Progress) -> Iterat
 
 
 def _leave_signals_to_the_parent() -> None:
-    """Ctrl-C is the parent's to handle; and the parent's dataset writer, the slowest stage
-    and a single process, goes first: workers run at a lower priority and take what is left."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(os, "nice"):
-        os.nice(WORKER_NICENESS)
 
 
 def _convert_in_worker(job: Job) -> tuple[str, dict]:
