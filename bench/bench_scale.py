@@ -47,8 +47,9 @@ def run_download(mirror: Path, data: Path, workers: int) -> dict:
     sketch = Path(sys.executable).with_name("sketch")
     command = [str(sketch), "download", "--data-dir", str(data), "--source", str(mirror), "--workers", str(workers),
                "--categories", ",".join(CATEGORIES)]
+    errors = tempfile.TemporaryFile()  # not a pipe: a full pipe would stall the command
     started = time.perf_counter()
-    process = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
     peak = 0
     while process.poll() is None:  # sampled twice a second: scanning processes costs CPU too
         try:
@@ -59,7 +60,8 @@ def run_download(mirror: Path, data: Path, workers: int) -> dict:
         time.sleep(0.5)
     seconds = time.perf_counter() - started
     if process.returncode != 0:
-        raise SystemExit(process.stderr.read().decode())
+        errors.seek(0)
+        raise SystemExit(errors.read().decode())
     return {"seconds": round(seconds, 1), "peak_rss_mb": round(peak / 2**20)}
 
 
