@@ -22,24 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "quickdraw"
-CATEGORIES = ("airplane", "bicycle", "calculator", "camera", "cat", "computer", "crayon", "dragon", "eye",
-              "guitar", "headphones", "map", "paint can", "paintbrush", "television")
+from bench_scale import CATEGORIES, SHARED, build_mirror  # the same mirror of the shared drawings
 
-
-def build_mirror(root: Path, copies: int) -> int:
-    """Writes full/simplified/<category>.ndjson with ``copies`` copies of each shared file."""
-    folder = root / "full" / "simplified"
-    folder.mkdir(parents=True)
-    total = 0
-    for category in CATEGORIES:
-        rows = [json.loads(line) for line in (SHARED / "full/simplified" / f"{category}.ndjson").open()]
-        with (folder / f"{category}.ndjson").open("w") as out:
-            for copy in range(copies):
-                for row in rows:
-                    out.write(json.dumps({**row, "key_id": f"{row['key_id']}{copy:02d}"}) + "\n")
-                    total += 1
-    return total
+PER_COPY = 450 * len(CATEGORIES)  # one copy: every drawing of the 15 shared files
 
 
 def main() -> None:
@@ -50,7 +35,8 @@ def main() -> None:
         sys.exit(f"{SHARED} is not here; this benchmark needs the shared Quick, Draw! mirror")
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, inherited by TF's threads
     with tempfile.TemporaryDirectory() as tmp:
-        drawings = build_mirror(Path(tmp) / "mirror", args.copies)
+        drawings = args.copies * PER_COPY
+        build_mirror(Path(tmp) / "mirror", drawings)
         started = time.perf_counter()
         from sketchrnn_cli.builder import write_dataset  # noqa: F401  (imports TensorFlow, TFDS)
 
