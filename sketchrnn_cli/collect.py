@@ -6,7 +6,6 @@ so a lazily downloaded file is only fetched as far as it is needed.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -56,20 +55,6 @@ class Collected:
         self.skipped_count += 1
         if len(self.skipped) < SKIPPED_KEPT:
             self.skipped.append(record)
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        """{category: {split: drawings}} for every category, zeros included."""
-        per_split = {s: Counter(e.category for e in self.examples[s]) for s in SPLITS}
-        return {c: {s: per_split[s][c] for s in SPLITS} for c in self.categories}
-
-    def metadata(self) -> dict:
-        return {
-            "categories": list(self.categories),
-            "counts": self.counts(),
-            "skipped": self.skipped_count,
-            "unrecognized_dropped": self.unrecognized_count,
-            "max_length": self.max_length,
-        }
 
 
 def collect_ndjson(

@@ -32,7 +32,6 @@ from .npz import load_npz
 from .splits import SPLITS
 
 MANIFEST_VERSION = 1
-SKIPPED_KEPT = 1000  # skip records kept per category for the report; all are counted
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ class Converted:
 
     @property
     def skipped(self) -> list[str]:
-        """file:line: reason records, in category order (the first SKIPPED_KEPT of each)."""
+        """file:line: reason records, in category order (the first 1,000 of each: collect.SKIPPED_KEPT)."""
         return [record for name in self.categories for record in self.manifests[name]["skipped_examples"]]
 
     @property
@@ -241,7 +240,7 @@ def convert_category(job: Job, on_progress: sources.Progress = lambda d, t: None
         "counts": counts,
         "chunks": chunks,
         "skipped": collected.skipped_count,
-        "skipped_examples": [str(record) for record in collected.skipped[:SKIPPED_KEPT]],
+        "skipped_examples": [str(record) for record in collected.skipped],
         "unrecognized": collected.unrecognized_count,
         "seconds": time.perf_counter() - started,
         "pid": os.getpid(),
