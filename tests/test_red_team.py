@@ -5,6 +5,7 @@ Each runs `sketch` as a user would (subprocesses, signals, planted links, damage
 
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -222,7 +223,9 @@ def test_18_predict_on_a_pipe_answers_each_drawing_at_once_and_stops_cleanly(run
         for index, shape in enumerate(("circle", "square")):
             process.stdin.write(drawing_line(shape, str(index), seed=index))
             process.stdin.flush()
-            answer = json.loads(process.stdout.readline())  # without waiting for more input
+            ready, _, _ = select.select([process.stdout], [], [], 60)  # answered without more input
+            assert ready, "no answer within 60 s: results are held back"
+            answer = json.loads(process.stdout.readline())
             assert answer["key_id"] == str(index)
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
