@@ -19,7 +19,7 @@ MINUTES ?= 10
 DATA_DIR ?= data
 RUN_DIR ?= runs/demo
 
-.PHONY: venv slim test demo download train evaluate predict evaluate-all bench sizes clean
+.PHONY: venv slim browser test demo download train evaluate predict evaluate-all bench sizes clean
 
 venv: $(VENV)/.installed
 
@@ -37,8 +37,16 @@ $(SLIM)/.installed: pyproject.toml
 	$(SLIM)/bin/pip install --quiet -e .
 	touch $@
 
-test: venv slim
+test: venv slim browser
 	SKETCH_SLIM_VENV=$(SLIM) $(BIN)/pytest -q
+
+# Headless Chromium for the browser tests (Debian packages; as root only). Without it those
+# tests skip and say why.
+browser:
+	@if command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null; \
+	else echo "no chromedriver and not root: the browser tests will skip (apt-get install chromium chromium-driver)"; fi
 
 # The demo run is made afresh each time (a run folder is never overwritten by sketch train).
 demo: venv
@@ -52,7 +60,7 @@ train: venv
 	$(SKETCH) train --data-dir $(DATA_DIR) --run-dir $(RUN_DIR) --max-minutes $(MINUTES)
 
 evaluate: venv
-	$(SKETCH) evaluate $(RUN_DIR) --data-dir $(DATA_DIR)
+	$(SKETCH) evaluate $(RUN_DIR) --data-dir $(DATA_DIR) --report $(RUN_DIR)/report.html
 
 predict: venv
 	$(SKETCH) predict --model $(RUN_DIR) --show data/samples/my_drawings.ndjson

@@ -67,14 +67,7 @@ def read_lines(
 
 def parse_line(raw: bytes, source: str, line: int, max_length: int = DEFAULT_MAX_LENGTH) -> Drawing:
     """One ndjson line (a Quick, Draw! object or a bare ``drawing`` array) -> Drawing."""
-    try:
-        value = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ValueError("line is not UTF-8 text") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"bad JSON ({error.msg} at column {error.colno})") from None
-    except RecursionError:
-        raise ValueError("bad JSON (nested too deeply)") from None
+    value = json_value(raw, "line")
     if isinstance(value, list):
         return Drawing(parse_drawing(value, max_length), source, line)
     if not isinstance(value, dict) or "drawing" not in value:
@@ -96,6 +89,18 @@ def parse_line(raw: bytes, source: str, line: int, max_length: int = DEFAULT_MAX
         key_id=None if key_id is None else str(key_id),
         recognized=recognized if isinstance(recognized, bool) else None,
     )
+
+
+def json_value(raw: bytes, what: str):
+    """Decoded JSON text; ValueError naming what was wrong with ``what`` (a line, a body)."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError(f"{what} is not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"bad JSON ({error.msg} at column {error.colno})") from None
+    except RecursionError:
+        raise ValueError("bad JSON (nested too deeply)") from None
 
 
 def _is_unicode(text: str) -> bool:

@@ -211,3 +211,58 @@ def pytest_terminal_summary(terminalreporter):
 
     if any(CASES.values()):
         terminalreporter.write_line(f"fuzz cases run: parser {CASES['parser']}, reader {CASES['reader']}")
+
+
+@pytest.fixture
+def draw_server(trained_run, tmp_path):
+    """`sketch draw` as a user starts it, on a free port: yields (url, save_to, process)."""
+    import subprocess
+    import sys
+
+    save_to = tmp_path / "my_drawings.ndjson"
+    process = subprocess.Popen([sys.executable, "-m", "sketchrnn_cli.cli", "draw", "--model", str(trained_run),
+                                "--no-browser", "--port", "0", "--save-to", str(save_to)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), process.stderr.read()
+        yield url, save_to, process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium driven by Selenium; skips with the reason when either is missing."""
+    import shutil
+
+    webdriver = pytest.importorskip("selenium.webdriver", reason="Selenium is not installed (pip install selenium)")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    driver_path = shutil.which("chromedriver")
+    if not chromium or not driver_path:
+        pytest.skip("no Chromium and chromedriver (apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1000,900", "--force-device-scale-factor=1"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver_path))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def is_blank_png(png: bytes) -> bool:
+    """Whether a screenshot is one flat colour (its pixel bytes take almost no distinct values)."""
+    import struct
+    import zlib
+
+    position, pixels = 8, b""
+    while position < len(png):
+        length, kind = struct.unpack(">I4s", png[position:position + 8])
+        if kind == b"IDAT":
+            pixels += png[position + 8:position + 8 + length]
+        position += 12 + length
+    return len(set(zlib.decompress(pixels))) < 8

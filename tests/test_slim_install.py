@@ -66,3 +66,23 @@ def test_info_works_without_tensorflow(slim_sketch, tmp_path):
     done = run(slim_sketch, "info", "--json", "--data-dir", tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["tensorflow"] == "not installed"
+
+
+def test_the_slim_install_serves_the_draw_page(slim_sketch, trained_run, tmp_path):
+    """`sketch draw` guesses on LiteRT: no TensorFlow needed."""
+    import urllib.request
+
+    process = subprocess.Popen([str(slim_sketch), "draw", "--model", str(trained_run), "--no-browser", "--port", "0",
+                                "--save-to", str(tmp_path / "saved.ndjson")], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), process.stderr.read()
+        drawing = shape_drawing("zigzag", np.random.default_rng(1))
+        request = urllib.request.Request(url + "api/predict", json.dumps({"drawing": drawing}).encode(),
+                                         {"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert len(json.loads(response.read())["predictions"]) == 3
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,0 +1,273 @@
+"""`sketch draw`: a page to draw on while your model guesses, as in the game.
+
+The standard library serves it (http.server): one page and two JSON routes need no framework,
+and the slim install stays slim. Guesses run in this process on LiteRT (no TensorFlow).
+
+Safe by default: the server listens on 127.0.0.1; it answers only requests addressed to the
+host it serves (a page that rebinds its own name to 127.0.0.1 gets a 403); ``/api/save``
+needs the run's token from the page in an ``X-Sketch-Token`` header, which another origin can
+neither read nor send (no CORS headers are ever given); the page is a packaged resource, not
+a folder on disk, so no path can reach another file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import html
+import json
+import os
+import secrets
+import stat
+import threading
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+
+from .errors import SketchError
+from .metrics import top_k
+from .reader import json_value
+from .strokes import parse_drawing
+
+MAX_BODY_BYTES = 1 << 20  # a drawing of tens of thousands of points fits
+MAX_WORD_CHARS = 100
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+UNKNOWN_COUNTRY = "ZZ"  # ISO 3166's code for "unknown"; the game stored the player's country here
+
+
+class BadRequest(SketchError):
+    """A request the API refuses; ``status`` is its HTTP status."""
+
+    def __init__(self, message: str, status: HTTPStatus = HTTPStatus.BAD_REQUEST):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Guesser:
+    """Top-k guesses for one drawing; one LiteRT interpreter, used by one thread at a time."""
+
+    backend: object  # inference.LiteRTBackend
+    labels: tuple[str, ...]
+    max_length: int
+
+    def __post_init__(self):
+        self._lock = threading.Lock()
+
+    def guess(self, drawing, k: int = 3) -> list[tuple[str, float]]:
+        try:
+            sequence = parse_drawing(drawing, self.max_length)
+        except ValueError as error:
+            raise BadRequest(f"'drawing': {error}") from None
+        with self._lock:
+            probabilities = self.backend.predict([sequence])[0]
+        return [(self.labels[i], float(probabilities[i])) for i in top_k(probabilities[None], min(k, len(self.labels)))[0]]
+
+
+def raw_line(drawing: list, word: str, recognized: bool) -> bytes:
+    """One drawing as a line of Quick, Draw!'s raw ndjson (key_ids as the game made them)."""
+    record = {
+        "key_id": str(10**15 + secrets.randbelow(9 * 10**15)),
+        "word": word,
+        "countrycode": UNKNOWN_COUNTRY,
+        "timestamp": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f UTC"),
+        "recognized": recognized,
+        "drawing": drawing,
+    }
+    return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def append_line(path: Path, line: bytes) -> None:
+    """Appends one whole line: O_APPEND under an exclusive lock, never through a symlink, and
+    only to a regular file (a FIFO would block the server)."""
+    import fcntl
+
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
+    descriptor = os.open(path, flags, 0o666)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise SketchError(f"{path}: not a regular file; drawings are saved only to files")
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        written = 0
+        while written < len(line):
+            written += os.write(descriptor, line[written:])
+    finally:
+        os.close(descriptor)
+
+
+@dataclass
+class DrawApp:
+    """What the routes do, apart from HTTP."""
+
+    guesser: Guesser
+    save_to: Path
+    model_name: str
+    token: str = ""
+
+    def __post_init__(self):
+        self.token = self.token or secrets.token_hex(16)
+
+    def page(self) -> bytes:
+        template = resources.files(__package__).joinpath("web/draw.html").read_text("utf-8")
+        values = {"__SKETCH_TOKEN__": self.token, "__SKETCH_MODEL__": html.escape(self.model_name),
+                  "__SKETCH_LABELS__": html.escape(", ".join(self.guesser.labels)),
+                  "__SKETCH_SAVE_TO__": html.escape(str(self.save_to))}
+        for placeholder, value in values.items():
+            template = template.replace(placeholder, value)
+        return template.encode("utf-8")
+
+    def predict(self, body: dict) -> dict:
+        k = body.get("k", 3)
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(self.guesser.labels):
+            raise BadRequest(f"'k' must be a whole number from 1 to {len(self.guesser.labels)}")
+        guesses = self.guesser.guess(_field(body, "drawing"), k)
+        return {"predictions": [{"label": label, "probability": round(p, 6)} for label, p in guesses]}
+
+    def save(self, body: dict, token: str | None) -> dict:
+        if not token or not secrets.compare_digest(token, self.token):
+            raise BadRequest("missing or wrong X-Sketch-Token: saving works only from the page this server sent",
+                             HTTPStatus.FORBIDDEN)
+        drawing = _field(body, "drawing")
+        if not _is_raw(drawing):
+            raise BadRequest("'drawing' must be raw strokes: [[x...], [y...], [t...]] per stroke")
+        guesses = self.guesser.guess(drawing, 1)
+        word = body.get("word") or guesses[0][0]
+        if not isinstance(word, str) or not word.strip() or not word.isprintable() or len(word) > MAX_WORD_CHARS:
+            raise BadRequest(f"'word' must be printable text of 1 to {MAX_WORD_CHARS} characters")
+        word = word.strip()
+        try:
+            append_line(self.save_to, raw_line(drawing, word, recognized=guesses[0][0] == word))
+        except OSError as error:
+            raise BadRequest(f"cannot save to {self.save_to}: {error.strerror or error}",
+                             HTTPStatus.INTERNAL_SERVER_ERROR) from None
+        except SketchError as error:
+            raise BadRequest(str(error), HTTPStatus.INTERNAL_SERVER_ERROR) from None
+        return {"saved": str(self.save_to), "word": word}
+
+
+def _field(body: dict, name: str):
+    if name not in body:
+        raise BadRequest(f"the body has no {name!r} field")
+    return body[name]
+
+
+def _is_raw(drawing) -> bool:
+    """Three lists per stroke, the times numbers (parse_drawing checks x and y)."""
+    return isinstance(drawing, list) and all(
+        isinstance(s, list) and len(s) == 3 and isinstance(s[2], list)
+        and all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in s[2]) for s in drawing)
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "sketch-draw"
+    app: DrawApp  # set on the subclass that serve() makes
+    allowed_hosts: frozenset[str] | None  # Host headers answered; None: any (a non-loopback --host)
+
+    def log_message(self, *args):  # the terminal shows the URL and errors, not every request
+        pass
+
+    def do_GET(self):
+        if not self._host_allowed():
+            return
+        if self.path.split("?")[0] in ("/", "/index.html"):
+            self._send(HTTPStatus.OK, self.app.page(), "text/html; charset=utf-8")
+        else:
+            self._error(BadRequest(f"no such page: {self.path[:200]}", HTTPStatus.NOT_FOUND))
+
+    def do_POST(self):
+        if not self._host_allowed():
+            return
+        routes = {"/api/predict": lambda body: self.app.predict(body),
+                  "/api/save": lambda body: self.app.save(body, self.headers.get("X-Sketch-Token"))}
+        try:
+            route = routes.get(self.path)
+            if route is None:
+                raise BadRequest(f"no such route: POST {self.path[:200]}", HTTPStatus.NOT_FOUND)
+            answer = route(self._json_body())
+        except BadRequest as error:
+            self._error(error)
+        else:
+            self._send(HTTPStatus.OK, json.dumps(answer).encode("utf-8"), "application/json")
+
+    def _json_body(self) -> dict:
+        if self.headers.get_content_type() != "application/json":
+            raise BadRequest("the body must be JSON (Content-Type: application/json)",
+                             HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+        try:
+            size = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            raise BadRequest("the request needs a Content-Length", HTTPStatus.LENGTH_REQUIRED) from None
+        if size > MAX_BODY_BYTES:
+            self.close_connection = True  # the unread body must not be taken for the next request
+            raise BadRequest(f"the body is {size:,} bytes; at most {MAX_BODY_BYTES:,}",
+                             HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+        try:
+            body = json_value(self.rfile.read(max(size, 0)), "the body")
+        except ValueError as error:
+            raise BadRequest(f"the body: {error}" if str(error).startswith("bad") else str(error)) from None
+        if not isinstance(body, dict):
+            raise BadRequest("the body must be a JSON object")
+        return body
+
+    def _host_allowed(self) -> bool:
+        if self.allowed_hosts is None or self.headers.get("Host", "").lower() in self.allowed_hosts:
+            return True
+        self._error(BadRequest("this server answers only to the address it printed", HTTPStatus.FORBIDDEN))
+        return False
+
+    def _error(self, error: BadRequest) -> None:
+        self._send(error.status, json.dumps({"error": str(error)}).encode("utf-8"), "application/json")
+
+    def _send(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; "
+                         "style-src 'unsafe-inline'; connect-src 'self'; img-src data:")
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def make_server(app: DrawApp, host: str, port: int) -> ThreadingHTTPServer:
+    """A server bound to host:port (port 0: a free one), not yet serving."""
+    try:
+        server = ThreadingHTTPServer((host, port), Handler)
+    except OSError as error:
+        hint = "; choose another with --port (0 picks a free one)" if port else ""
+        raise SketchError(f"cannot listen on {host}:{port} ({error.strerror or error}){hint}") from None
+    server.daemon_threads = True
+    bound_port = server.server_address[1]
+    allowed = None
+    if host in LOOPBACK_HOSTS:
+        allowed = frozenset(f"{name}:{bound_port}" for name in ("127.0.0.1", "localhost", "[::1]"))
+    server.RequestHandlerClass = type("DrawHandler", (Handler,), {"app": app, "allowed_hosts": allowed})
+    return server
+
+
+def url_of(server: ThreadingHTTPServer, host: str) -> str:
+    shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
+    return f"http://{shown}:{server.server_address[1]}/"
+
+
+def open_app(run_dir: Path, save_to: Path) -> DrawApp:
+    """The app for a run's LiteRT model (sketch export writes one for runs without it)."""
+    from .inference import open_backend
+
+    config, backend = open_backend(run_dir, "litert")
+    return DrawApp(Guesser(backend, config.data.labels, config.data.max_length), save_to, Path(run_dir).name)
+
+
+@contextlib.contextmanager
+def serving(server: ThreadingHTTPServer):
+    """Serves on a thread (for tests and benchmarks); shuts down on leaving."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
