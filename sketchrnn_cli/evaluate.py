@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,10 @@ from .reader import Skipped, lines_of, read_lines
 class Scored:
     report: dict  # metrics.report(...) plus the fields below
     seconds: float
+    names: tuple[str, ...] = ()
+    labels: np.ndarray | None = None  # what was scored, for the HTML report
+    probabilities: np.ndarray | None = None
+    sequences: list = field(default_factory=list)
 
 
 def evaluate_split(run_dir: Path, data_dir: Path, split: str, backend: str = "tensorflow") -> Scored:
@@ -69,7 +73,7 @@ def _score(model, sequences: list, labels: np.ndarray, names: tuple[str, ...], e
     seconds = time.perf_counter() - started
     report = metrics.report(probabilities, labels, list(names))
     report.update(extra, drawings_per_second=len(sequences) / seconds if seconds > 0 else None)
-    return Scored(report, seconds)
+    return Scored(report, seconds, tuple(names), labels, probabilities, sequences)
 
 
 def _ndjson_files(paths: list[Path]) -> list[Path]:
@@ -88,3 +92,19 @@ def _ndjson_files(paths: list[Path]) -> list[Path]:
     if not files:
         raise SketchError(f"no .ndjson files in {', '.join(map(str, paths))}")
     return files
+
+
+def write_report(run_dir: Path, scored: Scored, path: Path) -> None:
+    """The HTML report of a scoring, with the run's training history."""
+    from .artifacts import RunError, RunFiles, atomic_write_text, read_json
+    from .report import ReportData, render
+
+    try:
+        history = read_json(RunFiles(Path(run_dir)).history)
+    except RunError:
+        history = []  # no or a damaged history leaves the curves out, not the report
+    if not isinstance(history, list) or not all(isinstance(row, dict) for row in history):
+        history = []
+    data = ReportData(Path(run_dir).name, scored.report, scored.names, scored.labels, scored.probabilities,
+                      scored.sequences, history)
+    atomic_write_text(path, render(data))
