@@ -114,8 +114,10 @@ def main() -> None:
               help="Categories converted at once, each in its own process.")
 @click.option("--keep-downloads/--no-keep-downloads", default=True, show_default=True,
               help="Keep each fetched file (the full simplified set is ~22 GB) or delete it once converted.")
+@click.option("--own-categories", is_flag=True,
+              help="--source is your own ndjson file or folder (as sketch draw saves): the categories are its words, known or not.")
 def download(data_dir, category_list, categories_file, all_categories, format_, source, max_per_class,
-             recognized_only, max_length, retries, timeout, workers, keep_downloads):
+             recognized_only, max_length, retries, timeout, workers, keep_downloads, own_categories):
     """Download drawings and convert them into a stroke-delta dataset."""
     from . import categories as catalog
     from .collect import CollectOptions
@@ -124,7 +126,11 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
     _interrupt_on(signal.SIGINT, signal.SIGTERM)  # stop cleanly: a .part resumes, a half build is removed
     with ui.user_errors():
         require(*TRAIN_MODULES)
-        names = _chosen_categories(catalog, category_list, categories_file, all_categories)
+        if own_categories:
+            names, source = _own_categories(source, data_dir, format_, max_length,
+                                            category_list or categories_file or all_categories)
+        else:
+            names = _chosen_categories(catalog, category_list, categories_file, all_categories)
         request = DownloadRequest(
             categories=tuple(names),
             data_dir=data_dir,
@@ -154,6 +160,24 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
 
             summary = run_download(request, on_done, on_bytes)
     _show_download(summary)
+
+
+def _own_categories(source: str, data_dir: Path, format_: str, max_length: int, chosen) -> tuple[list[str], str]:
+    """(words, bucket folder) of the user's own drawings, regrouped one file per word."""
+    from .own_words import regroup
+    from .sources import is_remote
+
+    if chosen:
+        raise click.UsageError("--own-categories takes the categories from the files; drop --categories/--all")
+    if is_remote(source):
+        raise click.UsageError("--own-categories needs --source to be a local file or folder of your drawings")
+    regrouped = regroup(Path(source).expanduser(), Path(data_dir) / "own-words", format_, max_length)
+    for line in regrouped.skipped[:20]:
+        ui.warn(f"skipped {line}")
+    if len(regrouped.skipped) > 20:
+        ui.warn(f"... and {len(regrouped.skipped) - 20} more lines skipped")
+    ui.note(f"{len(regrouped.words)} categories from {source}: {', '.join(regrouped.words)}")
+    return list(regrouped.words), str(regrouped.source)
 
 
 def _chosen_categories(catalog, category_list, categories_file, all_categories) -> list[str]:
@@ -217,11 +241,13 @@ def _csv_ints(ctx, param, value):
 @click.option("--rnn-units", type=click.IntRange(**limits(ModelConfig, "rnn_units")), default=ModelConfig.rnn_units, show_default=True)
 @click.option("--rnn-layers", type=click.IntRange(**limits(ModelConfig, "rnn_layers")), default=ModelConfig.rnn_layers, show_default=True)
 @click.option("--dropout", type=click.FloatRange(**limits(ModelConfig, "dropout")), default=ModelConfig.dropout, show_default=True)
+@click.option("--init-from", type=click.Path(file_okay=False, exists=True, path_type=Path), metavar="RUN",
+              help="Start from a trained run's weights and architecture (model options are then ignored); categories it does not know get new outputs.")
 @click.option("--image-side", type=click.IntRange(**limits(ModelConfig, "image_side")), default=ModelConfig.image_side, show_default=True,
               help="Also draw each drawing as an N x N image for a small CNN beside the strokes; 0: strokes only.")
 def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch_size, learning_rate, max_minutes,
           patience, seed, device, augment, per_step_loss, layer_norm, conv_filters, conv_strides, rnn_units,
-          rnn_layers, dropout, image_side):
+          rnn_layers, dropout, image_side, init_from):
     """Train a classifier on a downloaded dataset; writes a run folder."""
 
     with ui.user_errors():
@@ -248,11 +274,16 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
             conv_filters=conv_filters or ModelConfig.conv_filters,
             conv_strides=conv_strides or (ModelConfig.conv_strides if conv_filters is None else (1,) * len(conv_filters)),
         )
+        if init_from and not resume:
+            from .artifacts import RunFiles, read_config
+
+            model_config = read_config(RunFiles(init_from)).model  # the weights fit only their architecture
         config = RunConfig(
             data=DataConfig(format=dataset_info(dataset).format, labels=labels),
             model=model_config,
             train=TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
-                              max_minutes=max_minutes, patience=patience, augment=augment),
+                              max_minutes=max_minutes, patience=patience, augment=augment,
+                              init_from=str(init_from or "")),
         )
         run_dir = run_dir or _new_run_dir(arch)
         from .train import train as run_training
@@ -270,7 +301,8 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
             ["drawings/s (train)", f"{result.drawings_per_second:,.0f}"],
             ["training time", f"{result.seconds / 60:.1f} min"]]
     ui.out.print(ui.table("Training finished", ["", ""], rows, justify_numbers=False))
-    ui.note(f"next: sketch evaluate {result.run_dir}")
+    ui.note(f"next: sketch evaluate {result.run_dir} --report report.html")
+    ui.note(f"training curves: tensorboard --logdir {result.run_dir / 'logs'}")
 
 
 def _how_to_continue(run_dir: Path) -> str:
@@ -342,7 +374,9 @@ run_dir_argument = click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--backend", type=click.Choice(ENGINES), default=ENGINES[0], show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON object to FILE.")
-def evaluate(run_dir, data_dir, split, data_paths, backend, as_json, out):
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write an HTML report to FILE: per-category bars, confusion matrix, training curves, wrong drawings.")
+def evaluate(run_dir, data_dir, split, data_paths, backend, as_json, out, report_path):
     """Score a trained run: top-1, top-3, MAP@3, per category, confusions, baselines."""
     from .evaluate import evaluate_files, evaluate_split
 
@@ -351,11 +385,16 @@ def evaluate(run_dir, data_dir, split, data_paths, backend, as_json, out):
             scored = evaluate_files(run_dir, list(data_paths), backend)
         else:
             scored = evaluate_split(run_dir, data_dir, split, backend)
-    report = scored.report
-    if out:
-        from .artifacts import atomic_write_text
+        report = scored.report
+        if out:
+            from .artifacts import atomic_write_text
 
-        atomic_write_text(out, json.dumps(report, indent=1) + "\n")
+            atomic_write_text(out, json.dumps(report, indent=1) + "\n")
+        if report_path:
+            from .evaluate import write_report
+
+            write_report(run_dir, scored, report_path)
+            ui.note(f"report written to {report_path}")
     if as_json:
         click.echo(json.dumps(report))
         return
@@ -464,6 +503,41 @@ def predict(inputs, run_dir, top_k, backend, as_json, show, progressive):
             raise click.ClickException(f"no drawings in {', '.join(inputs)}")
     if problems:
         raise SystemExit(1)
+
+
+@main.command()
+@click.option("--model", "run_dir", type=click.Path(path_type=Path), envvar="SKETCH_MODEL", show_envvar=True,
+              help="Run folder [default: the newest under runs/].")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; others expose the page to your network.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="0 picks a free port.")
+@click.option("--no-browser", is_flag=True, help="Print the address; do not open a browser.")
+@click.option("--save-to", type=click.Path(dir_okay=False, path_type=Path), default=Path("my_drawings.ndjson"),
+              show_default=True, help="Saved drawings are appended here (Quick, Draw! raw ndjson).")
+def draw(run_dir, host, port, no_browser, save_to):
+    """Draw in your browser while the model guesses; save drawings to train on."""
+    from .draw import make_server, open_app, url_of
+    from .predict import newest_run
+
+    _interrupt_on(signal.SIGINT, signal.SIGTERM)
+    with ui.user_errors():
+        run_dir = run_dir or newest_run()
+        if run_dir is None:
+            raise click.ClickException("no trained run under runs/; train one or pass --model RUN_DIR")
+        server = make_server(open_app(run_dir, save_to), host, port)
+        url = url_of(server, host)
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            ui.warn(f"listening on {host}: anyone who can reach it can use the model (saving needs the page's token)")
+        click.echo(url)
+        sys.stdout.flush()
+        ui.note(f"drawing with {run_dir}; saving to {save_to}. Stop with Ctrl-C.")
+        if not no_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+        try:
+            server.serve_forever()
+        finally:
+            server.server_close()
 
 
 def _show_prediction(result, show: bool) -> None:

@@ -26,6 +26,9 @@ from .config import ConfigError, ModelConfig
 from .strokes import steps_after_stride
 
 
+CLASS_LAYERS = ("classes", "step_classes")  # the layers with one output per category
+
+
 @dataclass(frozen=True)
 class Classifier:
     """What the trainer needs to know of a model, and nothing about its architecture."""

@@ -33,6 +33,36 @@ def load_trained_model(files: RunFiles):
     return config, model
 
 
+def initialise_from(run_dir: Path, model, labels: tuple[str, ...]) -> list[str]:
+    """Starts ``model`` from a trained run: every layer of the same name and shapes takes its
+    weights, and the class layers take them category by category for the categories both know.
+    Returns the categories the run did not know (their outputs start fresh)."""
+    from .model import CLASS_LAYERS
+
+    source_config, source = load_trained_model(RunFiles(Path(run_dir)))
+    known = {name: index for index, name in enumerate(source_config.data.labels)}
+    theirs_by_name = {layer.name: layer for layer in source.layers}
+    for layer in model.layers:
+        mine, theirs = layer.get_weights(), (theirs_by_name[layer.name].get_weights()
+                                             if layer.name in theirs_by_name else [])
+        if not mine or len(mine) != len(theirs):
+            continue
+        if layer.name in CLASS_LAYERS:
+            layer.set_weights([_by_category(m, t, labels, known) for m, t in zip(mine, theirs)])
+        elif all(m.shape == t.shape for m, t in zip(mine, theirs)):
+            layer.set_weights(theirs)
+    return [label for label in labels if label not in known]
+
+
+def _by_category(mine, theirs, labels, known):
+    """A class layer's weight (last axis: categories) with the known categories' slices copied."""
+    result = mine.copy()
+    for index, label in enumerate(labels):
+        if label in known and mine.shape[:-1] == theirs.shape[:-1]:
+            result[..., index] = theirs[..., known[label]]
+    return result
+
+
 def export_saved_model(model, folder: Path, batch_size: int | None = None) -> None:
     """A TF SavedModel with one signature: strokes [batch, time, 3], length [batch]."""
     tf = import_tensorflow()

@@ -31,7 +31,7 @@ from . import data  # noqa: E402
 from .download import dataset_info  # noqa: E402
 from .inference import Predictor  # noqa: E402
 from .model import build  # noqa: E402
-from .model_io import write_tflite  # noqa: E402
+from .model_io import initialise_from, write_tflite  # noqa: E402
 
 SMALL_DATA = 50_000  # augmentation is on by default below this many train drawings
 MIN_LR_FRACTION = 0.02  # the cosine schedule ends at this fraction of the learning rate
@@ -119,9 +119,14 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
         trainer.compile(keras.optimizers.Adam(config.train.learning_rate),
                         keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
         progress, best_weights = _restore(files, trainer) if resume else (Progress(), None)
+        reason = choice.reason
+        if config.train.init_from and not resume:
+            new = initialise_from(Path(config.train.init_from), model, labels)
+            reason += (f"; starting from {config.train.init_from}'s weights, "
+                       f"{len(new)} new categor{'y' if len(new) == 1 else 'ies'}{': ' if new else ''}{', '.join(new)}")
     if not resume:
         artifacts.write_config(files, config)
-    on_start(choice.reason, config, sizes)
+    on_start(reason, config, sizes)
     if files.summary.exists():  # written last: the run is complete
         raise RunError(f"{files.root} finished training already ({progress.stopped or 'summary.json written'})")
 
@@ -150,10 +155,14 @@ def _completed_config(config, labels, info, train_split, train_size) -> RunConfi
     """Fills in what comes from the data: labels, length, offset scale (train split only),
     augmentation."""
     augment = config.train.augment if config.train.augment is not None else train_size < SMALL_DATA
+    if config.train.init_from:  # the weights learnt on the other run's scale of offsets
+        input_scale = artifacts.read_config(RunFiles(Path(config.train.init_from))).data.input_scale
+    else:
+        input_scale = data.offset_scale(train_split)
     return dataclasses.replace(
         config,
         data=dataclasses.replace(config.data, labels=tuple(labels), max_length=info.max_length,
-                                 input_scale=data.offset_scale(train_split), dataset=info.path.name),
+                                 input_scale=input_scale, dataset=info.path.name),
         train=dataclasses.replace(config.train, augment=augment),
     )
 
