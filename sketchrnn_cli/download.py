@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import convert, datastore, sources
+from . import convert, datastore, flat, sources
 from .collect import CollectOptions
 from .config import FORMATS, ConfigError, parse_json
 from .convert import Converted
@@ -61,6 +61,7 @@ def download(
         try:
             with writing(Path(request.data_dir)):
                 built = write_dataset(converted, request.format, staging)  # while the workers convert
+                flat.write(converted, built)  # the same drawings for readers without TensorFlow
             _check_every_category_has_drawings(converted)
             return DownloadSummary(datastore.publish(staging, built), converted)
         finally:
