@@ -9,6 +9,8 @@ BIN := $(VENV)/bin
 SKETCH := $(BIN)/sketch
 # The slim install (predict on LiteRT, no TensorFlow), built for its tests.
 SLIM ?= .venv-slim
+# Keras on JAX, no TensorFlow: `sketch train --keras-backend jax`, built for its test.
+JAXENV ?= .venv-jax
 
 # The official bucket, or ../shared/quickdraw (a local mirror) when it is beside the project.
 SHARED := ../shared/quickdraw
@@ -19,7 +21,7 @@ MINUTES ?= 10
 DATA_DIR ?= data
 RUN_DIR ?= runs/demo
 
-.PHONY: venv slim browser test demo download train evaluate predict evaluate-all bench sizes clean
+.PHONY: venv slim jaxenv browser test demo download train evaluate predict evaluate-all bench sizes clean
 
 venv: $(VENV)/.installed
 
@@ -37,8 +39,17 @@ $(SLIM)/.installed: pyproject.toml
 	$(SLIM)/bin/pip install --quiet -e .
 	touch $@
 
-test: venv slim browser
-	SKETCH_SLIM_VENV=$(SLIM) $(BIN)/pytest -q
+test: venv slim jaxenv browser
+	SKETCH_SLIM_VENV=$(SLIM) SKETCH_JAX_VENV=$(JAXENV) $(BIN)/pytest -q
+
+# Keras on JAX without TensorFlow (`pip install ".[jax]"`), for the JAX training test.
+jaxenv: $(JAXENV)/.installed
+
+$(JAXENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(JAXENV)
+	$(JAXENV)/bin/pip install --quiet --upgrade pip
+	$(JAXENV)/bin/pip install --quiet -e ".[jax]"
+	touch $@
 
 # Headless Chromium for the browser tests (Debian packages; as root only). Without it those
 # tests skip and say why.
@@ -80,4 +91,4 @@ sizes: venv slim
 	du -sm $(VENV) $(SLIM)
 
 clean:
-	rm -rf $(VENV) $(SLIM) runs .pytest_cache
+	rm -rf $(VENV) $(SLIM) $(JAXENV) runs .pytest_cache

@@ -18,6 +18,7 @@ import click
 
 from . import __version__, ui
 from .config import ARCHITECTURES, FORMATS, DataConfig, ModelConfig, RunConfig, TrainConfig, limits
+from .devices import KERAS_BACKENDS
 from .errors import require
 from .inference import BACKENDS, ENGINES
 from .splits import SCORED_SPLITS, SPLITS
@@ -91,6 +92,8 @@ def main() -> None:
     """
     # Set before anything imports TensorFlow; TF_CPP_MIN_LOG_LEVEL=0 brings the C++ logs back.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if click.get_current_context().invoked_subcommand != "train":
+        os.environ["KERAS_BACKEND"] = "tensorflow"  # the engines of evaluate, predict and export
 
 
 @main.command()
@@ -233,6 +236,8 @@ def _csv_ints(ctx, param, value):
 @click.option("--patience", type=click.IntRange(**limits(TrainConfig, "patience")), default=TrainConfig.patience, show_default=True, help="Early stopping: epochs without a better valid accuracy.")
 @click.option("--seed", type=click.IntRange(**limits(TrainConfig, "seed")), default=TrainConfig.seed, show_default=True, help="Same seed, same data: same result on CPU (without --max-minutes).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
+@click.option("--keras-backend", type=click.Choice(KERAS_BACKENDS), envvar="KERAS_BACKEND", default="tensorflow",
+              show_default=True, show_envvar=True, help="What Keras trains on; jax needs no TensorFlow (pip install \".[jax]\").")
 @click.option("--augment/--no-augment", default=None, help="Random stretch, rotation, dropped points and strokes [default: on below 50,000 train drawings].")
 @click.option("--per-step-loss/--no-per-step-loss", default=ModelConfig.per_step_loss, show_default=True, help="Loss on the class at every real step, not only the pooled one.")
 @click.option("--layer-norm", is_flag=True, help="LayerNormalization after each recurrent layer.")
@@ -247,11 +252,14 @@ def _csv_ints(ctx, param, value):
               help="Also draw each drawing as an N x N image for a small CNN beside the strokes; 0: strokes only.")
 def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch_size, learning_rate, max_minutes,
           patience, seed, device, augment, per_step_loss, layer_norm, conv_filters, conv_strides, rnn_units,
-          rnn_layers, dropout, image_side, init_from):
+          rnn_layers, dropout, image_side, init_from, keras_backend):
     """Train a classifier on a downloaded dataset; writes a run folder."""
 
     with ui.user_errors():
-        require(*TRAIN_MODULES)
+        os.environ["KERAS_BACKEND"] = keras_backend  # read once, when Keras is first imported
+        if keras_backend == "jax" and device == "cpu":
+            os.environ["JAX_PLATFORMS"] = "cpu"
+        require(*(TRAIN_MODULES if keras_backend == "tensorflow" else ("keras", "jax")))
         if resume and run_dir is None:
             raise click.UsageError("--resume needs the --run-dir of the run to continue")
         if resume:
@@ -302,7 +310,8 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
             ["training time", f"{result.seconds / 60:.1f} min"]]
     ui.out.print(ui.table("Training finished", ["", ""], rows, justify_numbers=False))
     ui.note(f"next: sketch evaluate {result.run_dir} --report report.html")
-    ui.note(f"training curves: tensorboard --logdir {result.run_dir / 'logs'}")
+    if (result.run_dir / "logs").is_dir():
+        ui.note(f"training curves: tensorboard --logdir {result.run_dir / 'logs'}")
 
 
 def _how_to_continue(run_dir: Path) -> str:

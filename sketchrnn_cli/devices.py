@@ -47,30 +47,59 @@ def _unchanged():
     yield
 
 
+KERAS_BACKENDS = ("tensorflow", "jax")  # what `sketch train --keras-backend` runs Keras on
+
+
+def keras_backend() -> str:
+    """The Keras backend this process runs (KERAS_BACKEND, as Keras itself reads it)."""
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
 @dataclass(frozen=True)
 class DeviceChoice:
     kind: str  # "gpu" or "cpu"
     replicas: int
-    mixed_precision: bool
+    policy: str  # the Keras dtype policy: float32, mixed_float16 or mixed_bfloat16
     reason: str  # one line for the user
 
+    @property
+    def mixed_precision(self) -> bool:
+        return self.policy != "float32"
 
-def choose_device(requested: str, gpus: list, cpus: list, compute_capabilities: list[tuple[int, int]]) -> DeviceChoice:
-    """Pure decision: requested auto|cpu|gpu and what TensorFlow sees -> what to use and why."""
+
+def choose_device(requested: str, gpus: list, cpus: list, compute_capabilities: list[tuple[int, int]],
+                  seen_by: str = "TensorFlow") -> DeviceChoice:
+    """Pure decision: requested auto|cpu|gpu and what the backend sees -> what to use and why."""
     if requested not in ("auto", "cpu", "gpu"):
         raise SketchError(f"unknown device {requested!r}; choose auto, cpu or gpu")
     if requested == "gpu" and not gpus:
-        raise SketchError("--device gpu was asked for, but TensorFlow sees no GPU")
+        raise SketchError(f"--device gpu was asked for, but {seen_by} sees no GPU")
     if requested == "cpu" or not gpus:
-        why = "asked for with --device cpu" if requested == "cpu" else "TensorFlow sees no GPU"
+        why = "asked for with --device cpu" if requested == "cpu" else f"{seen_by} sees no GPU"
         replicas = max(1, len(cpus))
-        return DeviceChoice("cpu", replicas, False, f"training on CPU ({why})")
-    # float16 tensor cores pay off from compute capability 7.0 (Volta) on.
-    mixed = bool(compute_capabilities) and min(compute_capabilities) >= (7, 0)
-    precision = "mixed precision" if mixed else "float32 (GPU older than compute capability 7.0)"
-    return DeviceChoice(
-        "gpu", len(gpus), mixed, f"training on {len(gpus)} GPU(s) with {precision} (TensorFlow sees a GPU)"
-    )
+        return DeviceChoice("cpu", replicas, "float32", f"training on CPU ({why})")
+    # Tensor cores: bfloat16 from compute capability 8.0 (Ampere) on, float16 on 7.x (Volta, Turing).
+    lowest = min(compute_capabilities) if compute_capabilities else (0, 0)
+    policy = "mixed_bfloat16" if lowest >= (8, 0) else "mixed_float16" if lowest >= (7, 0) else "float32"
+    precision = {"mixed_bfloat16": "mixed bfloat16", "mixed_float16": "mixed float16"}.get(
+        policy, "float32 (GPU older than compute capability 7.0)")
+    capability = f", compute capability {lowest[0]}.{lowest[1]}" if compute_capabilities else ""
+    return DeviceChoice("gpu", len(gpus), policy,
+                        f"training on {len(gpus)} GPU(s) with {precision} ({seen_by} sees a GPU{capability})")
+
+
+def resolve_jax_device(requested: str) -> DeviceChoice:
+    """The device choice under Keras's JAX backend (one device; JAX_PLATFORMS=cpu forces the CPU)."""
+    import jax
+
+    gpus = [d for d in jax.devices() if d.platform == "gpu"]
+    capabilities = []
+    for device in gpus:
+        major, _, minor = str(getattr(device, "compute_capability", "")).partition(".")
+        if major.isdigit() and minor.isdigit():
+            capabilities.append((int(major), int(minor)))
+    choice = choose_device(requested, gpus[:1], jax.devices("cpu"), capabilities[:1], seen_by="JAX")
+    return DeviceChoice(choice.kind, 1, choice.policy, choice.reason.replace(f"{len(gpus[:1])} GPU(s)", "1 GPU"))
 
 
 def resolve_device(requested: str) -> tuple[DeviceChoice, object]:

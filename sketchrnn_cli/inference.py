@@ -87,6 +87,35 @@ class Predictor:
         return result
 
 
+class KerasPredictor:
+    """A Keras model's probabilities on any Keras backend (JAX: compiled once per shape), with
+    batches padded to a fixed size and lengths to a few bounds, so that only a few shapes exist."""
+
+    name = "keras"
+
+    def __init__(self, model, classes: int, bounds, batch_size: int = 256):
+        self.model, self.classes, self.batch_size = model, classes, batch_size
+        self.bounds = np.asarray(bounds)
+
+    def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
+        result = np.zeros((len(sequences), self.classes), dtype=np.float32)
+        lengths = np.array([len(s) for s in sequences])
+        bucket = np.searchsorted(self.bounds, np.minimum(lengths, self.bounds[-1]))
+        for index, bound in enumerate(self.bounds):
+            rows = np.flatnonzero(bucket == index)
+            for start in range(0, len(rows), self.batch_size):
+                chosen = rows[start : start + self.batch_size]
+                strokes = np.zeros((self.batch_size, int(bound), 3), dtype=np.float32)
+                length = np.ones(self.batch_size, dtype=np.int32)  # the padding rows: one zero step
+                for row, i in enumerate(chosen):
+                    sequence = sequences[i][: int(bound)]
+                    strokes[row, : len(sequence)] = sequence
+                    length[row] = len(sequence)
+                output = self.model.predict_on_batch({"strokes": strokes, "length": length})
+                result[chosen] = np.asarray(output, dtype=np.float32)[: len(chosen)]
+        return result
+
+
 def tensorflow_backend(files: RunFiles, config: RunConfig) -> Predictor:
     """The run's Keras model (rebuilt from config.json, weights from model.keras)."""
     from .model_io import load_trained_model

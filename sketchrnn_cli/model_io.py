@@ -11,13 +11,14 @@ import tempfile
 from pathlib import Path
 
 from .artifacts import RunError, RunFiles, atomic_write, read_config, replace_folder, write_config
-from .devices import import_tensorflow
+from .devices import import_tensorflow, keras_backend
 from .errors import SketchError, writing
 
 
 def load_trained_model(files: RunFiles):
     """(config, keras.Model with the run's weights); RunError for a missing or damaged run."""
-    import_tensorflow()
+    if keras_backend() == "tensorflow":
+        import_tensorflow()  # quietly, before Keras does
     from .model import build_model
 
     config = read_config(files)

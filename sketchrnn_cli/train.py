@@ -6,7 +6,9 @@ schedule, validation on the valid split, best weights, checkpoint, and when to s
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import importlib.util
 import json
 import math
 import time
@@ -22,18 +24,20 @@ from .artifacts import RunError, RunFiles
 from .config import RunConfig, TrainConfig
 from .splits import SPLITS
 from .errors import SketchError, writing
-from .devices import import_tensorflow, resolve_device
+from .devices import import_tensorflow, keras_backend, resolve_device, resolve_jax_device
 
-import_tensorflow()  # quietly, before Keras imports it
+if keras_backend() == "tensorflow":
+    import_tensorflow()  # quietly, before Keras imports it
 import keras  # noqa: E402
 
-from . import data  # noqa: E402
+from . import flat, pipeline  # noqa: E402
 from .download import dataset_info  # noqa: E402
-from .inference import Predictor  # noqa: E402
+from .inference import KerasPredictor, Predictor  # noqa: E402
 from .model import build  # noqa: E402
 from .model_io import initialise_from, write_tflite  # noqa: E402
 
 SMALL_DATA = 50_000  # augmentation is on by default below this many train drawings
+VALID_SAMPLE = 20_000  # drawings of the valid split scored after each epoch (flat arrays)
 MIN_LR_FRACTION = 0.02  # the cosine schedule ends at this fraction of the learning rate
 
 
@@ -100,13 +104,13 @@ def train(
 
 def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoch) -> TrainResult:
     keras.utils.set_random_seed(config.train.seed)
-    choice, strategy = resolve_device(device)
+    on_tensorflow = keras_backend() == "tensorflow"
+    choice, strategy = resolve_device(device) if on_tensorflow else (resolve_jax_device(device), _OneDevice())
     if choice.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+        keras.mixed_precision.set_global_policy(choice.policy)
     info = dataset_info(dataset_path)
     labels = config.data.labels or info.labels
-    train_split = data.load_split(dataset_path, "train", labels)
-    valid_split = data.load_split(dataset_path, "valid", labels)
+    train_split, valid_split = (_tf_splits if on_tensorflow else _flat_splits)(dataset_path, labels, info)
     sizes = {split: info.count(split, labels) for split in SPLITS}
     if sizes["train"] == 0 or sizes["valid"] == 0:
         raise SketchError(f"the dataset needs drawings in train and valid to train; it has {sizes}")
@@ -130,19 +134,28 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     if files.summary.exists():  # written last: the run is complete
         raise RunError(f"{files.root} finished training already ({progress.stopped or 'summary.json written'})")
 
-    train_batches = data.batches(train_split, config.train.batch_size, config.data.max_length,
-                                 shuffle_seed=config.train.seed,
-                                 augment_seed=config.train.seed if config.train.augment else None)
-    if classifier.per_step:
-        train_batches = train_batches.map(data.per_step_targets(classifier.stride))
-    validation = Validation(Predictor(model, len(labels)), valid_split, config.data.max_length)
-    monitor = Monitor(model, validation, files, config, progress, best_weights, sizes["train"], on_epoch)
-    callbacks = [monitor, keras.callbacks.TensorBoard(str(files.logs), write_graph=False, profile_batch=0)]
+    if on_tensorflow:
+        train_batches, steps_per_epoch, compile_seconds = _tf_batches(train_split, config, classifier), None, 0.0
+        predictor = Predictor(model, len(labels))
+    else:
+        feed = pipeline.Feed(train_split, config.train.batch_size, config.data.max_length, config.train.seed,
+                             config.train.augment, classifier.stride if classifier.per_step else None,
+                             first_epoch=progress.epoch)
+        compile_seconds = _compile_every_shape(trainer, feed) if not progress.stopped else 0.0
+        train_batches, steps_per_epoch = feed.stream(), feed.plan.batches_per_epoch
+        # One padded length for validation: one more compiled shape, not four.
+        predictor = KerasPredictor(model, len(labels), pipeline.bucket_bounds(config.data.max_length)[-1:])
+    validation = Validation(predictor, valid_split, config.data.max_length)
+    monitor = Monitor(model, validation, files, config, progress, best_weights, sizes["train"], on_epoch,
+                      compile_seconds)
+    callbacks = [monitor]
+    if _tensorflow_installed():  # TensorBoard's event files are written with TensorFlow
+        callbacks.append(keras.callbacks.TensorBoard(str(files.logs), write_graph=False, profile_batch=0))
     if not progress.stopped:  # a stopped run crashed after its last checkpoint: just save it
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*(ran out of data|shuffle=True).*")
             trainer.fit(train_batches, epochs=config.train.epochs, initial_epoch=progress.epoch,
-                        callbacks=callbacks, verbose=0)
+                        steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=0)
     if monitor.diverged_in:
         raise SketchError(f"training diverged: the loss was not a number in epoch {monitor.diverged_in}; "
                           f"epochs before it are saved in {files.checkpoint}. Lower --learning-rate and "
@@ -151,13 +164,56 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     return _finish(files, config, model, monitor, choice.reason)
 
 
+class _OneDevice:
+    """The strategy of a backend without tf.distribute: its default device."""
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+
+def _tensorflow_installed() -> bool:
+    return importlib.util.find_spec("tensorflow") is not None
+
+
+def _tf_splits(dataset_path, labels, info):
+    from . import data
+
+    return data.load_split(dataset_path, "train", labels), data.load_split(dataset_path, "valid", labels)
+
+
+def _flat_splits(dataset_path, labels, info):
+    return tuple(flat.FlatSplit.open(dataset_path, split, info.labels, labels) for split in ("train", "valid"))
+
+
+def _tf_batches(train_split, config, classifier):
+    from . import data
+
+    batches = data.batches(train_split, config.train.batch_size, config.data.max_length,
+                           shuffle_seed=config.train.seed,
+                           augment_seed=config.train.seed if config.train.augment else None)
+    return batches.map(data.per_step_targets(classifier.stride)) if classifier.per_step else batches
+
+
+def _compile_every_shape(trainer, feed) -> float:
+    """Trains one batch of each padded length before fit, so a compiling backend (XLA) builds
+    every shape before the clock of the schedule starts; returns the seconds it took."""
+    started = time.monotonic()
+    for batch in feed.one_batch_per_shape():
+        trainer.train_on_batch(*batch)
+    return time.monotonic() - started
+
+
 def _completed_config(config, labels, info, train_split, train_size) -> RunConfig:
     """Fills in what comes from the data: labels, length, offset scale (train split only),
     augmentation."""
     augment = config.train.augment if config.train.augment is not None else train_size < SMALL_DATA
     if config.train.init_from:  # the weights learnt on the other run's scale of offsets
         input_scale = artifacts.read_config(RunFiles(Path(config.train.init_from))).data.input_scale
+    elif isinstance(train_split, flat.FlatSplit):
+        input_scale = flat.offset_scale(train_split)
     else:
+        from . import data
+
         input_scale = data.offset_scale(train_split)
     return dataclasses.replace(
         config,
@@ -168,10 +224,15 @@ def _completed_config(config, labels, info, train_split, train_size) -> RunConfi
 
 
 class Validation:
-    """The valid split, read once, scored with the same Predictor as evaluate and predict."""
+    """The valid split, read once, scored with the same Predictor as evaluate and predict.
+    From flat arrays, a fixed sample of at most VALID_SAMPLE drawings: a bounded pass."""
 
-    def __init__(self, predictor: Predictor, split, max_length: int):
+    def __init__(self, predictor, split, max_length: int):
         self.predictor = predictor
+        if isinstance(split, flat.FlatSplit):
+            rows = np.sort(np.random.default_rng(0).permutation(len(split))[:VALID_SAMPLE])
+            self.sequences, self.labels = split.sequences(rows, max_length), split.labels[rows]
+            return
         pairs = list(split.as_numpy_iterator())
         self.sequences = [inputs["strokes"][:max_length] for inputs, _ in pairs]
         self.labels = np.array([label for _, label in pairs], dtype=np.int64)
@@ -205,8 +266,11 @@ def stop_reason(progress: "Progress", train: TrainConfig) -> str:
 class Monitor(keras.callbacks.Callback):
     """Learning rate by schedule, validation, best weights, checkpoint, stopping, reporting."""
 
-    def __init__(self, model, validation, files, config, progress, best_weights, train_size, on_epoch):
+    def __init__(self, model, validation, files, config, progress, best_weights, train_size, on_epoch,
+                 compile_seconds: float = 0.0):
         super().__init__()
+        self.compile_seconds = compile_seconds  # spent before fit; counts in the budget, not the schedule
+        progress.seconds += compile_seconds
         self.inference_model = model
         self.validation = validation
         self.files = files
@@ -220,7 +284,11 @@ class Monitor(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.monotonic()
-        self.model.optimizer.learning_rate.assign(learning_rate_at(epoch, self.progress.seconds, self.config.train))
+        train, seconds = self.config.train, self.progress.seconds
+        if train.max_minutes and self.compile_seconds:  # the schedule runs over the time left after compiling
+            train = dataclasses.replace(train, max_minutes=max(train.max_minutes - self.compile_seconds / 60, 1e-3))
+            seconds -= self.compile_seconds
+        self.model.optimizer.learning_rate.assign(learning_rate_at(epoch, seconds, train))
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.monotonic() - self.started
@@ -296,8 +364,9 @@ def _finish(files: RunFiles, config: RunConfig, model, monitor: Monitor, device_
         model.set_weights(monitor.best_weights)
     with writing(files.keras_model):
         artifacts.atomic_write(files.keras_model, lambda tmp: model.save(tmp))
-    with writing(files.tflite_model):
-        write_tflite(model, files.tflite_model)
+    if keras_backend() == "tensorflow":  # elsewhere `sketch export` writes it, where TensorFlow is
+        with writing(files.tflite_model):
+            write_tflite(model, files.tflite_model)
     result = TrainResult(
         run_dir=files.root, config=config, device=device_reason, epochs_run=progress.epoch,
         best_epoch=progress.best_epoch, best_val_accuracy=progress.best_val_accuracy,

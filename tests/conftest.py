@@ -266,3 +266,15 @@ def is_blank_png(png: bytes) -> bool:
             pixels += png[position + 8:position + 8 + length]
         position += 12 + length
     return len(set(zlib.decompress(pixels))) < 8
+
+
+def sketch_without_tensorflow(venv: Path, made_by: str = "make test") -> Path:
+    """The `sketch` of an environment that must not hold TensorFlow; skips when it is missing."""
+    import subprocess
+
+    sketch = venv / "bin" / "sketch"
+    if not sketch.is_file():
+        pytest.skip(f"no environment at {venv} ({made_by} builds it)")
+    has_tensorflow = subprocess.run([str(venv / "bin" / "python"), "-c", "import tensorflow"], capture_output=True)
+    assert has_tensorflow.returncode != 0, f"{venv} has TensorFlow: the test would prove nothing"
+    return sketch

@@ -9,19 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import shape_drawing
+from conftest import shape_drawing, sketch_without_tensorflow
 
 SLIM = Path(os.environ.get("SKETCH_SLIM_VENV", Path(__file__).resolve().parents[1] / ".venv-slim")).absolute()
 
 
 @pytest.fixture(scope="module")
 def slim_sketch() -> Path:
-    sketch = SLIM / "bin" / "sketch"
-    if not sketch.is_file():
-        pytest.skip(f"no slim environment at {SLIM} (make test builds it)")
-    has_tensorflow = subprocess.run([str(SLIM / "bin" / "python"), "-c", "import tensorflow"], capture_output=True)
-    assert has_tensorflow.returncode != 0, "the slim environment has TensorFlow: it is not slim"
-    return sketch
+    return sketch_without_tensorflow(SLIM)
 
 
 @pytest.fixture

@@ -93,7 +93,8 @@ def test_device_choice():
     assert (cpu.kind, cpu.replicas, cpu.mixed_precision) == ("cpu", 1, False)
     assert "no GPU" in cpu.reason
     gpu = choose_device("auto", ["gpu:0", "gpu:1"], ["cpu:0"], [(8, 0), (8, 0)])
-    assert (gpu.kind, gpu.replicas, gpu.mixed_precision) == ("gpu", 2, True)
+    assert (gpu.kind, gpu.replicas, gpu.policy) == ("gpu", 2, "mixed_bfloat16")
+    assert choose_device("auto", ["gpu:0"], ["cpu:0"], [(7, 5)]).policy == "mixed_float16"
     old = choose_device("gpu", ["gpu:0"], ["cpu:0"], [(6, 1)])
     assert old.mixed_precision is False
     assert choose_device("cpu", ["gpu:0"], ["cpu:0"], [(8, 0)]).kind == "cpu"

@@ -1,0 +1,77 @@
+"""Flat arrays of a dataset build and the NumPy batches made from them (no TensorFlow needed)."""
+
+import numpy as np
+import pytest
+
+from sketchrnn_cli.flat import FlatSplit, has_flat
+from sketchrnn_cli.pipeline import EpochPlan, Feed, augment, bucket_bounds, make_batch, per_step_targets
+from conftest import SHAPES, dataset_rows
+
+
+@pytest.fixture(scope="module")
+def build(shapes_data):
+    from sketchrnn_cli.download import dataset_dir
+
+    return dataset_dir(shapes_data, "simplified")
+
+
+def test_flat_arrays_hold_the_same_drawings_as_the_tfds_build(build, shapes_data):
+    assert has_flat(build)
+    rows = dataset_rows(shapes_data)
+    for split in ("train", "valid", "test"):
+        flat = FlatSplit.open(build, split, SHAPES)
+        mine = sorted((SHAPES[label], flat.sequence(i, 10**6).tobytes()) for i, label in enumerate(flat.labels))
+        assert mine == sorted((name, strokes) for s, _, name, strokes in rows if s == split)
+
+
+def test_a_subset_of_categories_is_renumbered_in_the_order_asked(build):
+    everything = FlatSplit.open(build, "train", SHAPES)
+    subset = FlatSplit.open(build, "train", SHAPES, ("square", "circle"))
+    assert len(subset) == np.isin(everything.labels, [0, 2]).sum()
+    assert set(subset.labels.tolist()) == {0, 1}
+    first_square = np.flatnonzero(everything.labels == 2)[0]
+    assert np.array_equal(subset.sequence(np.flatnonzero(subset.labels == 0)[0], 999),
+                          everything.sequence(first_square, 999))
+
+
+def test_bucket_bounds_are_few_multiples_of_16_up_to_max_length():
+    assert bucket_bounds(250).tolist() == [64, 128, 192, 256]
+    assert bucket_bounds(20).tolist() == [16, 32]
+
+
+def test_every_batch_is_full_and_padded_to_its_bucket():
+    lengths = np.random.default_rng(0).integers(2, 250, size=1000)
+    plan = EpochPlan(lengths, 32, 250, seed=1)
+    batches = plan.batches(0)
+    assert len(batches) == plan.batches_per_epoch
+    for rows, steps in batches:
+        assert len(rows) == 32 and lengths[rows].max() <= steps and steps in bucket_bounds(250)
+    assert {tuple(r) for r, _ in plan.batches(0)} == {tuple(r) for r, _ in EpochPlan(lengths, 32, 250, 1).batches(0)}
+    assert [r.tolist() for r, _ in plan.batches(1)] != [r.tolist() for r, _ in batches]
+
+
+def test_augmentation_keeps_the_unit_box_the_pen_ends_and_two_points():
+    rng = np.random.default_rng(0)
+    sequence = np.array([[0.1, 0.1, 0], [0.3, 0.2, 0], [0.2, 0.4, 1], [0.1, -0.3, 0], [0.2, 0.1, 1]], np.float32)
+    for _ in range(200):
+        out = augment(sequence, rng)
+        points = np.cumsum(out[:, :2], axis=0)
+        assert len(out) >= 2 and out[-1, 2] == 1 and out.dtype == np.float32
+        assert points.min() >= -1e-6 and abs(points.max() - 1) < 1e-5
+
+
+def test_make_batch_pads_with_zeros_and_per_step_targets_weight_real_steps(build):
+    split = FlatSplit.open(build, "train", SHAPES)
+    inputs, labels = make_batch(split, np.arange(4), 64, 250)
+    assert inputs["strokes"].shape == (4, 64, 3) and inputs["length"].tolist() == split.lengths[:4].tolist()
+    assert not inputs["strokes"][0, inputs["length"][0]:].any()
+    targets, weights = per_step_targets(labels, np.array([3, 64, 1, 10]), 64, 2)
+    assert targets.shape == (4, 32) and weights.sum(axis=1).tolist() == [2, 32, 1, 5]
+
+
+def test_the_feed_makes_the_same_batches_whatever_its_threads(build):
+    split = FlatSplit.open(build, "train", SHAPES)
+    streams = [Feed(split, 16, 250, seed=3, augment=True, workers=w).stream() for w in (1, 4)]
+    for _ in range(12):
+        one, four = next(streams[0]), next(streams[1])
+        assert np.array_equal(one[0]["strokes"], four[0]["strokes"]) and np.array_equal(one[1], four[1])
