@@ -4,7 +4,7 @@ which must not need TensorFlow. Knows no model.
 Batches hold drawings of similar length padded to one of a few bounds (``BUCKETS`` of them),
 so a compiling backend (XLA under JAX) compiles a handful of shapes; every batch is full, for
 the same reason. The augmentation is data.py's (rotation, per-axis stretch, dropped points and
-strokes, back to the unit box) in NumPy, seeded per (seed, epoch, batch): the same seed gives
+strokes, back to the unit box) in NumPy over whole batches, seeded per (seed, epoch, batch): the same seed gives
 the same batches whatever order a loader's threads make them in.
 """
 
@@ -59,45 +59,59 @@ class EpochPlan:
 
 def make_batch(split: FlatSplit, rows: np.ndarray, steps: int, max_length: int,
                rng: np.random.Generator | None = None) -> tuple[dict, np.ndarray]:
-    """({"strokes": [b, steps, 3], "length": [b]}, labels [b]); augmented when ``rng`` is given."""
-    strokes = np.zeros((len(rows), steps, 3), dtype=np.float32)
-    lengths = np.zeros(len(rows), dtype=np.int32)
-    for index, row in enumerate(rows):
-        sequence = split.sequence(row, min(max_length, steps))
-        if rng is not None:
-            sequence = augment(sequence, rng)
-        strokes[index, : len(sequence)] = sequence
-        lengths[index] = len(sequence)
+    """({"strokes": [b, steps, 3], "length": [b]}, labels [b]); augmented when ``rng`` is given.
+    Whole-batch array operations: no Python loop per drawing."""
+    lengths = np.minimum(split.lengths[rows], min(max_length, steps)).astype(np.int32)
+    real = np.arange(steps)[None, :] < lengths[:, None]
+    index = np.where(real, split.starts[rows][:, None] + np.arange(steps)[None, :], 0)
+    strokes = np.asarray(split.strokes[index], dtype=np.float32) if len(split.strokes) else \
+        np.zeros((len(rows), steps, 3), np.float32)
+    strokes[~real] = 0
+    if rng is not None:
+        strokes, lengths = augment(strokes, lengths, rng)
     return {"strokes": strokes, "length": lengths}, split.labels[rows].astype(np.int32)
 
 
-def augment(strokes: np.ndarray, rng: np.random.Generator, rotation_degrees: float = 15.0, stretch: float = 0.2,
-            drop_point: float = 0.1, drop_stroke: float = 0.05) -> np.ndarray:
-    """data.augment in NumPy: random rotation, per-axis stretch, dropped points and strokes;
-    the result back in the unit box."""
-    points = np.cumsum(strokes[:, :2], axis=0)
-    pen = strokes[:, 2]
-    keep = _kept_points(pen, rng, drop_point, drop_stroke)
-    points, pen = points[keep], pen[keep]
-    angle = rng.uniform(-1.0, 1.0) * rotation_degrees * math.pi / 180
-    scale = rng.uniform(1.0 - stretch, 1.0 + stretch, size=2)
-    rotation = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
-    points = (points * scale) @ rotation.T
-    points -= points.min(axis=0)
-    points /= max(points.max(), 1e-6)
-    offsets = np.diff(points, axis=0, prepend=np.zeros((1, 2)))
-    return np.column_stack([offsets, pen]).astype(np.float32)
+def augment(strokes: np.ndarray, lengths: np.ndarray, rng: np.random.Generator, rotation_degrees: float = 15.0,
+            stretch: float = 0.2, drop_point: float = 0.1, drop_stroke: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """data.augment over a padded batch: per drawing a random rotation, per-axis stretch,
+    dropped points and strokes, and the result back in the unit box. Returns (strokes, lengths)."""
+    batch, steps = strokes.shape[:2]
+    real = np.arange(steps)[None, :] < lengths[:, None]
+    pen = strokes[..., 2]
+    points = np.cumsum(strokes[..., :2], axis=1)
+    keep = _kept_points(pen, real, rng, drop_point, drop_stroke)
+    order = np.argsort(~keep, axis=1, kind="stable")  # the kept steps first, in their order
+    points = np.take_along_axis(points, order[..., None], axis=1)
+    pen = np.take_along_axis(pen, order, axis=1)
+    lengths = keep.sum(axis=1).astype(np.int32)
+    real = np.arange(steps)[None, :] < lengths[:, None]
+    angle = rng.uniform(-1.0, 1.0, batch) * rotation_degrees * math.pi / 180
+    cos, sin = np.cos(angle), np.sin(angle)
+    rotation = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], 1)  # [b, 2, 2]
+    points = np.einsum("btj,bij->bti", points * rng.uniform(1.0 - stretch, 1.0 + stretch, (batch, 1, 2)), rotation)
+    points -= np.where(real[..., None], points, np.inf).min(axis=1, keepdims=True)
+    points /= np.maximum(np.where(real[..., None], points, -np.inf).max(axis=(1, 2), keepdims=True), 1e-6)
+    offsets = np.diff(points, axis=1, prepend=np.zeros((batch, 1, 2)))
+    augmented = np.concatenate([offsets, pen[..., None]], axis=-1) * real[..., None]
+    return augmented.astype(np.float32), lengths
 
 
-def _kept_points(pen: np.ndarray, rng: np.random.Generator, drop_point: float, drop_stroke: float) -> np.ndarray:
-    """Drops non-final points of strokes, and whole strokes, keeping at least one stroke and
-    two points."""
-    stroke_id = np.concatenate([[0], np.cumsum(pen[:-1] > 0.5)]).astype(np.int64)
-    keep_stroke = rng.random(stroke_id[-1] + 1) >= drop_stroke
-    if not keep_stroke.any():
-        keep_stroke[:] = True
-    keep = keep_stroke[stroke_id] & ((rng.random(len(pen)) >= drop_point) | (pen > 0.5))
-    return keep if keep.sum() >= 2 else np.ones_like(keep)
+def _kept_points(pen, real, rng, drop_point: float, drop_stroke: float) -> np.ndarray:
+    """[b, steps] which steps stay: non-final points of strokes and whole strokes are dropped,
+    keeping at least one stroke and two points of every drawing."""
+    batch, steps = pen.shape
+    stroke_id = np.concatenate([np.zeros((batch, 1), np.int64), np.cumsum(pen[:, :-1] > 0.5, axis=1)], axis=1)
+    strokes = np.where(real, stroke_id, -1).max(axis=1) + 1
+    keep_stroke = rng.random((batch, steps)) >= drop_stroke  # one draw per (drawing, stroke)
+    none_kept = ~(keep_stroke & (np.arange(steps)[None, :] < strokes[:, None])).any(axis=1)
+    keep_stroke[none_kept] = True
+    keep = np.take_along_axis(keep_stroke, stroke_id, axis=1)
+    keep &= (rng.random((batch, steps)) >= drop_point) | (pen > 0.5)
+    keep &= real
+    too_few = keep.sum(axis=1) < 2
+    keep[too_few] = real[too_few]
+    return keep
 
 
 def per_step_targets(labels: np.ndarray, lengths: np.ndarray, steps: int, stride: int) -> tuple[np.ndarray, np.ndarray]:

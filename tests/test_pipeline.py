@@ -53,11 +53,28 @@ def test_every_batch_is_full_and_padded_to_its_bucket():
 def test_augmentation_keeps_the_unit_box_the_pen_ends_and_two_points():
     rng = np.random.default_rng(0)
     sequence = np.array([[0.1, 0.1, 0], [0.3, 0.2, 0], [0.2, 0.4, 1], [0.1, -0.3, 0], [0.2, 0.1, 1]], np.float32)
-    for _ in range(200):
-        out = augment(sequence, rng)
-        points = np.cumsum(out[:, :2], axis=0)
-        assert len(out) >= 2 and out[-1, 2] == 1 and out.dtype == np.float32
+    strokes = np.zeros((200, 8, 3), np.float32)
+    strokes[:, :5] = sequence
+    strokes[1::2, 2:] = 0  # every other drawing: two points only, one stroke
+    strokes[1::2, 1, 2] = 1
+    lengths = np.where(np.arange(200) % 2, 2, 5).astype(np.int32)
+    out, kept = augment(strokes, lengths, rng)
+    assert out.dtype == np.float32 and (kept >= 2).all() and (kept <= lengths).all()
+    for row, length in zip(out, kept):
+        points = np.cumsum(row[:length, :2], axis=0)
         assert points.min() >= -1e-6 and abs(points.max() - 1) < 1e-5
+        assert not row[length:].any()
+    assert (out[np.arange(200), kept - 1, 2] == 1).all()  # a drawing still ends its last stroke
+
+
+def test_augmentation_drops_points_and_strokes_sometimes_and_rotates():
+    rng = np.random.default_rng(1)
+    strokes = np.tile(np.array([[0.1, 0, 0]] * 9 + [[0.1, 0, 1]] + [[0, 0.1, 0]] * 9 + [[0, 0.1, 1]], np.float32),
+                      (100, 1, 1))
+    out, kept = augment(strokes, np.full(100, 20, np.int32), rng)
+    assert kept.min() < 20 and kept.max() <= 20
+    directions = {round(float(np.arctan2(row[1, 1], row[1, 0])), 4) for row in out}
+    assert len(directions) > 50  # angles and stretches differ per drawing
 
 
 def test_make_batch_pads_with_zeros_and_per_step_targets_weight_real_steps(build):

@@ -1,0 +1,54 @@
+"""The training input pipeline alone (no model): drawings/s with and without augmentation.
+
+    python bench/bench_input.py DATA_DIR --seconds 20 --json
+    -> {"augment_on": drawings/s, "augment_off": drawings/s, "peak_rss_mb": ...}
+
+DATA_DIR is a data folder as `sketch download` makes it; its simplified build's flat arrays
+feed pipeline.Feed (the path of every Keras backend but TensorFlow's) exactly as `sketch train`
+builds it: batches of --batch-size, padded to the 4 bucket lengths, made by threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import time
+from pathlib import Path
+
+from sketchrnn_cli.config import DEFAULT_MAX_LENGTH, TrainConfig
+from sketchrnn_cli.download import dataset_dir, dataset_info
+from sketchrnn_cli.flat import FlatSplit
+from sketchrnn_cli.pipeline import Feed
+
+
+def rate(split: FlatSplit, augment: bool, seconds: float, batch_size: int, workers: int) -> float:
+    stream = Feed(split, batch_size, DEFAULT_MAX_LENGTH, seed=0, augment=augment, workers=workers).stream()
+    next(stream)  # the pool is up
+    drawings, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        drawings += len(next(stream)[1])
+    return drawings / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir", type=Path)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    parser.add_argument("--workers", type=int, default=None, help="threads (default: as sketch train, cores up to 8)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    build = dataset_dir(args.data_dir, "simplified")
+    split = FlatSplit.open(build, "train", dataset_info(build).labels)
+    workers = args.workers or min(os.cpu_count() or 1, 8)
+    result = {"augment_on": round(rate(split, True, args.seconds, args.batch_size, workers)),
+              "augment_off": round(rate(split, False, args.seconds, args.batch_size, workers)),
+              "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+              "train_drawings": len(split), "batch_size": args.batch_size, "workers": workers}
+    print(json.dumps(result, indent=None if args.json else 1))
+
+
+if __name__ == "__main__":
+    main()
