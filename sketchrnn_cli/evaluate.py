@@ -12,7 +12,7 @@ import numpy as np
 from . import datastore, metrics
 from .errors import SketchError
 from .inference import open_backend
-from .reader import Skipped, lines_of, read_lines
+from .reader import Skipped, read_file
 
 
 @dataclass(frozen=True)
@@ -44,14 +44,15 @@ def evaluate_split(run_dir: Path, data_dir: Path, split: str, backend: str = "te
 
 
 def evaluate_files(run_dir: Path, paths: list[Path], backend: str = "tensorflow") -> Scored:
-    """Scores the run on ndjson files or folders of them; labels come from each drawing's word."""
+    """Scores the run on ndjson or Kaggle CSV files, or folders of them; labels come from each
+    drawing's word."""
     config, model = open_backend(run_dir, backend)
     index = {name: i for i, name in enumerate(config.data.labels)}
     sequences, labels = [], []
     unknown, unlabelled, skipped = Counter(), 0, []
-    for path in _ndjson_files(paths):
+    for path in _drawing_files(paths):
         with path.open("rb") as handle:
-            for record in read_lines(lines_of(handle), str(path), config.data.max_length):
+            for record in read_file(handle, str(path), config.data.max_length):
                 if isinstance(record, Skipped):
                     skipped.append(str(record))
                 elif record.word is None:
@@ -76,13 +77,13 @@ def _score(model, sequences: list, labels: np.ndarray, names: tuple[str, ...], e
     return Scored(report, seconds, tuple(names), labels, probabilities, sequences)
 
 
-def _ndjson_files(paths: list[Path]) -> list[Path]:
-    """Regular files only: a FIFO or device named *.ndjson would block or never end."""
+def _drawing_files(paths: list[Path]) -> list[Path]:
+    """ndjson and Kaggle CSV files, regular ones only: a FIFO or device would block or never end."""
     files = []
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*.ndjson") if p.is_file())
+            files += sorted(p for p in path.rglob("*") if p.suffix.lower() in (".ndjson", ".csv") and p.is_file())
         elif path.is_file():
             files.append(path)
         elif path.exists():
@@ -90,7 +91,7 @@ def _ndjson_files(paths: list[Path]) -> list[Path]:
         else:
             raise SketchError(f"{path}: no such file or folder")
     if not files:
-        raise SketchError(f"no .ndjson files in {', '.join(map(str, paths))}")
+        raise SketchError(f"no .ndjson or .csv files in {', '.join(map(str, paths))}")
     return files
 
 

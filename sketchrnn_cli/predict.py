@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import SketchError
 from .metrics import top_k
-from .reader import Drawing, Skipped, lines_of, read_lines
+from .reader import Drawing, Skipped, lines_of, read_file, read_lines
 from .strokes import first_strokes, stroke_count
 
 
@@ -42,7 +42,8 @@ class Prediction:
 
 
 def read_inputs(paths: list[str], max_length: int) -> Iterator[Drawing | Skipped]:
-    """Drawings from ndjson files ('-' is standard input); an unreadable file is one Skipped."""
+    """Drawings from ndjson or Kaggle CSV files ('-' is standard input, ndjson); an unreadable
+    file is one Skipped."""
     for path in paths:
         if path == "-":
             yield from read_lines(lines_of(sys.stdin.buffer), "<stdin>", max_length)
@@ -53,7 +54,7 @@ def read_inputs(paths: list[str], max_length: int) -> Iterator[Drawing | Skipped
             yield Skipped(path, 0, f"cannot read ({error.strerror or error})")
             continue
         with handle:
-            yield from read_lines(lines_of(handle), path, max_length)
+            yield from read_file(handle, path, max_length)
 
 
 def is_live(path: str) -> bool:

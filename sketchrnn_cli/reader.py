@@ -1,11 +1,19 @@
-"""Quick, Draw! ndjson lines -> parsed drawings, or the reason a line was skipped.
+"""Quick, Draw! ndjson lines (and Kaggle's CSV files) -> parsed drawings, or the reason a line
+was skipped.
 
 A bad line never stops the reader: it becomes a ``Skipped`` record naming file:line and why,
 and reading goes on with the next line.
+
+Kaggle's "Quick, Draw! Doodle Recognition" CSV files are read by their header: the train files
+are ``countrycode,drawing,key_id,recognized,timestamp,word``, ``test_simplified.csv`` is
+``key_id,countrycode,drawing`` (no word); ``drawing`` is the drawing's JSON as a string. Each
+row becomes the ndjson object it stands for, so both formats go through one parser.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import dataclass
 from typing import BinaryIO, Iterable, Iterator
@@ -67,7 +75,11 @@ def read_lines(
 
 def parse_line(raw: bytes, source: str, line: int, max_length: int = DEFAULT_MAX_LENGTH) -> Drawing:
     """One ndjson line (a Quick, Draw! object or a bare ``drawing`` array) -> Drawing."""
-    value = json_value(raw, "line")
+    return parse_record(json_value(raw, "line"), source, line, max_length)
+
+
+def parse_record(value, source: str, line: int, max_length: int = DEFAULT_MAX_LENGTH) -> Drawing:
+    """A decoded Quick, Draw! object (or bare ``drawing`` array) -> Drawing."""
     if isinstance(value, list):
         return Drawing(parse_drawing(value, max_length), source, line)
     if not isinstance(value, dict) or "drawing" not in value:
@@ -110,3 +122,57 @@ def _is_unicode(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+CSV_FIELDS = ("key_id", "word", "countrycode", "recognized", "timestamp")  # kept when the header has them
+
+
+def csv_records(handle: BinaryIO, source: str) -> Iterator[tuple[int, dict | Skipped]]:
+    """(line number, the Quick, Draw! object the row stands for, or why it cannot be one) for
+    each row of a Kaggle CSV file; a file without a ``drawing`` column is one Skipped."""
+    csv.field_size_limit(MAX_LINE_BYTES)
+    rows = csv.reader(io.TextIOWrapper(handle, encoding="utf-8-sig", newline=""))
+    try:
+        header = next(rows, None)
+        if header is None or "drawing" not in header:
+            yield 1, Skipped(source, 1, "a CSV file needs a header with a 'drawing' column (Kaggle's format)")
+            return
+        columns = {name: header.index(name) for name in ("drawing", *CSV_FIELDS) if name in header}
+        for row in rows:
+            number = rows.line_num
+            if not row:
+                continue
+            if len(row) != len(header):
+                yield number, Skipped(source, number, f"{len(row)} fields where the header has {len(header)}")
+                continue
+            record = {name: row[index] for name, index in columns.items()}
+            try:
+                record["drawing"] = json_value(record["drawing"].encode(), "the drawing column")
+            except ValueError as error:
+                yield number, Skipped(source, number, f"the drawing column: {error}")
+                continue
+            if "recognized" in record:
+                record["recognized"] = record["recognized"].strip().lower() == "true"
+            yield number, record
+    except (UnicodeDecodeError, csv.Error) as error:
+        yield rows.line_num, Skipped(source, rows.line_num, f"not a readable CSV file ({error}); the rest is not read")
+
+
+def read_csv(handle: BinaryIO, source: str, max_length: int = DEFAULT_MAX_LENGTH) -> Iterator[Drawing | Skipped]:
+    for number, record in csv_records(handle, source):
+        if isinstance(record, Skipped):
+            yield record
+            continue
+        try:
+            yield parse_record(record, source, number, max_length)
+        except ValueError as error:
+            yield Skipped(source, number, str(error))
+
+
+def is_csv(path) -> bool:
+    return str(path).lower().endswith(".csv")
+
+
+def read_file(handle: BinaryIO, source: str, max_length: int = DEFAULT_MAX_LENGTH) -> Iterator[Drawing | Skipped]:
+    """The drawings of an ndjson file, or of a Kaggle CSV file (by its name)."""
+    return read_csv(handle, source, max_length) if is_csv(source) else read_lines(lines_of(handle), source, max_length)
