@@ -1,5 +1,5 @@
-"""Training batches from flat arrays in NumPy: for Keras backends other than TensorFlow (JAX),
-which must not need TensorFlow. Knows no model.
+"""Training batches from flat arrays in NumPy, for every Keras backend (JAX must not need
+TensorFlow; TensorFlow's fit reads the same stream). Knows no model.
 
 Batches hold drawings of similar length padded to one of a few bounds (``BUCKETS`` of them),
 so a compiling backend (XLA under JAX) compiles a handful of shapes; every batch is full, for
@@ -17,7 +17,8 @@ import numpy as np
 from .flat import FlatSplit
 from .strokes import steps_after_stride
 
-BUCKETS = 4  # distinct lengths a training batch is padded to
+BUCKETS = 4  # distinct lengths a training batch is padded to under a compiling backend (XLA)
+TRACED_BUCKETS = 8  # under TensorFlow, whose traces are cheap: less padding
 LENGTH_STEP = 16
 
 
@@ -30,8 +31,8 @@ def bucket_bounds(max_length: int, buckets: int = BUCKETS) -> np.ndarray:
 class EpochPlan:
     """Which drawings go into which batch, epoch by epoch."""
 
-    def __init__(self, lengths: np.ndarray, batch_size: int, max_length: int, seed: int):
-        self.bounds = bucket_bounds(max_length)
+    def __init__(self, lengths: np.ndarray, batch_size: int, max_length: int, seed: int, buckets: int = BUCKETS):
+        self.bounds = bucket_bounds(max_length, buckets)
         self.bucket = np.searchsorted(self.bounds, np.minimum(lengths, max_length))
         self.batch_size, self.seed = batch_size, seed
         sizes = np.bincount(self.bucket, minlength=len(self.bounds))
@@ -127,12 +128,13 @@ class Feed:
     ``first_epoch`` on, made ahead by a pool of threads (NumPy releases the GIL in its copies)."""
 
     def __init__(self, split: FlatSplit, batch_size: int, max_length: int, seed: int, augment: bool,
-                 stride: int | None = None, first_epoch: int = 0, workers: int | None = None):
+                 stride: int | None = None, first_epoch: int = 0, workers: int | None = None,
+                 buckets: int = BUCKETS):
         import os
 
         self.split, self.max_length, self.seed, self.augment = split, max_length, seed, augment
         self.stride, self.first_epoch = stride, first_epoch
-        self.plan = EpochPlan(split.lengths, batch_size, max_length, seed)
+        self.plan = EpochPlan(split.lengths, batch_size, max_length, seed, buckets)
         self.workers = workers or min(os.cpu_count() or 1, 8)
 
     def batch(self, epoch: int, index: int, rows: np.ndarray, steps: int) -> tuple[dict, np.ndarray, np.ndarray]:

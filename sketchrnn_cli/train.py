@@ -110,7 +110,8 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
         keras.mixed_precision.set_global_policy(choice.policy)
     info = dataset_info(dataset_path)
     labels = config.data.labels or info.labels
-    train_split, valid_split = (_tf_splits if on_tensorflow else _flat_splits)(dataset_path, labels, info)
+    use_flat = not on_tensorflow or flat.has_flat(dataset_path)  # builds before flat arrays: tf.data
+    train_split, valid_split = (_flat_splits if use_flat else _tf_splits)(dataset_path, labels, info)
     sizes = {split: info.count(split, labels) for split in SPLITS}
     if sizes["train"] == 0 or sizes["valid"] == 0:
         raise SketchError(f"the dataset needs drawings in train and valid to train; it has {sizes}")
@@ -134,16 +135,19 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     if files.summary.exists():  # written last: the run is complete
         raise RunError(f"{files.root} finished training already ({progress.stopped or 'summary.json written'})")
 
-    if on_tensorflow:
-        train_batches, steps_per_epoch, compile_seconds = _tf_batches(train_split, config, classifier), None, 0.0
-        predictor = Predictor(model, len(labels))
-    else:
+    if use_flat:
         feed = pipeline.Feed(train_split, config.train.batch_size, config.data.max_length, config.train.seed,
                              config.train.augment, classifier.stride if classifier.per_step else None,
-                             first_epoch=progress.epoch)
-        compile_seconds = _compile_every_shape(trainer, feed) if not progress.stopped else 0.0
+                             first_epoch=progress.epoch,
+                             buckets=pipeline.TRACED_BUCKETS if on_tensorflow else pipeline.BUCKETS)
+        compiles = not on_tensorflow and not progress.stopped
+        compile_seconds = _compile_every_shape(trainer, feed) if compiles else 0.0
         train_batches, steps_per_epoch = feed.stream(), feed.plan.batches_per_epoch
-        # One padded length for validation: one more compiled shape, not four.
+    else:
+        train_batches, steps_per_epoch, compile_seconds = _tf_batches(train_split, config, classifier), None, 0.0
+    if on_tensorflow:
+        predictor = Predictor(model, len(labels))
+    else:  # one padded length for validation: one more compiled shape, not four
         predictor = KerasPredictor(model, len(labels), pipeline.bucket_bounds(config.data.max_length)[-1:])
     validation = Validation(predictor, valid_split, config.data.max_length)
     monitor = Monitor(model, validation, files, config, progress, best_weights, sizes["train"], on_epoch,
