@@ -118,7 +118,7 @@ def main() -> None:
 @click.option("--keep-downloads/--no-keep-downloads", default=True, show_default=True,
               help="Keep each fetched file (the full simplified set is ~22 GB) or delete it once converted.")
 @click.option("--own-categories", is_flag=True,
-              help="--source is your own ndjson file or folder (as sketch draw saves): the categories are its words, known or not.")
+              help="--source is your own ndjson file or folder (as sketch draw saves), or Kaggle's CSV files: the categories are their words, known or not.")
 def download(data_dir, category_list, categories_file, all_categories, format_, source, max_per_class,
              recognized_only, max_length, retries, timeout, workers, keep_downloads, own_categories):
     """Download drawings and convert them into a stroke-delta dataset."""
@@ -232,7 +232,8 @@ def _csv_ints(ctx, param, value):
 @click.option("--epochs", type=click.IntRange(**limits(TrainConfig, "epochs")), default=TrainConfig.epochs, show_default=True)
 @click.option("--batch-size", type=click.IntRange(**limits(TrainConfig, "batch_size")), default=TrainConfig.batch_size, show_default=True)
 @click.option("--learning-rate", type=click.FloatRange(**limits(TrainConfig, "learning_rate")), default=TrainConfig.learning_rate, show_default=True)
-@click.option("--max-minutes", type=click.FloatRange(**limits(TrainConfig, "max_minutes")), help="Stop after the epoch that crosses this; the best weights are kept.")
+@click.option("--max-minutes", type=click.FloatRange(**limits(TrainConfig, "max_minutes")), help="Stop within a step of this budget (compiling included); the best weights are kept.")
+@click.option("--checkpoint-minutes", type=click.FloatRange(**limits(TrainConfig, "checkpoint_minutes")), default=TrainConfig.checkpoint_minutes, show_default=True, help="Also checkpoint (and validate) this often within an epoch; --resume goes on from there.")
 @click.option("--patience", type=click.IntRange(**limits(TrainConfig, "patience")), default=TrainConfig.patience, show_default=True, help="Early stopping: epochs without a better valid accuracy.")
 @click.option("--seed", type=click.IntRange(**limits(TrainConfig, "seed")), default=TrainConfig.seed, show_default=True, help="Same seed, same data: same result on CPU (without --max-minutes).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
@@ -252,7 +253,7 @@ def _csv_ints(ctx, param, value):
               help="Also draw each drawing as an N x N image for a small CNN beside the strokes; 0: strokes only.")
 def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch_size, learning_rate, max_minutes,
           patience, seed, device, augment, per_step_loss, layer_norm, conv_filters, conv_strides, rnn_units,
-          rnn_layers, dropout, image_side, init_from, keras_backend):
+          rnn_layers, dropout, image_side, init_from, keras_backend, checkpoint_minutes):
     """Train a classifier on a downloaded dataset; writes a run folder."""
 
     with ui.user_errors():
@@ -291,7 +292,7 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
             model=model_config,
             train=TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
                               max_minutes=max_minutes, patience=patience, augment=augment,
-                              init_from=str(init_from or "")),
+                              init_from=str(init_from or ""), checkpoint_minutes=checkpoint_minutes),
         )
         run_dir = run_dir or _new_run_dir(arch)
         from .train import train as run_training
@@ -379,7 +380,7 @@ run_dir_argument = click.argument("run_dir", type=click.Path(path_type=Path))
 @data_dir_option
 @click.option("--split", type=click.Choice(SCORED_SPLITS), default=SCORED_SPLITS[0], show_default=True)
 @click.option("--data", "data_paths", multiple=True, type=click.Path(path_type=Path),
-              help="Score on these ndjson files or folders instead (labels from each drawing's word).")
+              help="Score on these ndjson or Kaggle CSV files or folders instead (labels from each drawing's word).")
 @click.option("--backend", type=click.Choice(ENGINES), default=ENGINES[0], show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON object to FILE.")
@@ -483,7 +484,7 @@ def _decimal(value) -> str:
 @click.option("--show", is_flag=True, help="Draw each sketch in the terminal beside its predictions.")
 @click.option("--progressive", is_flag=True, help="The top guess after each stroke, as in the game.")
 def predict(inputs, run_dir, top_k, backend, as_json, show, progressive):
-    """Classify the drawings in ndjson files (or '-' for standard input)."""
+    """Classify the drawings in ndjson or Kaggle CSV files (or '-' for ndjson on standard input)."""
     from .inference import open_backend
     from .predict import CHUNK, classify_stream, is_live, newest_run, read_inputs
     from .reader import Skipped

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 
 from .errors import SketchError
 
-FORMAT_VERSION = 4  # bump when keys are added; say in _ADDED_KEYS how older configs read
+FORMAT_VERSION = 5  # bump when keys are added; say in _ADDED_KEYS how older configs read
 
 # Keys each format version added, with the values that rebuild an older run's model as it was.
 _ADDED_KEYS = {
     2: {"model": {"image_side": 0, "image_filters": [32, 64, 128], "image_units": 128}},
     3: {"data": {"dataset": ""}},
     4: {"train": {"init_from": ""}},
+    5: {"train": {"checkpoint_minutes": 10.0}},
 }
 
 ARCHITECTURES = ("conv-lstm", "conv-gru", "wavenet")
@@ -127,6 +128,7 @@ class TrainConfig(_Checked):
     patience: int = bounded(30, 1, 100_000)  # epochs without a better valid accuracy before stopping
     augment: bool | None = None  # random stretch, rotation, dropped points; None: on for small data
     init_from: str = ""  # a trained run whose weights this run started from
+    checkpoint_minutes: float = bounded(10.0, 0.0, 1440.0, low_open=True)  # also between epoch ends
 
 
 @dataclass(frozen=True)

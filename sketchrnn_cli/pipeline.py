@@ -128,12 +128,11 @@ class Feed:
     ``first_epoch`` on, made ahead by a pool of threads (NumPy releases the GIL in its copies)."""
 
     def __init__(self, split: FlatSplit, batch_size: int, max_length: int, seed: int, augment: bool,
-                 stride: int | None = None, first_epoch: int = 0, workers: int | None = None,
-                 buckets: int = BUCKETS):
+                 stride: int | None = None, start: int = 0, workers: int | None = None, buckets: int = BUCKETS):
         import os
 
         self.split, self.max_length, self.seed, self.augment = split, max_length, seed, augment
-        self.stride, self.first_epoch = stride, first_epoch
+        self.stride, self.start = stride, start  # start: batches already trained on (a resumed run)
         self.plan = EpochPlan(split.lengths, batch_size, max_length, seed, buckets)
         self.workers = workers or min(os.cpu_count() or 1, 8)
 
@@ -151,19 +150,21 @@ class Feed:
 
         with ThreadPoolExecutor(self.workers) as pool:
             pending = deque()
-            epoch = self.first_epoch
+            epoch, skip = divmod(self.start, self.plan.batches_per_epoch)
             while True:
                 for index, (rows, steps) in enumerate(self.plan.batches(epoch)):
+                    if index < skip:
+                        continue
                     pending.append(pool.submit(self.batch, epoch, index, rows, steps))
                     if len(pending) > 2 * self.workers:
                         yield pending.popleft().result()
-                epoch += 1
+                epoch, skip = epoch + 1, 0
                 while len(pending) > 2 * self.workers:
                     yield pending.popleft().result()
 
     def one_batch_per_shape(self) -> list[tuple[dict, np.ndarray, np.ndarray]]:
         """A batch of each padded length the stream will make (to compile each shape first)."""
-        firsts = {}
-        for index, (rows, steps) in enumerate(self.plan.batches(self.first_epoch)):
+        epoch, firsts = self.start // self.plan.batches_per_epoch, {}
+        for index, (rows, steps) in enumerate(self.plan.batches(epoch)):
             firsts.setdefault(steps, (index, rows))
-        return [self.batch(self.first_epoch, index, rows, steps) for steps, (index, rows) in sorted(firsts.items())]
+        return [self.batch(epoch, index, rows, steps) for steps, (index, rows) in sorted(firsts.items())]

@@ -39,6 +39,7 @@ from .model_io import initialise_from, write_tflite  # noqa: E402
 SMALL_DATA = 50_000  # augmentation is on by default below this many train drawings
 VALID_SAMPLE = 20_000  # drawings of the valid split scored after each epoch (flat arrays)
 MIN_LR_FRACTION = 0.02  # the cosine schedule ends at this fraction of the learning rate
+LR_UPDATES = 500  # times the learning rate is set over a run (each costs a state sync under JAX)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class Progress:
     seconds: float = 0.0  # training time so far, over all sessions
     history: list = dataclasses.field(default_factory=list)
     stopped: str = ""
+    position: int = 0  # batches trained on: where in the stream of batches a resumed run goes on
+    total_steps: int = 0  # the schedule's length once fixed under a time budget (0: by epochs)
 
 
 def train(
@@ -110,8 +113,7 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
         keras.mixed_precision.set_global_policy(choice.policy)
     info = dataset_info(dataset_path)
     labels = config.data.labels or info.labels
-    use_flat = not on_tensorflow or flat.has_flat(dataset_path)  # builds before flat arrays: tf.data
-    train_split, valid_split = (_flat_splits if use_flat else _tf_splits)(dataset_path, labels, info)
+    train_split, valid_split = (flat.FlatSplit.open(dataset_path, split, info.labels, labels) for split in ("train", "valid"))
     sizes = {split: info.count(split, labels) for split in SPLITS}
     if sizes["train"] == 0 or sizes["valid"] == 0:
         raise SketchError(f"the dataset needs drawings in train and valid to train; it has {sizes}")
@@ -135,23 +137,19 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     if files.summary.exists():  # written last: the run is complete
         raise RunError(f"{files.root} finished training already ({progress.stopped or 'summary.json written'})")
 
-    if use_flat:
-        feed = pipeline.Feed(train_split, config.train.batch_size, config.data.max_length, config.train.seed,
-                             config.train.augment, classifier.stride if classifier.per_step else None,
-                             first_epoch=progress.epoch,
-                             buckets=pipeline.TRACED_BUCKETS if on_tensorflow else pipeline.BUCKETS)
-        compiles = not on_tensorflow and not progress.stopped
-        compile_seconds = _compile_every_shape(trainer, feed) if compiles else 0.0
-        train_batches, steps_per_epoch = feed.stream(), feed.plan.batches_per_epoch
-    else:
-        train_batches, steps_per_epoch, compile_seconds = _tf_batches(train_split, config, classifier), None, 0.0
+    feed = pipeline.Feed(train_split, config.train.batch_size, config.data.max_length, config.train.seed,
+                         config.train.augment, classifier.stride if classifier.per_step else None,
+                         start=progress.position, buckets=pipeline.TRACED_BUCKETS if on_tensorflow else pipeline.BUCKETS)
+    compiles = not on_tensorflow and not progress.stopped
+    compile_seconds = _compile_every_shape(trainer, feed) if compiles else 0.0
+    train_batches = _tf_dataset(feed, classifier.per_step) if on_tensorflow else feed.stream()
     if on_tensorflow:
         predictor = Predictor(model, len(labels))
     else:  # one padded length for validation: one more compiled shape, not four
         predictor = KerasPredictor(model, len(labels), pipeline.bucket_bounds(config.data.max_length)[-1:])
     validation = Validation(predictor, valid_split, config.data.max_length)
-    monitor = Monitor(model, validation, files, config, progress, best_weights, sizes["train"], on_epoch,
-                      compile_seconds)
+    monitor = Monitor(model, validation, files, config, progress, best_weights, feed.plan.batches_per_epoch,
+                      config.train.batch_size, on_epoch, compile_seconds)
     callbacks = [monitor]
     if _tensorflow_installed():  # TensorBoard's event files are written with TensorFlow
         callbacks.append(keras.callbacks.TensorBoard(str(files.logs), write_graph=False, profile_batch=0))
@@ -159,7 +157,7 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*(ran out of data|shuffle=True).*")
             trainer.fit(train_batches, epochs=config.train.epochs, initial_epoch=progress.epoch,
-                        steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=0)
+                        steps_per_epoch=feed.plan.batches_per_epoch, callbacks=callbacks, verbose=0)
     if monitor.diverged_in:
         raise SketchError(f"training diverged: the loss was not a number in epoch {monitor.diverged_in}; "
                           f"epochs before it are saved in {files.checkpoint}. Lower --learning-rate and "
@@ -179,23 +177,14 @@ def _tensorflow_installed() -> bool:
     return importlib.util.find_spec("tensorflow") is not None
 
 
-def _tf_splits(dataset_path, labels, info):
-    from . import data
-
-    return data.load_split(dataset_path, "train", labels), data.load_split(dataset_path, "valid", labels)
-
-
-def _flat_splits(dataset_path, labels, info):
-    return tuple(flat.FlatSplit.open(dataset_path, split, info.labels, labels) for split in ("train", "valid"))
-
-
-def _tf_batches(train_split, config, classifier):
-    from . import data
-
-    batches = data.batches(train_split, config.train.batch_size, config.data.max_length,
-                           shuffle_seed=config.train.seed,
-                           augment_seed=config.train.seed if config.train.augment else None)
-    return batches.map(data.per_step_targets(classifier.stride)) if classifier.per_step else batches
+def _tf_dataset(feed, per_step: bool):
+    """The feed as a tf.data.Dataset: with its shapes declared (Keras would guess them from the
+    first two batches, and refuse a third of another length)."""
+    tf = import_tensorflow()
+    targets = [None, None] if per_step else [None]
+    signature = ({"strokes": tf.TensorSpec([None, None, 3], tf.float32), "length": tf.TensorSpec([None], tf.int32)},
+                 tf.TensorSpec(targets, tf.int32), tf.TensorSpec(targets, tf.float32))
+    return tf.data.Dataset.from_generator(feed.stream, output_signature=signature).prefetch(2)
 
 
 def _compile_every_shape(trainer, feed) -> float:
@@ -213,12 +202,8 @@ def _completed_config(config, labels, info, train_split, train_size) -> RunConfi
     augment = config.train.augment if config.train.augment is not None else train_size < SMALL_DATA
     if config.train.init_from:  # the weights learnt on the other run's scale of offsets
         input_scale = artifacts.read_config(RunFiles(Path(config.train.init_from))).data.input_scale
-    elif isinstance(train_split, flat.FlatSplit):
-        input_scale = flat.offset_scale(train_split)
     else:
-        from . import data
-
-        input_scale = data.offset_scale(train_split)
+        input_scale = flat.offset_scale(train_split)
     return dataclasses.replace(
         config,
         data=dataclasses.replace(config.data, labels=tuple(labels), max_length=info.max_length,
@@ -228,32 +213,33 @@ def _completed_config(config, labels, info, train_split, train_size) -> RunConfi
 
 
 class Validation:
-    """The valid split, read once, scored with the same Predictor as evaluate and predict.
-    From flat arrays, a fixed sample of at most VALID_SAMPLE drawings: a bounded pass."""
+    """A fixed sample of at most VALID_SAMPLE drawings of the valid split (a bounded pass),
+    read once, scored with the same Predictor as evaluate and predict."""
 
-    def __init__(self, predictor, split, max_length: int):
+    def __init__(self, predictor, split: flat.FlatSplit, max_length: int):
         self.predictor = predictor
-        if isinstance(split, flat.FlatSplit):
-            rows = np.sort(np.random.default_rng(0).permutation(len(split))[:VALID_SAMPLE])
-            self.sequences, self.labels = split.sequences(rows, max_length), split.labels[rows]
-            return
-        pairs = list(split.as_numpy_iterator())
-        self.sequences = [inputs["strokes"][:max_length] for inputs, _ in pairs]
-        self.labels = np.array([label for _, label in pairs], dtype=np.int64)
+        rows = np.sort(np.random.default_rng(0).permutation(len(split))[:VALID_SAMPLE])
+        self.sequences, self.labels = split.sequences(rows, max_length), split.labels[rows]
 
     def accuracy(self) -> float:
         """Top-1 accuracy of the drawing-level output (also for per-step training)."""
         return float(np.mean(np.argmax(self.predictor.predict(self.sequences), axis=1) == self.labels))
 
 
-def learning_rate_at(epoch: int, seconds: float, train: TrainConfig) -> float:
-    """Cosine decay over the run, from ``train.learning_rate`` to MIN_LR_FRACTION of it: by
-    epochs, or by the time budget if that comes first."""
-    done = epoch / train.epochs
-    if train.max_minutes:
-        done = max(done, seconds / (60 * train.max_minutes))
-    cosine = 0.5 * (1 + math.cos(math.pi * min(done, 1.0)))
+def learning_rate_at(step: int, total_steps: int, train: TrainConfig) -> float:
+    """Cosine decay over the run's steps, from ``train.learning_rate`` to MIN_LR_FRACTION of it."""
+    cosine = 0.5 * (1 + math.cos(math.pi * min(step / max(total_steps, 1), 1.0)))
     return train.learning_rate * (MIN_LR_FRACTION + (1 - MIN_LR_FRACTION) * cosine)
+
+
+def planned_steps(position: int, steps_per_second: float, seconds_left: float, train: TrainConfig,
+                  steps_per_epoch: int) -> int:
+    """The run's total steps: its epochs', or fewer when the time left at the measured speed
+    (validation included) allows fewer."""
+    by_epochs = train.epochs * steps_per_epoch
+    if train.max_minutes is None:
+        return by_epochs
+    return min(by_epochs, position + int(steps_per_second * max(seconds_left, 0.0)))
 
 
 def stop_reason(progress: "Progress", train: TrainConfig) -> str:
@@ -268,62 +254,113 @@ def stop_reason(progress: "Progress", train: TrainConfig) -> str:
 
 
 class Monitor(keras.callbacks.Callback):
-    """Learning rate by schedule, validation, best weights, checkpoint, stopping, reporting."""
+    """The learning rate by steps, validation, best weights, checkpoints (each epoch and every
+    --checkpoint-minutes), stopping (within a step of a time budget), reporting.
 
-    def __init__(self, model, validation, files, config, progress, best_weights, train_size, on_epoch,
-                 compile_seconds: float = 0.0):
+    Under --max-minutes the schedule's total steps are fixed once, from the speed measured
+    between the first two epoch ends or checkpoints: after compiling and tracing, with
+    validation's share of the time in it."""
+
+    def __init__(self, model, validation, files, config, progress, best_weights, steps_per_epoch, batch_size,
+                 on_epoch, compile_seconds: float = 0.0):
         super().__init__()
-        self.compile_seconds = compile_seconds  # spent before fit; counts in the budget, not the schedule
-        progress.seconds += compile_seconds
-        self.inference_model = model
-        self.validation = validation
-        self.files = files
-        self.config = config
-        self.progress = progress
-        self.best_weights = best_weights
-        self.train_size = train_size
-        self.on_epoch = on_epoch
+        self.inference_model, self.validation, self.files, self.config = model, validation, files, config
+        self.progress, self.best_weights, self.on_epoch = progress, best_weights, on_epoch
+        self.steps_per_epoch, self.batch_size = steps_per_epoch, batch_size
         self.rates: list[float] = []
         self.diverged_in = 0  # the epoch whose loss was NaN or infinite, if one was
+        progress.seconds += compile_seconds  # spent before fit: in the budget, not in the schedule
+        self.session_started, self.seconds_before = time.monotonic(), progress.seconds
+        self.last_checkpoint = time.monotonic()
+        self.window = None  # (position, time) where the speed measurement began
+        self.planning = config.train.max_minutes is not None and not progress.total_steps
+
+    def elapsed(self) -> float:
+        return self.seconds_before + time.monotonic() - self.session_started
+
+    def total_steps(self) -> int:
+        return self.progress.total_steps or self.config.train.epochs * self.steps_per_epoch
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.monotonic()
-        train, seconds = self.config.train, self.progress.seconds
-        if train.max_minutes and self.compile_seconds:  # the schedule runs over the time left after compiling
-            train = dataclasses.replace(train, max_minutes=max(train.max_minutes - self.compile_seconds / 60, 1e-3))
-            seconds -= self.compile_seconds
-        self.model.optimizer.learning_rate.assign(learning_rate_at(epoch, seconds, train))
+        self.started, self.epoch_position = time.monotonic(), self.progress.position
+
+    def on_train_batch_begin(self, batch, logs=None):
+        position = self.progress.position
+        if batch == 0 or position % max(1, self.total_steps() // LR_UPDATES) == 0:
+            self._sync()  # under JAX the optimizer's state lives outside its variables mid-epoch
+            self.model.optimizer.learning_rate.assign(learning_rate_at(position, self.total_steps(), self.config.train))
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.progress.position += 1
+        budget = self.config.train.max_minutes
+        if budget is not None and self.elapsed() >= 60 * budget:
+            self.model.stop_training = True  # within a step of the budget; the epoch's end saves it
+        elif time.monotonic() - self.last_checkpoint >= 60 * self.config.train.checkpoint_minutes:
+            self._sync()
+            self._validate(self.progress.epoch + 1)
+            self._save()
 
     def on_epoch_end(self, epoch, logs=None):
-        seconds = time.monotonic() - self.started
         if not math.isfinite(float((logs or {}).get("loss", 0.0))):
             self.diverged_in = epoch + 1  # nothing of this epoch is kept: its weights are not numbers
             self.model.stop_training = True
             return
-        val_accuracy = self.validation.accuracy()
-        logs = logs if logs is not None else {}
-        logs["val_accuracy"] = val_accuracy
-        state = self.progress
-        state.epoch, state.seconds = epoch + 1, state.seconds + (time.monotonic() - self.started)
-        self.rates.append(self.train_size / seconds)
-        if val_accuracy > state.best_val_accuracy:
-            state.best_val_accuracy, state.best_epoch = val_accuracy, epoch + 1
-            self.best_weights = self.inference_model.get_weights()
+        state, seconds = self.progress, time.monotonic() - self.started
+        val_accuracy = self._validate(epoch + 1)
+        (logs if logs is not None else {})["val_accuracy"] = val_accuracy
+        state.epoch = epoch + 1
+        self.rates.append((state.position - self.epoch_position) * self.batch_size / max(seconds, 1e-9))
+        logs = logs or {}
         state.history.append({"epoch": epoch + 1, "loss": float(logs.get("loss", math.nan)),
                               "accuracy": float(logs.get("accuracy", math.nan)),
                               "val_accuracy": float(val_accuracy),
-                              "learning_rate": float(self.model.optimizer.learning_rate.numpy()),
-                              "seconds": seconds, "drawings_per_second": self.rates[-1]})
+                              "learning_rate": float(np.asarray(self.model.optimizer.learning_rate)),
+                              "seconds": seconds, "drawings_per_second": self.rates[-1], "steps": state.position})
+        state.seconds = self.elapsed()
         state.stopped = stop_reason(state, self.config.train)
         if state.stopped:
             self.model.stop_training = True
-        with writing(self.files.checkpoint):
-            _save_checkpoint(self.files, self.model, state, self.best_weights)
+        self._save()
         self.on_epoch(EpochReport(
             epoch=epoch + 1, epochs=self.config.train.epochs, loss=state.history[-1]["loss"],
             accuracy=state.history[-1]["accuracy"], val_accuracy=val_accuracy,
             best_val_accuracy=state.best_val_accuracy, learning_rate=state.history[-1]["learning_rate"],
             drawings_per_second=self.rates[-1], seconds_left=self._seconds_left(seconds)))
+
+    def _sync(self):
+        sync = getattr(self.model, "jax_state_sync", None)
+        if sync is not None:
+            sync()
+
+    def _validate(self, epoch: int) -> float:
+        accuracy = self.validation.accuracy()
+        if accuracy > self.progress.best_val_accuracy:
+            self.progress.best_val_accuracy, self.progress.best_epoch = accuracy, epoch
+            self.best_weights = self.inference_model.get_weights()
+        return accuracy
+
+    def _save(self):
+        """A checkpoint (the last one stays whole until this one is), and the schedule's plan."""
+        self.progress.seconds = self.elapsed()
+        self._plan()
+        with writing(self.files.checkpoint):
+            _save_checkpoint(self.files, self.model, self.progress, self.best_weights)
+        self.last_checkpoint = time.monotonic()
+
+    def _plan(self):
+        """Fixes the total steps from the speed between the first two saves (under a budget)."""
+        if not self.planning:
+            return
+        now, position = time.monotonic(), self.progress.position
+        if self.window is None:
+            self.window = (position, now)
+            return
+        steps, seconds = position - self.window[0], now - self.window[1]
+        if steps > 0 and seconds > 0:
+            self.progress.total_steps = max(1, planned_steps(
+                position, steps / seconds, 60 * self.config.train.max_minutes - self.elapsed(), self.config.train,
+                self.steps_per_epoch))
+            self.planning = False
 
     def _seconds_left(self, epoch_seconds: float) -> float:
         by_epochs = (self.config.train.epochs - self.progress.epoch) * epoch_seconds

@@ -92,3 +92,13 @@ def test_the_feed_makes_the_same_batches_whatever_its_threads(build):
     for _ in range(12):
         one, four = next(streams[0]), next(streams[1])
         assert np.array_equal(one[0]["strokes"], four[0]["strokes"]) and np.array_equal(one[1], four[1])
+
+
+def test_a_feed_started_at_a_batch_goes_on_as_one_that_ran_there(build):
+    split = FlatSplit.open(build, "train", SHAPES)
+    whole = Feed(split, 16, 250, seed=5, augment=True, workers=1).stream()
+    batches = [next(whole) for _ in range(20)]  # more than one epoch
+    resumed = Feed(split, 16, 250, seed=5, augment=True, workers=1, start=11).stream()
+    for expected in batches[11:]:
+        got = next(resumed)
+        assert np.array_equal(got[0]["strokes"], expected[0]["strokes"]) and np.array_equal(got[1], expected[1])

@@ -7,22 +7,24 @@ import pytest
 
 from sketchrnn_cli.config import TrainConfig
 from sketchrnn_cli.strokes import parse_drawing
-from sketchrnn_cli.train import MIN_LR_FRACTION, Progress, learning_rate_at, stop_reason
+from sketchrnn_cli.train import MIN_LR_FRACTION, Progress, learning_rate_at, planned_steps, stop_reason
 
 
-def test_the_learning_rate_decays_by_cosine_from_its_peak_to_a_floor():
+def test_the_learning_rate_decays_by_cosine_over_the_steps_from_its_peak_to_a_floor():
     train = TrainConfig(epochs=10, learning_rate=0.01)
-    rates = [learning_rate_at(epoch, 0.0, train) for epoch in range(11)]
+    rates = [learning_rate_at(step, 100, train) for step in range(0, 101, 10)]
     assert rates[0] == pytest.approx(0.01)
     assert rates[5] == pytest.approx(0.01 * (MIN_LR_FRACTION + (1 - MIN_LR_FRACTION) * 0.5))
     assert rates[10] == pytest.approx(0.01 * MIN_LR_FRACTION)
     assert all(a > b for a, b in zip(rates, rates[1:]))
+    assert learning_rate_at(150, 100, train) == pytest.approx(0.01 * MIN_LR_FRACTION)
 
 
-def test_a_time_budget_that_ends_first_drives_the_schedule():
-    train = TrainConfig(epochs=100, learning_rate=0.01, max_minutes=1.0)
-    assert learning_rate_at(1, 30.0, train) == pytest.approx(0.01 * (MIN_LR_FRACTION + (1 - MIN_LR_FRACTION) * 0.5))
-    assert learning_rate_at(1, 600.0, train) == pytest.approx(0.01 * MIN_LR_FRACTION)
+def test_a_time_budget_plans_the_steps_the_measured_speed_allows():
+    budget = TrainConfig(epochs=100, max_minutes=1.0)
+    assert planned_steps(40, 2.0, 30.0, budget, steps_per_epoch=10) == 40 + 60
+    assert planned_steps(40, 100.0, 30.0, budget, steps_per_epoch=10) == 1000  # the epochs end first
+    assert planned_steps(40, 2.0, 30.0, TrainConfig(epochs=5), steps_per_epoch=10) == 50
 
 
 @pytest.mark.parametrize("progress, reason", [
