@@ -27,6 +27,7 @@ from .sources import OFFICIAL_SOURCE, Network
 TRAIN_MODULES = ("tensorflow", "tensorflow_datasets")  # what download, train and export need
 
 DEFAULT_DATA_DIR = "data"
+LARGE_DOWNLOAD_BYTES = 100_000_000  # from this size on, download says what it will fetch and store
 
 data_dir_option = click.option(
     "--data-dir",
@@ -161,7 +162,15 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
                     shown[0] = time.monotonic()
                     progress.update(task, completed=done, total=total)
 
-            summary = run_download(request, on_done, on_bytes)
+            def on_plan(room):  # a large download says what it will take first
+                if room.store >= LARGE_DOWNLOAD_BYTES:
+                    from .disk import size_text
+
+                    fetched = f"fetches at most {size_text(room.fetch)} and " if room.fetch else ""
+                    progress.console.print(f"this download {fetched}stores about {size_text(room.store)} under "
+                                           f"{data_dir} ({size_text(room.free)} free)", markup=False)
+
+            summary = run_download(request, on_done, on_bytes, on_plan)
     _show_download(summary)
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-from . import convert, datastore, flat, sources
+from . import convert, datastore, disk, flat, sources
 from .collect import CollectOptions
 from .config import FORMATS, ConfigError, parse_json
 from .convert import Converted
@@ -39,6 +40,7 @@ def download(
     request: DownloadRequest,
     on_done: convert.OnDone = lambda c, d, n, k: None,
     on_progress: sources.Progress = lambda d, t: None,
+    on_plan: Callable[[disk.DiskPlan], None] = lambda plan: None,
 ) -> DownloadSummary:
     """Converts the categories not converted yet (in parallel), then builds and publishes the
     dataset of every category converted with these settings."""
@@ -50,6 +52,10 @@ def download(
                             folder, request.options, request.network, keep_downloads=request.keep_downloads)
                 for category in request.categories]
         others = convert.converted_before(folder, exclude=list(request.categories))
+        todo = [job for job in jobs if convert.reusable(job) is None]
+        room = disk.plan(todo, others, request.data_dir, request.keep_downloads)
+        on_plan(room)
+        disk.check(room, request.data_dir)  # before anything is fetched or written
         converted = convert.Converted([*request.categories, *others], others, folder, request.options.max_length,
                                       arriving=convert.converting(jobs, request.workers, on_done, on_progress))
         if request.workers <= 1:  # one core: convert first, so a bad category stops before TensorFlow starts

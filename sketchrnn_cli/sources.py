@@ -77,6 +77,20 @@ def open_lines(source: str, relative: str, download_dir: Path, on_progress: Prog
     return _local_lines(Path(source).expanduser() / relative, on_progress)
 
 
+def file_size(source: str, relative: str, network: Network = Network()) -> int | None:
+    """The size of one file of the source (a HEAD request for a remote one), None if unknown."""
+    if not is_remote(source):
+        path = Path(source).expanduser() / relative
+        return path.stat().st_size if path.is_file() else None
+    url = source.rstrip("/") + "/" + urllib.parse.quote(relative)
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=network.timeout) as response:
+            length = response.headers.get("Content-Length")
+    except (urllib.error.URLError, OSError, http.client.HTTPException):
+        return None
+    return int(length) if length and length.isdigit() else None
+
+
 def fetch_file(source: str, relative: str, download_dir: Path, on_progress: Progress = _ignore,
                network: Network = Network()) -> Path:
     """A complete local copy of one file (the file itself for a local source)."""

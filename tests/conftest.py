@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import socket
+import subprocess
 import threading
 import time
 from functools import partial
@@ -278,3 +279,15 @@ def sketch_without_tensorflow(venv: Path, made_by: str = "make test") -> Path:
     has_tensorflow = subprocess.run([str(venv / "bin" / "python"), "-c", "import tensorflow"], capture_output=True)
     assert has_tensorflow.returncode != 0, f"{venv} has TensorFlow: the test would prove nothing"
     return sketch
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 2 MB tmpfs, mounted for the test (root only); skips where mounting is not allowed."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({made.stderr.decode().strip() or 'not root'})")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)

@@ -289,18 +289,6 @@ def test_20_a_run_interrupted_while_saving_its_files_finishes_them_on_resume(sha
 
 # 21. A full disk names the path and says what to do.
 
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A 2 MB tmpfs, mounted for the test (root only); skips where mounting is not allowed."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here ({made.stderr.decode().strip() or 'not root'})")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
 def test_21_a_full_disk_is_one_line_with_the_path_and_a_hint(run_copy, tiny_disk):
     (tiny_disk / "filler").write_bytes(b"\0" * (2 * 1024 * 1024 - 64 * 1024))
     done = sketch("export", run_copy, "--format", "saved_model", "--out", tiny_disk / "serving")
