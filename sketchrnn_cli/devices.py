@@ -103,8 +103,11 @@ def resolve_jax_device(requested: str) -> DeviceChoice:
 
 
 def resolve_device(requested: str) -> tuple[DeviceChoice, object]:
-    """Chooses the device and builds its tf.distribute strategy."""
+    """Chooses the device and builds its tf.distribute strategy: with TF_CONFIG set, a
+    MultiWorkerMirroredStrategy over the machines it names."""
     tf = import_tensorflow()
+    if os.environ.get("TF_CONFIG"):
+        return _multi_worker(tf, requested)
     gpus = tf.config.list_logical_devices("GPU")
     cpus = tf.config.list_logical_devices("CPU")
     capabilities = []
@@ -119,6 +122,23 @@ def resolve_device(requested: str) -> tuple[DeviceChoice, object]:
     else:
         strategy = tf.distribute.OneDeviceStrategy(devices[0].name)
     return choice, strategy
+
+
+def _multi_worker(tf, requested: str) -> tuple[DeviceChoice, object]:
+    """Every worker of TF_CONFIG trains one replica per local GPU (or its CPU), in step."""
+    import json
+
+    try:
+        cluster = json.loads(os.environ["TF_CONFIG"])
+        workers = len(cluster["cluster"]["worker"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise SketchError(f"TF_CONFIG is not a cluster description ({type(error).__name__}: {error})") from None
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()  # before any other TensorFlow op
+    gpus = tf.config.list_logical_devices("GPU")
+    local = choose_device(requested, gpus, tf.config.list_logical_devices("CPU"), [])
+    reason = (f"training on {workers} workers from TF_CONFIG, {strategy.num_replicas_in_sync} replicas in all "
+              f"({local.reason.removeprefix('training on ')})")
+    return DeviceChoice(local.kind, strategy.num_replicas_in_sync, local.policy, reason), strategy
 
 
 def describe() -> dict:

@@ -153,7 +153,10 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     callbacks = [monitor]
     if _tensorflow_installed():  # TensorBoard's event files are written with TensorFlow
         callbacks.append(keras.callbacks.TensorBoard(str(files.logs), write_graph=False, profile_batch=0))
-    if not progress.stopped:  # a stopped run crashed after its last checkpoint: just save it
+    if not progress.stopped and on_tensorflow and _is_multi_worker(strategy):
+        _fit_by_strategy(trainer, strategy, train_batches, config.train.epochs, progress.epoch,
+                         feed.plan.batches_per_epoch, [monitor])
+    elif not progress.stopped:  # a stopped run crashed after its last checkpoint: just save it
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*(ran out of data|shuffle=True).*")
             trainer.fit(train_batches, epochs=config.train.epochs, initial_epoch=progress.epoch,
@@ -185,6 +188,45 @@ def _tf_dataset(feed, per_step: bool):
     signature = ({"strokes": tf.TensorSpec([None, None, 3], tf.float32), "length": tf.TensorSpec([None], tf.int32)},
                  tf.TensorSpec(targets, tf.int32), tf.TensorSpec(targets, tf.float32))
     return tf.data.Dataset.from_generator(feed.stream, output_signature=signature).prefetch(2)
+
+
+def _is_multi_worker(strategy) -> bool:
+    return isinstance(strategy, import_tensorflow().distribute.MultiWorkerMirroredStrategy)
+
+
+def _fit_by_strategy(trainer, strategy, dataset, epochs: int, initial_epoch: int, steps_per_epoch: int, callbacks):
+    """fit's loop for a MultiWorkerMirroredStrategy, whose per-replica batches Keras 3's fit
+    cannot take (keras-team/keras#20585: its data adapter converts them to tensors): the strategy
+    runs Keras's own train_step on each replica's share. Callbacks see what fit shows them."""
+    tf = import_tensorflow()
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    batches = iter(strategy.experimental_distribute_dataset(dataset.with_options(options)))
+
+    @tf.function
+    def step():
+        logs = strategy.run(trainer.train_step, args=(next(batches),))
+        return {name: strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None) for name, value in logs.items()}
+
+    for callback in callbacks:
+        callback.set_model(trainer)
+    trainer.stop_training = False
+    for epoch in range(initial_epoch, epochs):
+        trainer.reset_metrics()
+        for callback in callbacks:
+            callback.on_epoch_begin(epoch)
+        for batch in range(steps_per_epoch):
+            for callback in callbacks:
+                callback.on_train_batch_begin(batch)
+            logs = {name: float(value) for name, value in step().items()}
+            for callback in callbacks:
+                callback.on_train_batch_end(batch, logs)
+            if trainer.stop_training:
+                break
+        for callback in callbacks:
+            callback.on_epoch_end(epoch, dict(logs))
+        if trainer.stop_training:
+            return
 
 
 def _compile_every_shape(trainer, feed) -> float:
