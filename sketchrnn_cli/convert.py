@@ -205,7 +205,16 @@ def reusable(job: Job) -> dict | None:
 def convert_category(job: Job, on_progress: sources.Progress = lambda d, t: None) -> dict:
     """Reads one category's file, writes its examples in chunks, then its manifest; returns the
     manifest."""
+    (job.out / f"{job.category}.json").unlink(missing_ok=True)  # its chunks go next: never a manifest without them
     _remove_chunks(job.out, job.category)  # of an earlier, unfinished conversion
+    try:
+        return _convert(job, on_progress)
+    except BaseException:
+        _remove_chunks(job.out, job.category)  # a full disk gets its space back; the category is redone anyway
+        raise
+
+
+def _convert(job: Job, on_progress: sources.Progress) -> dict:
     chunks, counts = [], dict.fromkeys(SPLITS, 0)
 
     def flush(collected: Collected) -> None:

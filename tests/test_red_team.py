@@ -327,22 +327,37 @@ def download_args(data, source, categories="circle,zigzag,square", *extra):
     return ["download", "--data-dir", data, "--source", source, "--categories", categories, *extra]
 
 
+def long_drawings_bucket(root, per_shape: int):
+    """Drawings of 300 points, four times the bytes of a mean drawing: the disk estimate, made
+    with a mean drawing's bytes under --max-per-class, is too low for them."""
+    rng = np.random.default_rng(0)
+    folder = root / "full" / "simplified"
+    folder.mkdir(parents=True)
+    for index, shape in enumerate(("circle", "zigzag", "square")):
+        lines = [json.dumps({"word": shape, "key_id": str(10**15 + index * 10**6 + i),
+                             "drawing": [[rng.integers(0, 256, 300).tolist(), rng.integers(0, 256, 300).tolist()]]})
+                 for i in range(per_shape)]
+        (folder / f"{shape}.ndjson").write_text("\n".join(lines) + "\n")
+    return root
+
+
 def test_2_a_failed_rebuild_keeps_the_previous_dataset(bucket, tmp_path, http_mirror, tiny_disk):
     data = tiny_disk / "data"
     assert sketch(*download_args(data, bucket)).returncode == 0
     before = dataset_rows(data)
-    big = tmp_path / "big"
-    from conftest import write_bucket
-
-    write_bucket(big, per_shape=3000)
-    full = sketch(*download_args(data, big))  # its build does not fit the disk
+    big = long_drawings_bucket(tmp_path / "big", per_shape=300)
+    capped = ("--max-per-class", "300", "--no-keep-downloads")  # passes the estimate, then fills the disk
+    full = sketch(*download_args(data, big, "circle,zigzag,square", *capped))
     one_error_line(full, "the disk is full")
     assert dataset_rows(data) == before
-    slow_url, _ = http_mirror(big, delay=0.01)
-    process = subprocess.Popen([*SKETCH, *download_args(str(data), slow_url)], stderr=subprocess.PIPE)
+    shutil.rmtree(data / "converted")  # the user frees the space the finished conversions took
+    slow_url, _ = http_mirror(big, delay=0.05)
+    process = subprocess.Popen([*SKETCH, *download_args(str(data), slow_url, "circle,zigzag,square",
+                                                        "--max-per-class", "100", "--no-keep-downloads")],
+                               stderr=subprocess.PIPE)
     time.sleep(2)
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=30) == 128 + signal.SIGTERM
+    assert process.wait(timeout=30) == 128 + signal.SIGTERM, process.stderr.read()
     assert dataset_rows(data) == before
     assert not list((data / "datasets" / "simplified").glob(".staging-*"))
 
