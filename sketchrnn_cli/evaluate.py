@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import datastore, metrics
+from . import datastore, flat, metrics
 from .errors import SketchError
 from .inference import open_backend
 from .reader import Skipped, read_file
@@ -26,21 +26,32 @@ class Scored:
 
 
 def evaluate_split(run_dir: Path, data_dir: Path, split: str, backend: str = "tensorflow") -> Scored:
-    """Scores the run on ``split`` of the dataset it was trained on."""
-    from .data import load_split
+    """Scores the run on ``split`` of the dataset it was trained on (its flat arrays: no
+    TensorFlow needed to read them; a build older than those is read through TFDS)."""
     from .download import dataset_dir
 
     config, model = open_backend(run_dir, backend)
     path = dataset_dir(data_dir, config.data.format)
     if path is None:
         raise SketchError(f"no {config.data.format} dataset in {data_dir}; run sketch download first")
-    sequences, labels = [], []
     with datastore.reading(path):
-        for inputs, label in load_split(path, split, config.data.labels).as_numpy_iterator():
-            sequences.append(inputs["strokes"][: config.data.max_length])
-            labels.append(label)
-    return _score(model, sequences, np.array(labels, dtype=np.int64), config.data.labels,
-                  {"source": f"{path} ({split})", "backend": model.name})
+        read = split_from_flat_arrays if flat.has_flat(path) else split_from_tfds
+        sequences, labels = read(path, split, config.data.labels, config.data.max_length)
+    return _score(model, sequences, labels, config.data.labels, {"source": f"{path} ({split})", "backend": model.name})
+
+
+def split_from_flat_arrays(path: Path, split: str, labels: tuple[str, ...], max_length: int):
+    from .download import dataset_info
+
+    drawings = flat.FlatSplit.open(path, split, dataset_info(path).labels, labels)
+    return drawings.sequences(range(len(drawings)), max_length), drawings.labels.astype(np.int64)
+
+
+def split_from_tfds(path: Path, split: str, labels: tuple[str, ...], max_length: int):
+    from .data import load_split
+
+    pairs = list(load_split(path, split, labels).as_numpy_iterator())
+    return [inputs["strokes"][:max_length] for inputs, _ in pairs], np.array([y for _, y in pairs], dtype=np.int64)
 
 
 def evaluate_files(run_dir: Path, paths: list[Path], backend: str = "tensorflow") -> Scored:

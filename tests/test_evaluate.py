@@ -73,3 +73,14 @@ def test_exported_saved_model_serves_the_same_answers(trained_run, tmp_path):
     outputs = served(strokes=tf.constant(strokes), length=tf.constant(lengths))
     _, backend = open_backend(trained_run, "tensorflow")
     np.testing.assert_allclose(next(iter(outputs.values())).numpy(), backend.predict(sequences), atol=1e-5)
+
+
+def test_a_split_reads_the_same_from_flat_arrays_and_from_tfds(shapes_data):
+    from sketchrnn_cli.download import dataset_dir
+    from sketchrnn_cli.evaluate import split_from_flat_arrays, split_from_tfds
+
+    build = dataset_dir(shapes_data, "simplified")
+    labels = ("square", "circle", "zigzag")
+    by_flat, by_tfds = (read(build, "test", labels, 250) for read in (split_from_flat_arrays, split_from_tfds))
+    rows = [sorted((int(label), sequence.tobytes()) for sequence, label in zip(*pair)) for pair in (by_flat, by_tfds)]
+    assert rows[0] == rows[1] and len(rows[0]) > 0

@@ -81,3 +81,13 @@ def test_the_slim_install_serves_the_draw_page(slim_sketch, trained_run, tmp_pat
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_the_slim_install_scores_a_dataset_split_from_its_flat_arrays(slim_sketch, trained_run, shapes_data):
+    import sys
+
+    slim = run(slim_sketch, "evaluate", trained_run, "--data-dir", shapes_data, "--backend", "litert", "--json")
+    full = run(sys.executable, "-m", "sketchrnn_cli.cli", "evaluate", trained_run, "--data-dir", shapes_data,
+               "--backend", "litert", "--json")
+    assert slim.returncode == 0 and full.returncode == 0, slim.stderr + full.stderr
+    assert json.loads(slim.stdout)["top1"] == json.loads(full.stdout)["top1"] and json.loads(slim.stdout)["count"] > 0
