@@ -122,15 +122,10 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
 
     with strategy.scope():
         classifier = build(config.model, len(labels), config.data.input_scale)  # before any file: it checks the config
-        model, trainer = classifier.model, classifier.trainer
-        trainer.compile(keras.optimizers.Adam(config.train.learning_rate),
-                        keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
-        progress, best_weights = _restore(files, trainer) if resume else (Progress(), None)
-        reason = choice.reason
-        if config.train.init_from and not resume:
-            new = initialise_from(Path(config.train.init_from), model, labels)
-            reason += (f"; starting from {config.train.init_from}'s weights, "
-                       f"{len(new)} new categor{'y' if len(new) == 1 else 'ies'}{': ' if new else ''}{', '.join(new)}")
+        classifier.trainer.compile(keras.optimizers.Adam(config.train.learning_rate),
+                                   keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+        progress, best_weights = _restore(files, classifier.trainer) if resume else (Progress(), None)
+        reason = choice.reason if resume else choice.reason + _initialised(config, classifier.model, labels)
     if not resume:
         artifacts.write_config(files, config)
     on_start(reason, config, sizes)
@@ -140,33 +135,50 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     feed = pipeline.Feed(train_split, config.train.batch_size, config.data.max_length, config.train.seed,
                          config.train.augment, classifier.stride if classifier.per_step else None,
                          start=progress.position, buckets=pipeline.TRACED_BUCKETS if on_tensorflow else pipeline.BUCKETS)
-    compiles = not on_tensorflow and not progress.stopped
-    compile_seconds = _compile_every_shape(trainer, feed) if compiles else 0.0
-    train_batches = _tf_dataset(feed, classifier.per_step) if on_tensorflow else feed.stream()
-    if on_tensorflow:
-        predictor = Predictor(model, len(labels))
-    else:  # one padded length for validation: one more compiled shape, not four
-        predictor = KerasPredictor(model, len(labels), pipeline.bucket_bounds(config.data.max_length)[-1:])
-    validation = Validation(predictor, valid_split, config.data.max_length)
-    monitor = Monitor(model, validation, files, config, progress, best_weights, feed.plan.batches_per_epoch,
-                      config.train.batch_size, on_epoch, compile_seconds)
-    callbacks = [monitor]
-    if _tensorflow_installed():  # TensorBoard's event files are written with TensorFlow
-        callbacks.append(keras.callbacks.TensorBoard(str(files.logs), write_graph=False, profile_batch=0))
-    if not progress.stopped and on_tensorflow and _is_multi_worker(strategy):
-        _fit_by_strategy(trainer, strategy, train_batches, config.train.epochs, progress.epoch,
-                         feed.plan.batches_per_epoch, [monitor])
-    elif not progress.stopped:  # a stopped run crashed after its last checkpoint: just save it
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*(ran out of data|shuffle=True).*")
-            trainer.fit(train_batches, epochs=config.train.epochs, initial_epoch=progress.epoch,
-                        steps_per_epoch=feed.plan.batches_per_epoch, callbacks=callbacks, verbose=0)
+    compile_seconds = 0.0 if on_tensorflow or progress.stopped else _compile_every_shape(classifier.trainer, feed)
+    validation = Validation(_predictor(classifier.model, len(labels), config, on_tensorflow), valid_split,
+                            config.data.max_length)
+    monitor = Monitor(classifier.model, validation, files, config, progress, best_weights,
+                      feed.plan.batches_per_epoch, config.train.batch_size, on_epoch, compile_seconds)
+    if not progress.stopped:  # a stopped run crashed after its last checkpoint: just save it
+        _fit(classifier, strategy, feed, config, progress, monitor, files, on_tensorflow)
     if monitor.diverged_in:
         raise SketchError(f"training diverged: the loss was not a number in epoch {monitor.diverged_in}; "
                           f"epochs before it are saved in {files.checkpoint}. Lower --learning-rate and "
                           f"train a new run")
     progress.stopped = progress.stopped or "epochs done"
-    return _finish(files, config, model, monitor, choice.reason)
+    return _finish(files, config, classifier.model, monitor, choice.reason)
+
+
+def _initialised(config, model, labels) -> str:
+    """Starts the model from --init-from's run, if given; what to tell the user about it."""
+    if not config.train.init_from:
+        return ""
+    new = initialise_from(Path(config.train.init_from), model, labels)
+    return (f"; starting from {config.train.init_from}'s weights, "
+            f"{len(new)} new categor{'y' if len(new) == 1 else 'ies'}{': ' if new else ''}{', '.join(new)}")
+
+
+def _predictor(model, classes: int, config, on_tensorflow: bool):
+    if on_tensorflow:
+        return Predictor(model, classes)
+    # One padded length for validation under a compiling backend: one more shape, not four.
+    return KerasPredictor(model, classes, pipeline.bucket_bounds(config.data.max_length)[-1:])
+
+
+def _fit(classifier, strategy, feed, config, progress, monitor, files, on_tensorflow: bool) -> None:
+    trainer, steps = classifier.trainer, feed.plan.batches_per_epoch
+    batches = _tf_dataset(feed, classifier.per_step) if on_tensorflow else feed.stream()
+    if on_tensorflow and _is_multi_worker(strategy):
+        _fit_by_strategy(trainer, strategy, batches, config.train.epochs, progress.epoch, steps, [monitor])
+        return
+    callbacks = [monitor]
+    if _tensorflow_installed():  # TensorBoard's event files are written with TensorFlow
+        callbacks.append(keras.callbacks.TensorBoard(str(files.logs), write_graph=False, profile_batch=0))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(ran out of data|shuffle=True).*")
+        trainer.fit(batches, epochs=config.train.epochs, initial_epoch=progress.epoch, steps_per_epoch=steps,
+                    callbacks=callbacks, verbose=0)
 
 
 class _OneDevice:
