@@ -3,8 +3,9 @@ TensorFlow; TensorFlow's fit reads the same stream). Knows no model.
 
 Batches hold drawings of similar length padded to one of a few bounds (``BUCKETS`` of them),
 so a compiling backend (XLA under JAX) compiles a handful of shapes; every batch is full, for
-the same reason. The augmentation is data.py's (rotation, per-axis stretch, dropped points and
-strokes, back to the unit box) in NumPy over whole batches, seeded per (seed, epoch, batch): the same seed gives
+the same reason. The augmentation (rotation, per-axis stretch, dropped points and strokes,
+back to the unit box; what the tf.data pipeline before it did per drawing) works on whole
+batches, seeded per (seed, epoch, batch): the same seed gives
 the same batches whatever order a loader's threads make them in.
 """
 
@@ -75,8 +76,8 @@ def make_batch(split: FlatSplit, rows: np.ndarray, steps: int, max_length: int,
 
 def augment(strokes: np.ndarray, lengths: np.ndarray, rng: np.random.Generator, rotation_degrees: float = 15.0,
             stretch: float = 0.2, drop_point: float = 0.1, drop_stroke: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """data.augment over a padded batch: per drawing a random rotation, per-axis stretch,
-    dropped points and strokes, and the result back in the unit box. Returns (strokes, lengths)."""
+    """Over a padded batch, per drawing: a random rotation, per-axis stretch, dropped points
+    and strokes, and the result back in the unit box. Returns (strokes, lengths)."""
     batch, steps = strokes.shape[:2]
     real = np.arange(steps)[None, :] < lengths[:, None]
     pen = strokes[..., 2]

@@ -1,12 +1,9 @@
-"""The training policy as pure functions: learning-rate schedule, stopping rule; and augmentation."""
+"""The training policy as pure functions: learning-rate schedule, steps under a budget, stopping rule."""
 
-import math
 
-import numpy as np
 import pytest
 
 from sketchrnn_cli.config import TrainConfig
-from sketchrnn_cli.strokes import parse_drawing
 from sketchrnn_cli.train import MIN_LR_FRACTION, Progress, learning_rate_at, planned_steps, stop_reason
 
 
@@ -35,31 +32,3 @@ def test_a_time_budget_plans_the_steps_the_measured_speed_allows():
 ])
 def test_the_stopping_rule(progress, reason):
     assert stop_reason(progress, TrainConfig(epochs=10, patience=5, max_minutes=1.0)) == reason
-
-
-def augmented(sequence, seed):
-    import tensorflow as tf
-
-    from sketchrnn_cli.data import augment
-
-    return augment(tf.constant(sequence), tf.constant(seed, tf.int64)).numpy()
-
-
-def test_augmentation_is_seeded_and_keeps_a_valid_normalised_drawing():
-    rng = np.random.default_rng(0)
-    strokes = [[rng.integers(0, 255, 12).tolist(), rng.integers(0, 255, 12).tolist()] for _ in range(4)]
-    sequence = parse_drawing(strokes)
-    first, again, other = augmented(sequence, [1, 2]), augmented(sequence, [1, 2]), augmented(sequence, [3, 4])
-    np.testing.assert_array_equal(first, again)
-    assert not (len(first) == len(other) and np.allclose(first, other))
-    for result in (first, other):
-        assert np.isfinite(result).all() and 2 <= len(result) <= len(sequence)
-        assert set(np.unique(result[:, 2])) <= {0.0, 1.0} and result[-1, 2] == 1.0
-        points = np.cumsum(result[:, :2], axis=0)
-        assert points.min() >= -1e-5 and math.isclose(points.max(), 1.0, abs_tol=1e-5)
-
-
-def test_augmentation_keeps_at_least_one_stroke_of_a_tiny_drawing():
-    sequence = parse_drawing([[[0, 10], [0, 10]]])
-    for seed in range(20):
-        assert len(augmented(sequence, [seed, 0])) == 2
