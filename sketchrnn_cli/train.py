@@ -11,6 +11,7 @@ import dataclasses
 import importlib.util
 import json
 import math
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -81,6 +82,7 @@ class Progress:
     stopped: str = ""
     position: int = 0  # batches trained on: where in the stream of batches a resumed run goes on
     total_steps: int = 0  # the schedule's length once fixed under a time budget (0: by epochs)
+    best_position: int = 0  # the batches trained on at the best validation (patience counts from it)
 
 
 def train(
@@ -202,6 +204,18 @@ def _tf_dataset(feed, per_step: bool):
     return tf.data.Dataset.from_generator(feed.stream, output_signature=signature).prefetch(2)
 
 
+def export_with_tensorflow(run_dir: Path) -> bool:
+    """model.tflite for a run trained on another Keras backend: `sketch export` in a process of
+    its own, whose Keras runs on TensorFlow (this one's cannot switch). False if it failed
+    (`sketch export` can be run later)."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "sketchrnn_cli.cli", "export", str(run_dir), "--out", str(run_dir)]
+    done = subprocess.run(command, capture_output=True, env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+    return done.returncode == 0
+
+
 def _is_multi_worker(strategy) -> bool:
     return isinstance(strategy, import_tensorflow().distribute.MultiWorkerMirroredStrategy)
 
@@ -296,11 +310,12 @@ def planned_steps(position: int, steps_per_second: float, seconds_left: float, t
     return min(by_epochs, position + int(steps_per_second * max(seconds_left, 0.0)))
 
 
-def stop_reason(progress: "Progress", train: TrainConfig) -> str:
-    """Why training stops after the epochs in ``progress``, or "" to go on."""
+def stop_reason(progress: "Progress", train: TrainConfig, steps_per_epoch: int) -> str:
+    """Why training stops after the epochs in ``progress``, or "" to go on. Patience counts
+    steps: ``patience`` epochs' worth since the best validation (at an epoch end or a checkpoint)."""
     if train.max_minutes is not None and progress.seconds >= 60 * train.max_minutes:
         return f"time limit of {train.max_minutes:g} min"
-    if progress.epoch - progress.best_epoch >= train.patience:
+    if progress.position - progress.best_position >= train.patience * steps_per_epoch:
         return f"early stopping (no better valid accuracy in {train.patience} epochs)"
     if progress.epoch >= train.epochs:
         return "epochs done"
@@ -371,7 +386,7 @@ class Monitor(keras.callbacks.Callback):
                               "learning_rate": float(np.asarray(self.model.optimizer.learning_rate)),
                               "seconds": seconds, "drawings_per_second": self.rates[-1], "steps": state.position})
         state.seconds = self.elapsed()
-        state.stopped = stop_reason(state, self.config.train)
+        state.stopped = stop_reason(state, self.config.train, self.steps_per_epoch)
         if state.stopped:
             self.model.stop_training = True
         self._save()
@@ -390,6 +405,7 @@ class Monitor(keras.callbacks.Callback):
         accuracy = self.validation.accuracy()
         if accuracy > self.progress.best_val_accuracy:
             self.progress.best_val_accuracy, self.progress.best_epoch = accuracy, epoch
+            self.progress.best_position = self.progress.position
             self.best_weights = self.inference_model.get_weights()
         return accuracy
 
@@ -459,9 +475,11 @@ def _finish(files: RunFiles, config: RunConfig, model, monitor: Monitor, device_
         model.set_weights(monitor.best_weights)
     with writing(files.keras_model):
         artifacts.atomic_write(files.keras_model, lambda tmp: model.save(tmp))
-    if keras_backend() == "tensorflow":  # elsewhere `sketch export` writes it, where TensorFlow is
+    if keras_backend() == "tensorflow":
         with writing(files.tflite_model):
             write_tflite(model, files.tflite_model)
+    elif _tensorflow_installed():
+        export_with_tensorflow(files.root)
     result = TrainResult(
         run_dir=files.root, config=config, device=device_reason, epochs_run=progress.epoch,
         best_epoch=progress.best_epoch, best_val_accuracy=progress.best_val_accuracy,

@@ -59,3 +59,14 @@ def test_the_keras_predictor_gives_the_tensorflow_predictors_probabilities(train
     by_keras = KerasPredictor(model, len(SHAPES), [64, 256], batch_size=8).predict(sequences)
     by_tensorflow = Predictor(model, len(SHAPES)).predict(sequences)
     assert np.allclose(by_keras, by_tensorflow, atol=1e-5)
+
+
+def test_a_run_without_model_tflite_gets_one_from_a_tensorflow_process(trained_run, tmp_path):
+    """What training on JAX does at its end where TensorFlow is installed too."""
+    import shutil
+
+    from sketchrnn_cli.train import export_with_tensorflow
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns(".lock", "model.tflite"))
+    assert export_with_tensorflow(run) and (run / "model.tflite").stat().st_size > 0

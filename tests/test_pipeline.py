@@ -102,3 +102,24 @@ def test_a_feed_started_at_a_batch_goes_on_as_one_that_ran_there(build):
     for expected in batches[11:]:
         got = next(resumed)
         assert np.array_equal(got[0]["strokes"], expected[0]["strokes"]) and np.array_equal(got[1], expected[1])
+
+
+def test_streaming_holds_batches_not_the_dataset(tmp_path):
+    """A 96 MB memory-mapped split streams with a few MB of allocations (NumPy reports its
+    allocations to tracemalloc): no cache of the drawings, whatever the dataset's size."""
+    import tracemalloc
+
+    lengths = np.full(200_000, 40)
+    strokes = np.lib.format.open_memmap(tmp_path / "strokes.npy", "w+", np.float32, (int(lengths.sum()), 3))
+    strokes[:] = 0.01
+    strokes.flush()
+    split = FlatSplit(np.load(tmp_path / "strokes.npy", mmap_mode="r"), np.arange(len(lengths)) * 40, lengths,
+                      np.zeros(len(lengths), np.int64))
+    stream = Feed(split, 64, 250, seed=0, augment=True, workers=2).stream()
+    tracemalloc.start()
+    for _ in range(400):  # 25,600 drawings
+        next(stream)
+    stream.close()  # its threads finish before tracing stops
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert strokes.nbytes > 90e6 and peak < 20e6

@@ -25,10 +25,12 @@ def test_a_time_budget_plans_the_steps_the_measured_speed_allows():
 
 
 @pytest.mark.parametrize("progress, reason", [
-    (Progress(epoch=3, best_epoch=3, seconds=10.0), ""),
-    (Progress(epoch=10, best_epoch=10, seconds=10.0), "epochs done"),
-    (Progress(epoch=7, best_epoch=2, seconds=10.0), "early stopping (no better valid accuracy in 5 epochs)"),
-    (Progress(epoch=3, best_epoch=3, seconds=61.0), "time limit of 1 min"),
+    (Progress(epoch=3, best_epoch=3, seconds=10.0, position=30, best_position=30), ""),
+    (Progress(epoch=10, best_epoch=10, seconds=10.0, position=100, best_position=100), "epochs done"),
+    (Progress(epoch=7, best_epoch=2, seconds=10.0, position=70, best_position=20),
+     "early stopping (no better valid accuracy in 5 epochs)"),
+    (Progress(epoch=7, best_epoch=3, seconds=10.0, position=70, best_position=25), ""),  # best mid-epoch 3
+    (Progress(epoch=3, best_epoch=3, seconds=61.0, position=30, best_position=30), "time limit of 1 min"),
 ])
 def test_the_stopping_rule(progress, reason):
-    assert stop_reason(progress, TrainConfig(epochs=10, patience=5, max_minutes=1.0)) == reason
+    assert stop_reason(progress, TrainConfig(epochs=10, patience=5, max_minutes=1.0), steps_per_epoch=10) == reason
