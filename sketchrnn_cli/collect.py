@@ -35,12 +35,10 @@ class CollectOptions:
 
 @dataclass
 class Collected:
-    categories: list[str] = field(default_factory=list)
     examples: dict[str, list[Example]] = field(default_factory=lambda: {s: [] for s in SPLITS})
     skipped: list[Skipped] = field(default_factory=list)
     skipped_count: int = 0
     unrecognized_count: int = 0  # dropped by recognized_only; not errors
-    max_length: int = DEFAULT_MAX_LENGTH  # points kept per drawing
     kept: int = 0  # drawings added, flushed ones included
     flush: Callable[["Collected"], None] | None = None  # takes the examples away once flush_every are held
     flush_every: int = 0
@@ -61,7 +59,6 @@ def collect_ndjson(
     collected: Collected, category: str, lines: Iterable[bytes], source: str, options: CollectOptions
 ) -> None:
     """Adds the drawings of one category's ndjson lines to ``collected``."""
-    collected.categories.append(category)
     seen: set[str] = set()
     kept = 0
     if options.max_per_class == 0:
@@ -89,7 +86,6 @@ def collect_npz(collected: Collected, category: str, arrays, source: str, option
 
     These files carry their own splits and no key_id, so their splits are kept.
     """
-    collected.categories.append(category)
     for split in SPLITS:
         if split not in arrays:
             collected.skip(Skipped(source, 0, f"no '{split}' array in the .npz file"))

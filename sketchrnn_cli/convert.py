@@ -226,7 +226,7 @@ def _convert(job: Job, on_progress: sources.Progress) -> dict:
                 counts[split] += len(examples)
                 examples.clear()
 
-    collected = Collected(max_length=job.options.max_length, flush=flush, flush_every=job.chunk)
+    collected = Collected(flush=flush, flush_every=job.chunk)
     started = time.perf_counter()
     if job.format == "npz":
         path = sources.fetch_file(job.source, sources.relative_npz_path(job.category), job.download_dir,
