@@ -5,7 +5,7 @@ Downloads the 15 benchmark categories (450 drawings each) from ../shared/quickdr
 references.py for the same minutes on the same data, choosing every model's epoch on the
 valid split, and scores all of them once on the test split.
 
-    .venv/bin/python bench/bench_train.py [--minutes 10] [--only default|references] [--reference NAME]
+    .venv/bin/python bench/bench_train.py [--minutes 10] [--only default|references] [--reference NAME] [--seed N]
 
 Writes bench/results/train.json and prints a Markdown table for BENCHMARKS.md.
 """
@@ -48,12 +48,12 @@ def prepare_data() -> Path:
     return download(request).dataset_dir
 
 
-def run_default(dataset: Path, minutes: float) -> dict:
+def run_default(dataset: Path, minutes: float, seed: int = 0) -> dict:
     from sketchrnn_cli.config import RunConfig, TrainConfig
     from sketchrnn_cli.train import train
 
     shutil.rmtree(DEFAULT_RUN, ignore_errors=True)
-    train(RunConfig(train=TrainConfig(max_minutes=minutes)), dataset, DEFAULT_RUN,
+    train(RunConfig(train=TrainConfig(max_minutes=minutes, seed=seed)), dataset, DEFAULT_RUN,
           on_epoch=lambda r: print(f"  epoch {r.epoch}: valid {r.val_accuracy:.3f}", flush=True))
     return default_row()
 
@@ -69,7 +69,9 @@ def default_row() -> dict:
     model = read_config(files).model
     image = f", + {model.image_side}x{model.image_side} image" if model.image_side else ""
     loss = "per-step" if model.per_step_loss else "pooled"
-    return {"model": f"{DEFAULT_NAME} ({model.arch}, {loss} loss{image})",
+    seed = read_config(files).train.seed
+    seeded = f", seed {seed}" if seed else ""
+    return {"model": f"{DEFAULT_NAME} ({model.arch}, {loss} loss{image}{seeded})",
             "top1": report["top1"], "top3": report["top3"], "map3": report["map3"],
             "test_drawings": report["count"], "parameters": summary["parameters"], "epochs": summary["epochs_run"],
             "train_drawings_per_second": round(summary["drawings_per_second"]),
@@ -165,6 +167,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--only", choices=["default", "references"])
     parser.add_argument("--reference", action="append", help="Only this reference (repeatable).")
+    parser.add_argument("--seed", type=int, default=0, help="The default configuration's seed (its own row).")
     args = parser.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"{SHARED} is not here; this benchmark needs the shared Quick, Draw! mirror")
@@ -187,7 +190,7 @@ def main() -> None:
 
     if args.only != "references":
         print("default configuration", flush=True)
-        result = save(run_default(dataset, args.minutes))
+        result = save(run_default(dataset, args.minutes, args.seed))
     elif DEFAULT_RUN.is_dir():
         result = save(default_row())
     if args.only != "default":

@@ -1,9 +1,10 @@
 """How much a download fetches and stores, before it starts; and whether the disk holds it.
 
 Estimates from the source files' sizes (a HEAD request each, in parallel, for a remote source)
-and ratios measured on a 300,000-drawing build (BENCHMARKS.md): the converted chunks take about
-1.1 bytes and a dataset build (TFDS files and flat arrays) about 2.1 bytes per byte of
-simplified ndjson. With --max-per-class, a file is read only as far as the cap, so the
+and ratios read with `du` on 300,000- and 2,000,000-drawing builds (BENCHMARKS.md): the
+converted chunks take about 1.1 bytes and a dataset build (TFDS files and flat arrays) about
+2.1 bytes per byte of simplified ndjson (raw ndjson is larger per drawing, so the ratios
+should err high for it). With --max-per-class, a file is read only as far as the cap, so the
 estimate uses the cap times a mean drawing's bytes where that is less than the file.
 """
 

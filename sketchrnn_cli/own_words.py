@@ -78,7 +78,7 @@ def regroup(path: Path, out: Path, format: str, max_length: int) -> Regrouped:
     unchanged word keeps its conversion."""
     if format == "npz":
         raise SketchError("your own drawings are ndjson or CSV: use --format simplified or raw with them")
-    folder = out / relative_path(format, "x").rsplit("/", 1)[0]
+    folder = (out / relative_path(format, "any")).parent
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=TEMPORARY_PREFIX, dir=folder))
     try:

@@ -370,16 +370,15 @@ class Monitor(keras.callbacks.Callback):
             self._save()
 
     def on_epoch_end(self, epoch, logs=None):
-        if not math.isfinite(float((logs or {}).get("loss", 0.0))):
+        logs = logs if logs is not None else {}  # the callbacks after this one see val_accuracy in it
+        if not math.isfinite(float(logs.get("loss", 0.0))):
             self.diverged_in = epoch + 1  # nothing of this epoch is kept: its weights are not numbers
             self.model.stop_training = True
             return
         state, seconds = self.progress, time.monotonic() - self.started
-        val_accuracy = self._validate(epoch + 1)
-        (logs if logs is not None else {})["val_accuracy"] = val_accuracy
+        val_accuracy = logs["val_accuracy"] = self._validate(epoch + 1)
         state.epoch = epoch + 1
         self.rates.append((state.position - self.epoch_position) * self.batch_size / max(seconds, 1e-9))
-        logs = logs or {}
         state.history.append({"epoch": epoch + 1, "loss": float(logs.get("loss", math.nan)),
                               "accuracy": float(logs.get("accuracy", math.nan)),
                               "val_accuracy": float(val_accuracy),
