@@ -120,16 +120,26 @@ def main() -> None:
               help="Keep each fetched file (the full simplified set is ~22 GB) or delete it once converted.")
 @click.option("--own-categories", is_flag=True,
               help="--source is your own ndjson file or folder (as sketch draw saves), or Kaggle's CSV files: the categories are their words, known or not.")
+@click.option("--tfds", "tfds_files", is_flag=True,
+              help="Also write TFDS files (tfds.builder_from_directory reads them); sketch itself reads the flat arrays.")
+@click.option("--beam-runner", metavar="RUNNER",
+              help="Convert and write the TFDS files with Apache Beam: DirectRunner, FlinkRunner, SparkRunner, DataflowRunner... (needs sketchrnn-cli[beam]).")
+@click.option("--beam-option", "beam_options", metavar="OPTION", multiple=True,
+              help='A Beam pipeline option, as on Beam\'s command line: --beam-option=--direct_num_workers=2 (repeatable).')
 def download(data_dir, category_list, categories_file, all_categories, format_, source, max_per_class,
-             recognized_only, max_length, retries, timeout, workers, keep_downloads, own_categories):
+             recognized_only, max_length, retries, timeout, workers, keep_downloads, own_categories, tfds_files,
+             beam_runner, beam_options):
     """Download drawings and convert them into a stroke-delta dataset."""
     from . import categories as catalog
     from .collect import CollectOptions
-    from .download import DownloadRequest, download as run_download
+    from .download import BeamSettings, DownloadRequest, download as run_download
 
     _interrupt_on(signal.SIGINT, signal.SIGTERM)  # stop cleanly: a .part resumes, a half build is removed
     with ui.user_errors():
-        require(*TRAIN_MODULES)
+        if beam_options and not beam_runner:
+            raise click.UsageError("--beam-option goes with --beam-runner")
+        if tfds_files or beam_runner:  # the flat arrays alone need NumPy only
+            require(*TRAIN_MODULES, *(("apache_beam",) if beam_runner else ()))
         if own_categories:
             names, source = _own_categories(source, data_dir, format_, max_length,
                                             category_list or categories_file or all_categories)
@@ -144,6 +154,8 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
             network=Network(timeout=timeout, retries=retries),
             workers=workers,
             keep_downloads=keep_downloads,
+            tfds=tfds_files,
+            beam=BeamSettings(beam_runner, tuple(beam_options)) if beam_runner else None,
         )
         started = time.monotonic()
         with ui.download_progress() as progress:

@@ -90,12 +90,7 @@ class Converted:
     def examples(self, split: str) -> Iterator[tuple[str, str, str, np.ndarray]]:
         """(key, key_id, category, stroke-3) of one split, one chunk in memory at a time."""
         for category in self._ready():
-            for chunk in self.manifests[category]["chunks"]:
-                with np.load(self.folder / chunk) as shard:
-                    points, offsets = shard[f"{split}_points"], shard[f"{split}_offsets"]
-                    key_ids = shard[f"{split}_key_ids"]
-                for index, key_id in enumerate(key_ids.tolist()):
-                    yield f"{category}/{key_id}", key_id, category, points[offsets[index] : offsets[index + 1]]
+            yield from category_examples(self.folder, category, self.manifests[category], split)
 
     def _ready(self) -> Iterator[str]:
         """The categories with a manifest, then those still arriving, as they arrive."""
@@ -108,6 +103,20 @@ class Converted:
                 return
             self.manifests[name] = manifest
             yield name
+
+
+def category_examples(folder: Path, category: str, manifest: dict, split: str) -> Iterator[tuple[str, str, str, np.ndarray]]:
+    """(key, key_id, category, stroke-3) of one category's split, read chunk by chunk."""
+    for chunk in manifest["chunks"]:
+        with np.load(Path(folder) / chunk) as shard:
+            points, offsets, key_ids = (shard[f"{split}_{part}"] for part in ("points", "offsets", "key_ids"))
+        for index, key_id in enumerate(key_ids.tolist()):
+            yield f"{category}/{key_id}", key_id, category, points[offsets[index] : offsets[index + 1]]
+
+
+def converted_or_reused(job: Job) -> tuple[str, dict]:
+    """(category, manifest) of a job, converting it only when no earlier conversion answers it."""
+    return job.category, reusable(job) or convert_category(job)
 
 
 def converted_before(folder: Path, exclude: list[str]) -> dict[str, dict]:

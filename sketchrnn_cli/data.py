@@ -1,5 +1,5 @@
-"""tf.data over a build's TFDS files: splits for `sketch evaluate` on builds older than flat
-arrays, and length-bucketed batches for the benchmark's reference models. Knows no model.
+"""A build's splits as tf.data (from its flat arrays, or the TFDS files of builds older than
+them), and length-bucketed batches for the benchmark's reference models. Knows no model.
 
 Elements are ``({"strokes": [T, 3], "length": []}, label)``; batches are right-padded with zeros.
 """
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import flat
 from .devices import import_tensorflow
 from .errors import SketchError
 
@@ -24,6 +25,8 @@ PREFETCH_BATCHES = 4
 def load_split(path: Path, split: str, labels: tuple[str, ...] | None = None):
     """One split as a tf.data.Dataset of (inputs, label), optionally keeping only ``labels``
     (renumbered in that order)."""
+    if flat.has_flat(path):
+        return _from_flat_arrays(path, split, labels)
     import tensorflow_datasets as tfds
 
     builder = tfds.builder_from_directory(str(path))
@@ -40,6 +43,21 @@ def load_split(path: Path, split: str, labels: tuple[str, ...] | None = None):
         dataset = dataset.map(lambda e: {**e, "label": tf.gather(remap, e["label"])})
         dataset = dataset.filter(lambda e: e["label"] >= 0)
     return dataset.map(_to_pair)
+
+
+def _from_flat_arrays(path: Path, split: str, labels: tuple[str, ...] | None):
+    from .download import dataset_info
+
+    drawings = flat.FlatSplit.open(path, split, dataset_info(path).labels, labels)
+
+    def pairs():
+        for row, label in enumerate(drawings.labels.tolist()):
+            strokes = drawings.sequence(row, len(drawings.strokes))
+            yield {"strokes": strokes, "length": np.int32(len(strokes))}, label
+
+    signature = ({"strokes": tf.TensorSpec((None, 3), tf.float32), "length": tf.TensorSpec((), tf.int32)},
+                 tf.TensorSpec((), tf.int64))
+    return tf.data.Dataset.from_generator(pairs, output_signature=signature)
 
 
 def _to_pair(example):

@@ -57,14 +57,14 @@ def build_named(data_dir: Path, format: str, name: str) -> Path | None:
 
 
 def _is_build(path: Path) -> bool:
-    return path.is_dir() and not path.is_symlink() and (path / "dataset_info.json").is_file()
+    return path.is_dir() and not path.is_symlink() and (path / "metadata.json").is_file()
 
 
 def new_staging(data_dir: Path, format: str) -> Path:
     """An empty folder to write a new build into."""
     root = formats_root(data_dir, format)
     root.mkdir(parents=True, exist_ok=True)
-    # Private, but only until publish: the build inside it is made by TFDS with the usual mode.
+    # Private, but only until publish: the build inside it is made with the usual mode.
     return Path(tempfile.mkdtemp(prefix=f".staging-{time.strftime('%Y%m%d-%H%M%S')}-", dir=root))
 
 

@@ -1,4 +1,5 @@
-"""The `sketch download` workflow: source files -> converted shards (convert.py) -> a TFDS dataset build.
+"""The `sketch download` workflow: source files -> converted shards (convert.py) -> a dataset build
+of flat arrays (flat.py), with TFDS files beside them when asked for (builder.py, locally or on Beam).
 
 UI-agnostic: progress goes through callbacks, problems come back in the summary or as
 SourceError / ValueError with a one-line message.
@@ -6,6 +7,7 @@ SourceError / ValueError with a one-line message.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -14,8 +16,16 @@ from . import convert, datastore, disk, flat, sources
 from .collect import CollectOptions
 from .config import FORMATS, ConfigError, parse_json
 from .convert import Converted
+from .artifacts import atomic_write_text
 from .errors import SketchError, describe_os_error, writing
 
+METADATA = "metadata.json"  # the build's categories, counts per split, format, max_length, skipped lines
+
+
+@dataclass(frozen=True)
+class BeamSettings:
+    runner: str  # DirectRunner, FlinkRunner, SparkRunner, DataflowRunner, PortableRunner ...
+    options: tuple[str, ...] = ()  # pipeline options as on Beam's command line: "--direct_num_workers=2"
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,8 @@ class DownloadRequest:
     network: sources.Network = field(default_factory=sources.Network)
     workers: int = 1  # categories converted at once, each in its own process when more than 1
     keep_downloads: bool = True  # False: each fetched file is deleted once converted
+    tfds: bool = False  # also write TFDS files (tfds.builder_from_directory reads them)
+    beam: BeamSettings | None = None  # convert and write the TFDS files with Apache Beam instead
 
 
 @dataclass(frozen=True)
@@ -56,22 +68,58 @@ def download(
         room = disk.plan(todo, others, request.data_dir, request.keep_downloads)
         on_plan(room)
         disk.check(room, request.data_dir)  # before anything is fetched or written
-        converted = convert.Converted([*request.categories, *others], others, folder, request.options.max_length,
-                                      arriving=convert.converting(jobs, request.workers, on_done, on_progress))
-        if request.workers <= 1:  # one core: convert first, so a bad category stops before TensorFlow starts
-            converted.wait()
-            _check_every_category_has_drawings(converted)
-        from .builder import write_dataset  # imports TensorFlow (the workers never do)
-
+        converted = convert.Converted([*request.categories, *others], others, folder, request.options.max_length)
         staging = datastore.new_staging(request.data_dir, request.format)
         try:
             with writing(Path(request.data_dir)):
-                built = write_dataset(converted, request.format, staging)  # while the workers convert
-                flat.write(converted, built)  # the same drawings for readers without TensorFlow
-            _check_every_category_has_drawings(converted)
+                built = _build(request, jobs, converted, staging, on_done, on_progress)
             return DownloadSummary(datastore.publish(staging, built), converted)
         finally:
             datastore.discard(staging)  # gone after publish anyway; after a failure, the old build stays
+
+
+def _build(request: DownloadRequest, jobs: list[convert.Job], converted: Converted, staging: Path,
+           on_done: convert.OnDone, on_progress: sources.Progress) -> Path:
+    """Converts what is not converted yet and writes the build into ``staging``; returns its folder."""
+    if request.beam is not None:
+        built = _write_on_beam(request, jobs, converted, staging)
+    else:
+        converted.arriving = convert.converting(jobs, request.workers, on_done, on_progress)
+        if request.tfds:
+            from .builder import write_dataset  # imports TensorFlow (the workers never do)
+
+            if request.workers <= 1:  # one core: convert first, so a bad category stops before TensorFlow starts
+                converted.wait()
+                _check_every_category_has_drawings(converted)
+            built = write_dataset(converted, request.format, staging)  # while the workers convert
+        else:
+            converted.wait()
+            built = staging / "build"
+    _check_every_category_has_drawings(converted)
+    flat.write(converted, built)
+    atomic_write_text(built / METADATA, json.dumps({**converted.metadata(), "format": request.format}) + "\n")
+    return built
+
+
+def _write_on_beam(request: DownloadRequest, jobs: list[convert.Job], converted: Converted, staging: Path) -> Path:
+    from .builder import write_dataset_on_beam
+
+    try:
+        built = write_dataset_on_beam(converted, jobs, request.format, staging, request.beam.runner,
+                                      request.beam.options)
+    except ImportError as error:
+        raise SketchError(f"--beam-runner needs Apache Beam ({error}); pip install 'sketchrnn-cli[beam]'") from None
+    except SketchError:
+        raise
+    except Exception as error:  # the runner's own wrapping of a worker's error: its last line says what
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        raise SketchError(f"the Beam pipeline ({request.beam.runner}) failed: {reason}") from None
+    for job in jobs:
+        manifest = convert.reusable(job)
+        if manifest is None:
+            raise SketchError(f"the Beam pipeline finished without converting {job.category!r}")
+        converted.manifests[job.category] = manifest
+    return built
 
 
 def _check_every_category_has_drawings(converted: Converted) -> None:
@@ -112,7 +160,7 @@ class DatasetInfo:
 
 def dataset_info(path: Path) -> DatasetInfo:
     """Labels and counts of a dataset made by `sketch download`, read from its metadata."""
-    metadata_file = Path(path) / "metadata.json"
+    metadata_file = Path(path) / METADATA
     try:
         metadata = parse_json(metadata_file.read_text(), "metadata.json")
         # Datasets of sketch 0.x did not record their format; their folder was named by it.

@@ -18,7 +18,7 @@ class SketchError(Exception):
 
 # The extra that brings each optional module: `pip install "sketchrnn-cli[EXTRA]"`.
 EXTRAS = {"tensorflow": "train", "tensorflow_datasets": "train", "keras": "train", "tensorboard": "train",
-          "absl": "train", "jax": "jax"}
+          "absl": "train", "jax": "jax", "apache_beam": "beam"}
 
 
 def missing_extra(error: ModuleNotFoundError) -> str | None:

@@ -4,11 +4,13 @@ microseconds. Pure NumPy.
     <build>/flat/<split>.strokes.npy   float32 [points, 3]   every drawing of the split, end to end
     <build>/flat/<split>.offsets.npy   int64 [drawings + 1]  drawing i is strokes[offsets[i]:offsets[i + 1]]
     <build>/flat/<split>.labels.npy    int32 [drawings]      index into the build's categories
+    <build>/flat/<split>.key_ids.npy   bytes [drawings]      each drawing's key_id, UTF-8
 
-Written beside the TFDS files of each build (so a build stays one immutable unit that readers
-lock), one converted chunk in memory at a time; read memory-mapped, so the operating system
-pages in what is gathered and nothing is held per drawing. TFDS's own TF-less decoding cost
-~40 us a record here; slicing a flat array costs ~2 us.
+The dataset format of every build (TFDS files beside them only when asked for), written one
+converted chunk in memory at a time; read memory-mapped, so the operating system pages in
+what is gathered and nothing is held per drawing. TFDS's own TF-less decoding cost ~40 us a
+record here; slicing a flat array costs ~2 us, and tf.data reads the same arrays through a
+generator (pipeline.py, train.py).
 """
 
 from __future__ import annotations
@@ -22,41 +24,57 @@ from .errors import SketchError
 from .splits import SPLITS
 
 FOLDER = "flat"
+PARTS = ("strokes", "offsets", "labels", "key_ids")
+REQUIRED = PARTS[:3]  # builds of sketch 0.9 have no key_ids
 
 
 def write(converted, build: Path) -> None:
     """Writes the flat arrays of every split of ``converted`` (a convert.Converted whose
     conversions are done) into ``build``/flat, labels numbered as ``converted.categories``."""
     out = Path(build) / FOLDER
-    out.mkdir()
+    out.mkdir(parents=True)
     chunks = [(index, converted.folder / chunk) for index, category in enumerate(converted.categories)
               for chunk in converted.manifests[category]["chunks"]]
     for split in SPLITS:
-        sizes = []
-        for _, path in chunks:  # first pass: sizes only, so the files are made once at full size
-            with np.load(path) as shard:
-                offsets = shard[f"{split}_offsets"]
-            sizes.append((len(offsets) - 1, int(offsets[-1])))
-        drawings, points = sum(n for n, _ in sizes), sum(p for _, p in sizes)
-        files = {part: out / f"{split}.{part}.npy" for part in ("strokes", "offsets", "labels")}
-        strokes = _array(files["strokes"], np.float32, (points, 3))
-        offsets_out = _array(files["offsets"], np.int64, (drawings + 1,))
-        labels = _array(files["labels"], np.int32, (drawings,))
-        offsets_out[0] = 0
-        drawing, point = 0, 0
-        for (label, path), (n, p) in zip(chunks, sizes):
-            if n == 0:
-                continue
-            with np.load(path) as shard:
-                strokes[point : point + p] = shard[f"{split}_points"]
-                offsets_out[drawing + 1 : drawing + n + 1] = shard[f"{split}_offsets"][1:] + point
-            labels[drawing : drawing + n] = label
-            drawing, point = drawing + n, point + p
-        for part, array in zip(files, (strokes, offsets_out, labels)):
-            if isinstance(array, np.memmap):
-                array.flush()
-            else:  # an empty array: an empty file cannot be memory-mapped
-                np.save(files[part], array)
+        _write_split(out, split, chunks)
+
+
+def _write_split(out: Path, split: str, chunks: list[tuple[int, Path]]) -> None:
+    sizes = []  # first pass: sizes only, so the files are made once at full size
+    for _, path in chunks:
+        with np.load(path) as shard:
+            drawings, points = len(shard[f"{split}_offsets"]) - 1, int(shard[f"{split}_offsets"][-1])
+            sizes.append((drawings, points, _utf8(shard[f"{split}_key_ids"]).itemsize))
+    drawings, points = sum(n for n, _, _ in sizes), sum(p for _, p, _ in sizes)
+    width = max([w for n, _, w in sizes if n] or [1])
+    files = {part: out / f"{split}.{part}.npy" for part in PARTS}
+    strokes = _array(files["strokes"], np.float32, (points, 3))
+    offsets = _array(files["offsets"], np.int64, (drawings + 1,))
+    labels = _array(files["labels"], np.int32, (drawings,))
+    key_ids = _array(files["key_ids"], f"S{width}", (drawings,))
+    offsets[0] = 0
+    drawing, point = 0, 0
+    for (label, path), (n, p, _) in zip(chunks, sizes):
+        if n == 0:
+            continue
+        with np.load(path) as shard:
+            strokes[point : point + p] = shard[f"{split}_points"]
+            offsets[drawing + 1 : drawing + n + 1] = shard[f"{split}_offsets"][1:] + point
+            key_ids[drawing : drawing + n] = _utf8(shard[f"{split}_key_ids"])
+        labels[drawing : drawing + n] = label
+        drawing, point = drawing + n, point + p
+    for part, array in zip(PARTS, (strokes, offsets, labels, key_ids)):
+        if isinstance(array, np.memmap):
+            array.flush()
+        else:  # an empty array: an empty file cannot be memory-mapped
+            np.save(files[part], array)
+
+
+def _utf8(texts: np.ndarray) -> np.ndarray:
+    try:
+        return texts.astype(np.bytes_)  # fast, ASCII only (Quick, Draw!'s numeric key_ids)
+    except UnicodeEncodeError:
+        return np.char.encode(texts, "utf-8")
 
 
 def _array(path: Path, dtype, shape):
@@ -67,8 +85,16 @@ def _array(path: Path, dtype, shape):
 
 
 def has_flat(build: Path) -> bool:
-    return all((Path(build) / FOLDER / f"{split}.{part}.npy").is_file()
-               for split in SPLITS for part in ("strokes", "offsets", "labels"))
+    return all((Path(build) / FOLDER / f"{split}.{part}.npy").is_file() for split in SPLITS for part in REQUIRED)
+
+
+def examples(build: Path, split: str):
+    """(key_id, label index, stroke-3) of every drawing of a split, in stored order."""
+    folder = Path(build) / FOLDER
+    strokes, offsets = _load(folder / f"{split}.strokes.npy"), np.load(folder / f"{split}.offsets.npy")
+    labels, key_ids = np.load(folder / f"{split}.labels.npy"), np.load(folder / f"{split}.key_ids.npy")
+    for index, (label, key_id) in enumerate(zip(labels.tolist(), key_ids.tolist())):
+        yield key_id.decode(), label, np.asarray(strokes[offsets[index] : offsets[index + 1]])
 
 
 @dataclass(frozen=True)

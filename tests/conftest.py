@@ -163,11 +163,26 @@ def silent_server():
 def dataset_rows(data_dir: Path) -> list:
     """Every example of the data folder's current simplified dataset, comparable across builds:
     (split, key_id, category name, stroke bytes), sorted."""
-    import tensorflow_datasets as tfds
-
     from sketchrnn_cli.download import dataset_dir
 
-    builder = tfds.builder_from_directory(str(dataset_dir(data_dir, "simplified")))
+    return build_rows(dataset_dir(data_dir, "simplified"))
+
+
+def build_rows(build: Path) -> list:
+    """The rows of dataset_rows, from a build's flat arrays."""
+    from sketchrnn_cli import flat
+    from sketchrnn_cli.download import dataset_info
+
+    names = dataset_info(build).labels
+    return sorted((split, key_id, names[label], strokes.tobytes())
+                  for split in ("train", "valid", "test") for key_id, label, strokes in flat.examples(build, split))
+
+
+def tfds_rows(build: Path) -> list:
+    """The rows of dataset_rows, from a build's TFDS files."""
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder_from_directory(str(build))
     names = builder.info.features["label"].names
     return sorted((split, row["key_id"].decode(), names[row["label"]], row["strokes"].tobytes())
                   for split in ("train", "valid", "test") for row in tfds.as_numpy(builder.as_dataset(split=split)))

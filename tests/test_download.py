@@ -1,4 +1,4 @@
-"""The download workflow and the TFDS builder, on drawings written by the tests."""
+"""The download workflow, its builds (flat arrays, TFDS files when asked), on drawings written by the tests."""
 
 import json
 
@@ -6,34 +6,43 @@ import numpy as np
 import pytest
 
 from sketchrnn_cli.collect import CollectOptions
-from sketchrnn_cli.download import DownloadRequest, dataset_dir, download
+from sketchrnn_cli import flat
+from sketchrnn_cli.download import DownloadRequest, dataset_dir, dataset_info, download
 from sketchrnn_cli.errors import SketchError
 from sketchrnn_cli.splits import split_of
-from conftest import SHAPES, write_bucket
-
-tfds = pytest.importorskip("tensorflow_datasets")
+from conftest import SHAPES, build_rows, tfds_rows, write_bucket
 
 
 def read_back(path):
-    builder = tfds.builder_from_directory(str(path))
-    examples = {s: list(tfds.as_numpy(builder.as_dataset(split=s))) for s in ("train", "valid", "test")}
-    return builder, examples
+    """(the build's DatasetInfo, {split: [{key_id, label, strokes}]}) from its flat arrays."""
+    examples = {s: [{"key_id": key_id, "label": label, "strokes": strokes}
+                    for key_id, label, strokes in flat.examples(path, s)] for s in ("train", "valid", "test")}
+    return dataset_info(path), examples
 
 
 def test_builds_a_versioned_dataset_with_hash_splits_labels_and_counts(bucket, tmp_path):
     summary = download(DownloadRequest(SHAPES, tmp_path / "data", source=str(bucket)))
     assert summary.dataset_dir.parent == tmp_path / "data/datasets/simplified"
     assert dataset_dir(tmp_path / "data", "simplified") == summary.dataset_dir
-    builder, examples = read_back(summary.dataset_dir)
-    assert builder.info.features["label"].names == list(SHAPES)
+    info, examples = read_back(summary.dataset_dir)
+    assert info.labels == SHAPES and info.format == "simplified"
     assert sum(len(v) for v in examples.values()) == 120
     for split, rows in examples.items():
         for row in rows:
-            assert split_of(row["key_id"].decode()) == split
-            assert row["strokes"].dtype == np.float32 and row["strokes"].shape == (row["length"], 3)
-    counts = builder.info.metadata["counts"]
-    assert sum(counts["circle"].values()) == 40
-    assert counts["circle"]["train"] == sum(1 for r in examples["train"] if r["label"] == 0)
+            assert split_of(row["key_id"]) == split
+            assert row["strokes"].dtype == np.float32 and row["strokes"].shape[1] == 3
+    assert sum(info.counts["circle"].values()) == 40
+    assert info.counts["circle"]["train"] == sum(1 for r in examples["train"] if r["label"] == 0)
+    assert not (summary.dataset_dir / "dataset_info.json").exists()  # TFDS files only when asked for
+
+
+def test_tfds_files_when_asked_for_hold_the_same_drawings_as_the_flat_arrays(bucket, tmp_path):
+    pytest.importorskip("tensorflow_datasets")
+    summary = download(DownloadRequest(SHAPES, tmp_path / "data", source=str(bucket), tfds=True))
+    assert (summary.dataset_dir / "dataset_info.json").is_file()
+    assert tfds_rows(summary.dataset_dir) == build_rows(summary.dataset_dir)
+    assert len(build_rows(summary.dataset_dir)) == 120
+    assert dataset_info(summary.dataset_dir).counts == summary.collected.counts()
 
 
 def test_a_drawing_keeps_its_split_when_more_data_arrives_in_another_order(tmp_path):
@@ -87,7 +96,7 @@ def test_sketch_rnn_npz_files_are_an_input_too(tmp_path):
             arrays[split] = items
         np.savez(folder / f"{name}.npz", **arrays)
     summary = download(DownloadRequest(("cat", "dog"), tmp_path / "data", format="npz", source=str(tmp_path / "npz")))
-    builder, examples = read_back(summary.dataset_dir)
+    _, examples = read_back(summary.dataset_dir)
     assert {s: len(v) for s, v in examples.items()} == {"train": 12, "valid": 4, "test": 6}
     assert all(r["strokes"].shape == (8, 3) for r in examples["train"])
 
@@ -106,6 +115,6 @@ def test_end_to_end_from_the_shared_mirror_for_three_categories(shared_quickdraw
                                        options=CollectOptions(max_per_class=20)))
     counts = summary.collected.counts()
     assert list(counts) == list(names) and all(sum(v.values()) == 20 for v in counts.values())
-    builder, examples = read_back(summary.dataset_dir)
-    assert builder.info.features["label"].names == list(names)
+    info, examples = read_back(summary.dataset_dir)
+    assert info.labels == names
     assert sum(len(v) for v in examples.values()) == 60

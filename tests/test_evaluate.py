@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from sketchrnn_cli.cli import main
-from conftest import shape_drawing
+from conftest import SHAPES, shape_drawing
 
 
 def test_json_report_on_the_test_split_has_the_contract_names(trained_run, shapes_data, tmp_path):
@@ -75,12 +75,16 @@ def test_exported_saved_model_serves_the_same_answers(trained_run, tmp_path):
     np.testing.assert_allclose(next(iter(outputs.values())).numpy(), backend.predict(sequences), atol=1e-5)
 
 
-def test_a_split_reads_the_same_from_flat_arrays_and_from_tfds(shapes_data):
-    from sketchrnn_cli.download import dataset_dir
+def test_a_build_older_than_flat_arrays_is_read_from_its_tfds_files(bucket, tmp_path):
+    import shutil
+
+    from sketchrnn_cli.download import DownloadRequest, download
     from sketchrnn_cli.evaluate import split_from_flat_arrays, split_from_tfds
 
-    build = dataset_dir(shapes_data, "simplified")
+    build = download(DownloadRequest(SHAPES, tmp_path / "data", source=str(bucket), tfds=True)).dataset_dir
     labels = ("square", "circle", "zigzag")
-    by_flat, by_tfds = (read(build, "test", labels, 250) for read in (split_from_flat_arrays, split_from_tfds))
+    by_flat = split_from_flat_arrays(build, "test", labels, 250)
+    shutil.rmtree(build / "flat")  # as sketch 0.8 built it
+    by_tfds = split_from_tfds(build, "test", labels, 250)
     rows = [sorted((int(label), sequence.tobytes()) for sequence, label in zip(*pair)) for pair in (by_flat, by_tfds)]
     assert rows[0] == rows[1] and len(rows[0]) > 0

@@ -15,7 +15,7 @@ def build(shapes_data):
     return dataset_dir(shapes_data, "simplified")
 
 
-def test_flat_arrays_hold_the_same_drawings_as_the_tfds_build(build, shapes_data):
+def test_flat_split_gathers_the_drawings_the_build_holds(build, shapes_data):
     assert has_flat(build)
     rows = dataset_rows(shapes_data)
     for split in ("train", "valid", "test"):

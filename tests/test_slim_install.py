@@ -4,6 +4,7 @@ and says in one line which extra the other commands need. `make test` builds it 
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,7 @@ def test_the_slim_install_scores_drawings_on_litert(slim_sketch, trained_run, dr
     assert json.loads(done.stdout)["count"] == 4
 
 
-@pytest.mark.parametrize("args", [["train"], ["download", "--categories", "cat"], ["export", "RUN", "--out", "x"],
+@pytest.mark.parametrize("args", [["train"], ["download", "--categories", "cat", "--tfds"], ["export", "RUN", "--out", "x"],
                                   ["predict", "--backend", "tensorflow", "--model", "RUN", "-"]])
 def test_a_command_that_needs_tensorflow_says_which_extra_to_install(slim_sketch, trained_run, tmp_path, args):
     args = [str(trained_run) if a == "RUN" else a for a in args]
@@ -55,6 +56,17 @@ def test_a_command_that_needs_tensorflow_says_which_extra_to_install(slim_sketch
     assert done.returncode == 1, done.stdout
     assert done.stderr.strip().endswith('pip install "sketchrnn-cli[train]"'), done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_slim_install_builds_the_same_dataset_as_the_full_install(slim_sketch, bucket, tmp_path):
+    """A build is flat arrays, written with NumPy alone: TensorFlow only for --tfds/--beam-runner."""
+    from conftest import SHAPES, dataset_rows
+
+    for name, sketch in (("slim", slim_sketch), ("full", Path(sys.executable).with_name("sketch"))):
+        done = run(sketch, "download", "--data-dir", tmp_path / name, "--source", bucket,
+                   "--categories", ",".join(SHAPES), "--workers", "2")
+        assert done.returncode == 0, done.stderr
+    assert dataset_rows(tmp_path / "slim") == dataset_rows(tmp_path / "full")
 
 
 def test_info_works_without_tensorflow(slim_sketch, tmp_path):
