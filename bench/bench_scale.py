@@ -6,6 +6,9 @@ command, `sketch download --workers W`, and samples the summed resident memory o
 process and its workers every 0.5 s (psutil, which tensorflow-datasets installs).
 
     .venv/bin/python bench/bench_scale.py --drawings 300000 2000000 --workers 2 1
+    .venv/bin/python bench/bench_scale.py --drawings 300000 --workers 2 --flags "--tfds"
+    .venv/bin/python bench/bench_scale.py --drawings 300000 --workers 1 --flags "--beam-runner DirectRunner
+        --beam-option=--direct_num_workers=2 --beam-option=--direct_running_mode=multi_processing"
 
 Prints one JSON object per run.
 """
@@ -16,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -43,10 +47,10 @@ def build_mirror(root: Path, drawings: int) -> None:
                 out.write(json.dumps({**row, "key_id": f"{row['key_id']}{index // len(rows):05d}"}) + "\n")
 
 
-def run_download(mirror: Path, data: Path, workers: int) -> dict:
+def run_download(mirror: Path, data: Path, workers: int, flags: list[str]) -> dict:
     sketch = Path(sys.executable).with_name("sketch")
     command = [str(sketch), "download", "--data-dir", str(data), "--source", str(mirror), "--workers", str(workers),
-               "--categories", ",".join(CATEGORIES)]
+               "--categories", ",".join(CATEGORIES), *flags]
     errors = tempfile.TemporaryFile()  # not a pipe: a full pipe would stall the command
     started = time.perf_counter()
     process = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
@@ -70,6 +74,7 @@ def main() -> None:
     parser.add_argument("--drawings", type=int, nargs="+", default=[300_000, 2_000_000])
     parser.add_argument("--workers", type=int, nargs="+", default=[os.cpu_count() or 1, 1])
     parser.add_argument("--tmp", type=Path, default=None, help="where to put the mirror (needs ~0.5 KB per drawing)")
+    parser.add_argument("--flags", default="", help="more options for sketch download, e.g. \"--tfds\"")
     args = parser.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"{SHARED} is not here; this benchmark needs the shared Quick, Draw! mirror")
@@ -79,12 +84,12 @@ def main() -> None:
             build_mirror(Path(tmp) / "mirror", drawings)
             for workers in args.workers:
                 data = Path(tmp) / f"data-{workers}"
-                result = run_download(Path(tmp) / "mirror", data, workers)
+                result = run_download(Path(tmp) / "mirror", data, workers, shlex.split(args.flags))
                 shutil.rmtree(data)
                 total = drawings // len(CATEGORIES) * len(CATEGORIES)
                 print(json.dumps({
                     "benchmark": "sketch download, local simplified ndjson -> published dataset (whole process)",
-                    "drawings": total, "workers": workers, **result,
+                    "drawings": total, "workers": workers, "flags": args.flags, **result,
                     "drawings_per_second": round(total / result["seconds"]),
                     "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                     "commit": commit,

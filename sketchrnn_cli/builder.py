@@ -12,7 +12,9 @@ read back with ``tfds.builder_from_directory`` (no class registry, no network).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -118,10 +120,22 @@ def write_dataset_on_beam(converted: Converted, jobs: list[Job], format: str, st
     """Converts ``jobs`` and writes the TFDS files of them and of ``converted``'s categories done
     before, with a Beam pipeline on ``runner`` (with ``options`` as on Beam's command line); the
     manifests land in ``converted.folder`` as without Beam."""
+    _import_beam_quietly()
     from apache_beam.options.pipeline_options import PipelineOptions
 
     builder = QuickdrawStrokesOnBeam(converted=converted, jobs=jobs, format=format, data_dir=staging)
     return _prepare(builder, staging, beam_runner=runner, beam_options=PipelineOptions(list(options)))
+
+
+def _import_beam_quietly() -> None:
+    """Beam warns on import, through the root logger, that optional Google Cloud clients are
+    missing; a command line has no use for that line."""
+    root, quiet = logging.getLogger(), logging.NullHandler()
+    root.addHandler(quiet)  # so logging.warning() finds a handler and does not set one up
+    try:
+        importlib.import_module("apache_beam")
+    finally:
+        root.removeHandler(quiet)
 
 
 def _prepare(builder: QuickdrawStrokes, staging: Path, **beam) -> Path:

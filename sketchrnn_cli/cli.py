@@ -159,20 +159,21 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
         )
         started = time.monotonic()
         with ui.download_progress() as progress:
-            task = progress.add_task(f"converting {len(names)} categories on {min(workers, len(names))} worker(s)",
-                                     total=None)
+            overall = progress.add_task(f"converting {len(names)} categories on {min(workers, len(names))} worker(s)",
+                                        total=None)
+            reading = {}  # category -> its task: one bar per file being converted, on every worker
 
             def on_done(name, done, count, drawings):
                 rate = drawings / max(time.monotonic() - started, 1e-6)
-                progress.update(task, description=f"[{done}/{count}] {name} done; {drawings:,} drawings, "
-                                                  f"{rate:,.0f}/s", completed=0, total=None)
+                progress.update(overall, description=f"[{done}/{count}] categories done; {drawings:,} drawings, "
+                                                     f"{rate:,.0f}/s")
+                if name in reading:
+                    progress.remove_task(reading.pop(name))
 
-            shown = [0.0]
-
-            def on_bytes(done, total):  # one worker: the file being read; redrawn 10 times a second
-                if time.monotonic() - shown[0] >= 0.1 or done == total:
-                    shown[0] = time.monotonic()
-                    progress.update(task, completed=done, total=total)
+            def on_file(name, done, total):
+                if name not in reading:
+                    reading[name] = progress.add_task(f"  {name}", total=total)
+                progress.update(reading[name], completed=done, total=total)
 
             def on_plan(room):  # a large download says what it will take first
                 if room.store >= LARGE_DOWNLOAD_BYTES:
@@ -182,7 +183,7 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
                     progress.console.print(f"this download {fetched}stores about {size_text(room.store)} under "
                                            f"{data_dir} ({size_text(room.free)} free)", markup=False)
 
-            summary = run_download(request, on_done, on_bytes, on_plan)
+            summary = run_download(request, on_done, on_file, on_plan)
     _show_download(summary)
 
 

@@ -142,19 +142,21 @@ def setting_folder(data_dir: Path, format: str, options: CollectOptions) -> Path
 
 # on_done(category, categories done, categories in all, drawings converted so far)
 OnDone = Callable[[str, int, int, int], None]
+# on_file(category, bytes read, bytes in its file or None): from every worker, a few times a second
+OnFile = Callable[[str, int, "int | None"], None]
+REPORTS_PER_SECOND = 5
 
 
 def convert_all(jobs: list[Job], workers: int, on_done: OnDone = lambda c, d, n, k: None,
-                on_progress: sources.Progress = lambda d, t: None) -> dict[str, dict]:
+                on_file: OnFile = lambda c, d, t: None) -> dict[str, dict]:
     """Every job's manifest, once all are converted."""
-    return dict(converting(jobs, workers, on_done, on_progress))
+    return dict(converting(jobs, workers, on_done, on_file))
 
 
 def converting(jobs: list[Job], workers: int, on_done: OnDone = lambda c, d, n, k: None,
-               on_progress: sources.Progress = lambda d, t: None) -> Iterator[tuple[str, dict]]:
+               on_file: OnFile = lambda c, d, t: None) -> Iterator[tuple[str, dict]]:
     """(category, manifest) of every job: first those converted before, then the others as
-    ``workers`` processes finish them. With one worker it runs here and reports bytes through
-    ``on_progress``."""
+    ``workers`` processes finish them, each reporting the bytes of its file through ``on_file``."""
     if not jobs:
         return
     out = jobs[0].out
@@ -164,33 +166,61 @@ def converting(jobs: list[Job], workers: int, on_done: OnDone = lambda c, d, n, 
     reused = [(job.category, manifest) for job in jobs if (manifest := reusable(job)) is not None]
     todo = [job for job in jobs if job.category not in dict(reused)]
     drawings = 0
-    for done, (category, manifest) in enumerate(itertools.chain(reused, _run(todo, workers, on_progress)), 1):
+    for done, (category, manifest) in enumerate(itertools.chain(reused, _run(todo, workers, on_file)), 1):
         drawings += sum(manifest["counts"].values())
         on_done(category, done, len(jobs), drawings)
         yield category, manifest
 
 
-def _run(jobs: list[Job], workers: int, on_progress: sources.Progress) -> Iterator[tuple[str, dict]]:
+def _run(jobs: list[Job], workers: int, on_file: OnFile) -> Iterator[tuple[str, dict]]:
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
-            yield job.category, convert_category(job, on_progress)
+            yield job.category, convert_category(job, _throttled(job.category, on_file))
         return
     context = multiprocessing.get_context("spawn")  # workers import NumPy, never TensorFlow
-    pool = context.Pool(min(workers, len(jobs)), initializer=_leave_signals_to_the_parent)
+    reports = context.SimpleQueue()
+    pool = context.Pool(min(workers, len(jobs)), initializer=_start_worker, initargs=(reports,))
     try:
-        yield from pool.imap_unordered(_convert_in_worker, jobs)
+        results = pool.imap_unordered(_convert_in_worker, jobs)
+        while True:
+            try:
+                yield results.next(timeout=1 / REPORTS_PER_SECOND)
+            except multiprocessing.TimeoutError:
+                pass
+            except StopIteration:
+                break
+            while not reports.empty():
+                on_file(*reports.get())
         pool.close()
     finally:
         pool.terminate()  # on an error or Ctrl-C: finished categories are kept, the rest stops
         pool.join()
 
 
-def _leave_signals_to_the_parent() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+_reports = None  # in a worker process: where it sends (category, bytes read, bytes in all)
+
+
+def _start_worker(reports) -> None:
+    global _reports
+    _reports = reports
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
 
 
 def _convert_in_worker(job: Job) -> tuple[str, dict]:
-    return job.category, convert_category(job)
+    return job.category, convert_category(job, _throttled(job.category, lambda *report: _reports.put(report)))
+
+
+def _throttled(category: str, on_file: OnFile) -> sources.Progress:
+    """A file's byte progress as on_file reports: a few a second, and the last one."""
+    last = [0.0]
+
+    def report(done: int, total: int | None) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 1 / REPORTS_PER_SECOND or done == total:
+            last[0] = now
+            on_file(category, done, total)
+
+    return report
 
 
 def reusable(job: Job) -> dict | None:

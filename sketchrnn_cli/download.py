@@ -51,7 +51,7 @@ class DownloadSummary:
 def download(
     request: DownloadRequest,
     on_done: convert.OnDone = lambda c, d, n, k: None,
-    on_progress: sources.Progress = lambda d, t: None,
+    on_file: convert.OnFile = lambda c, d, t: None,
     on_plan: Callable[[disk.DiskPlan], None] = lambda plan: None,
 ) -> DownloadSummary:
     """Converts the categories not converted yet (in parallel), then builds and publishes the
@@ -72,19 +72,19 @@ def download(
         staging = datastore.new_staging(request.data_dir, request.format)
         try:
             with writing(Path(request.data_dir)):
-                built = _build(request, jobs, converted, staging, on_done, on_progress)
+                built = _build(request, jobs, converted, staging, on_done, on_file)
             return DownloadSummary(datastore.publish(staging, built), converted)
         finally:
             datastore.discard(staging)  # gone after publish anyway; after a failure, the old build stays
 
 
 def _build(request: DownloadRequest, jobs: list[convert.Job], converted: Converted, staging: Path,
-           on_done: convert.OnDone, on_progress: sources.Progress) -> Path:
+           on_done: convert.OnDone, on_file: convert.OnFile) -> Path:
     """Converts what is not converted yet and writes the build into ``staging``; returns its folder."""
     if request.beam is not None:
         built = _write_on_beam(request, jobs, converted, staging)
     else:
-        converted.arriving = convert.converting(jobs, request.workers, on_done, on_progress)
+        converted.arriving = convert.converting(jobs, request.workers, on_done, on_file)
         if request.tfds:
             from .builder import write_dataset  # imports TensorFlow (the workers never do)
 

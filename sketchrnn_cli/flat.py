@@ -15,6 +15,7 @@ generator (pipeline.py, train.py).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,34 +41,43 @@ def write(converted, build: Path) -> None:
 
 
 def _write_split(out: Path, split: str, chunks: list[tuple[int, Path]]) -> None:
-    sizes = []  # first pass: sizes only, so the files are made once at full size
+    sizes = []  # first pass: sizes only, so each file's header can say its full shape
     for _, path in chunks:
         with np.load(path) as shard:
             drawings, points = len(shard[f"{split}_offsets"]) - 1, int(shard[f"{split}_offsets"][-1])
             sizes.append((drawings, points, _utf8(shard[f"{split}_key_ids"]).itemsize))
     drawings, points = sum(n for n, _, _ in sizes), sum(p for _, p, _ in sizes)
-    width = max([w for n, _, w in sizes if n] or [1])
-    files = {part: out / f"{split}.{part}.npy" for part in PARTS}
-    strokes = _array(files["strokes"], np.float32, (points, 3))
-    offsets = _array(files["offsets"], np.int64, (drawings + 1,))
-    labels = _array(files["labels"], np.int32, (drawings,))
-    key_ids = _array(files["key_ids"], f"S{width}", (drawings,))
-    offsets[0] = 0
-    drawing, point = 0, 0
-    for (label, path), (n, p, _) in zip(chunks, sizes):
-        if n == 0:
-            continue
-        with np.load(path) as shard:
-            strokes[point : point + p] = shard[f"{split}_points"]
-            offsets[drawing + 1 : drawing + n + 1] = shard[f"{split}_offsets"][1:] + point
-            key_ids[drawing : drawing + n] = _utf8(shard[f"{split}_key_ids"])
-        labels[drawing : drawing + n] = label
-        drawing, point = drawing + n, point + p
-    for part, array in zip(PARTS, (strokes, offsets, labels, key_ids)):
-        if isinstance(array, np.memmap):
-            array.flush()
-        else:  # an empty array: an empty file cannot be memory-mapped
-            np.save(files[part], array)
+    key_id_type = np.dtype(f"S{max([w for n, _, w in sizes if n] or [1])}")
+    shapes = {"strokes": (np.float32, (points, 3)), "offsets": (np.int64, (drawings + 1,)),
+              "labels": (np.int32, (drawings,)), "key_ids": (key_id_type, (drawings,))}
+    # Written in sequence through plain file handles, not memory maps: nothing of the split is
+    # held in memory or mapped, whatever its size.
+    with contextlib.ExitStack() as stack:
+        files = {part: stack.enter_context(_npy_writer(out / f"{split}.{part}.npy", *shapes[part])) for part in PARTS}
+        files["offsets"].write(np.zeros(1, np.int64).tobytes())
+        point = 0
+        for (label, path), (n, p, _) in zip(chunks, sizes):
+            if n == 0:
+                continue
+            with np.load(path) as shard:
+                files["strokes"].write(np.ascontiguousarray(shard[f"{split}_points"], np.float32).tobytes())
+                files["offsets"].write((shard[f"{split}_offsets"][1:] + point).astype(np.int64).tobytes())
+                files["key_ids"].write(_utf8(shard[f"{split}_key_ids"]).astype(key_id_type).tobytes())
+            files["labels"].write(np.full(n, label, np.int32).tobytes())
+            point += p
+
+
+@contextlib.contextmanager
+def _npy_writer(path: Path, dtype, shape: tuple[int, ...]):
+    """A file handle placed after the .npy header of an array of ``shape``: the caller writes
+    exactly its bytes, in order."""
+    with path.open("wb") as handle:
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": shape}
+        np.lib.format.write_array_header_1_0(handle, header)
+        start = handle.tell()
+        yield handle
+        if handle.tell() - start != int(np.prod(shape)) * np.dtype(dtype).itemsize:
+            raise RuntimeError(f"{path}: the bytes written do not match the array's shape {shape}")
 
 
 def _utf8(texts: np.ndarray) -> np.ndarray:
@@ -75,13 +85,6 @@ def _utf8(texts: np.ndarray) -> np.ndarray:
         return texts.astype(np.bytes_)  # fast, ASCII only (Quick, Draw!'s numeric key_ids)
     except UnicodeEncodeError:
         return np.char.encode(texts, "utf-8")
-
-
-def _array(path: Path, dtype, shape):
-    """A writable array backed by its .npy file, or an in-memory empty one."""
-    if np.prod(shape) == 0:
-        return np.zeros(shape, dtype)
-    return np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
 
 
 def has_flat(build: Path) -> bool:

@@ -47,7 +47,7 @@ def test_categories_file_and_environment_variables(bucket, tmp_path):
     result = CliRunner(env=env).invoke(main, ["download", "--categories-file", str(names)])
     assert result.exit_code == 0, result.output
     current = (tmp_path / "d/datasets/simplified/CURRENT").read_text().strip()
-    assert (tmp_path / "d/datasets/simplified" / current / "dataset_info.json").is_file()
+    assert (tmp_path / "d/datasets/simplified" / current / "metadata.json").is_file()
 
 
 @pytest.mark.parametrize(
