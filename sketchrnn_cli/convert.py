@@ -182,14 +182,15 @@ def _run(jobs: list[Job], workers: int, on_file: OnFile) -> Iterator[tuple[str, 
     pool = context.Pool(min(workers, len(jobs)), initializer=_start_worker, initargs=(reports,))
     try:
         results = pool.imap_unordered(_convert_in_worker, jobs)
-        while True:
+        finished = False
+        while not finished:
             try:
                 yield results.next(timeout=1 / REPORTS_PER_SECOND)
             except multiprocessing.TimeoutError:
                 pass
             except StopIteration:
-                break
-            while not reports.empty():
+                finished = True
+            while not reports.empty():  # each worker's last report included
                 on_file(*reports.get())
         pool.close()
     finally:

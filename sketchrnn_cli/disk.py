@@ -1,10 +1,10 @@
 """How much a download fetches and stores, before it starts; and whether the disk holds it.
 
 Estimates from the source files' sizes (a HEAD request each, in parallel, for a remote source)
-and ratios read with `du` on 300,000- and 2,000,000-drawing builds (BENCHMARKS.md): the
-converted chunks take about 1.1 bytes and a dataset build (TFDS files and flat arrays) about
-2.1 bytes per byte of simplified ndjson (raw ndjson is larger per drawing, so the ratios
-should err high for it). With --max-per-class, a file is read only as far as the cap, so the
+and ratios read with `du` on 300,000-drawing builds (BENCHMARKS.md): per byte of simplified
+ndjson, the converted chunks take about 1.1 bytes, a build's flat arrays about 1.0 and its
+TFDS files (--tfds, --beam-runner) about 1.1 more (raw ndjson is larger per drawing, so the
+ratios should err high for it). With --max-per-class, a file is read only as far as the cap, so the
 estimate uses the cap times a mean drawing's bytes where that is less than the file.
 """
 
@@ -19,7 +19,8 @@ from . import sources
 from .errors import SketchError
 
 CONVERTED_PER_SOURCE_BYTE = 1.1
-BUILD_PER_SOURCE_BYTE = 2.1
+FLAT_PER_SOURCE_BYTE = 1.0
+TFDS_PER_SOURCE_BYTE = 1.1
 BYTES_PER_DRAWING = {"simplified": 490, "raw": 3500}  # mean line of the mirror's files (Google's own)
 MARGIN = 1.1  # asked for beyond the estimate
 
@@ -35,9 +36,13 @@ class DiskPlan:
         return self.store * MARGIN <= self.free
 
 
-def plan(jobs: list, others: dict[str, dict], data_dir: Path, keep_downloads: bool) -> DiskPlan:
+def build_per_source_byte(tfds: bool) -> float:
+    return FLAT_PER_SOURCE_BYTE + (TFDS_PER_SOURCE_BYTE if tfds else 0.0)
+
+
+def plan(jobs: list, others: dict[str, dict], data_dir: Path, keep_downloads: bool, tfds: bool = False) -> DiskPlan:
     """``jobs``: the convert.Jobs not converted yet; ``others``: manifests of categories the
-    dataset will also hold (converted before)."""
+    dataset will also hold (converted before); ``tfds``: the build has TFDS files too."""
     def expected(job) -> int | None:
         relative = (sources.relative_npz_path(job.category) if job.format == "npz"
                     else sources.relative_path(job.format, job.category))
@@ -54,7 +59,7 @@ def plan(jobs: list, others: dict[str, dict], data_dir: Path, keep_downloads: bo
     fetch = sum(known) if remote else 0
     before = sum((m.get("source") or {}).get("bytes") or 0 for m in others.values())
     store = (fetch if keep_downloads else 0) + int(sum(known) * CONVERTED_PER_SOURCE_BYTE
-                                                   + (sum(known) + before) * BUILD_PER_SOURCE_BYTE)
+                                                   + (sum(known) + before) * build_per_source_byte(tfds))
     return DiskPlan(fetch, store, shutil.disk_usage(_existing(data_dir)).free, len(sizes) - len(known))
 
 

@@ -65,7 +65,8 @@ def download(
                 for category in request.categories]
         others = convert.converted_before(folder, exclude=list(request.categories))
         todo = [job for job in jobs if convert.reusable(job) is None]
-        room = disk.plan(todo, others, request.data_dir, request.keep_downloads)
+        room = disk.plan(todo, others, request.data_dir, request.keep_downloads,
+                         tfds=request.tfds or request.beam is not None)
         on_plan(room)
         disk.check(room, request.data_dir)  # before anything is fetched or written
         converted = convert.Converted([*request.categories, *others], others, folder, request.options.max_length)
@@ -113,7 +114,7 @@ def _write_on_beam(request: DownloadRequest, jobs: list[convert.Job], converted:
         raise
     except Exception as error:  # the runner's own wrapping of a worker's error: its last line says what
         reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-        raise SketchError(f"the Beam pipeline ({request.beam.runner}) failed: {reason}") from None
+        raise SketchError(f"the Beam pipeline ({request.beam.runner}) failed: {reason}") from error
     for job in jobs:
         manifest = convert.reusable(job)
         if manifest is None:

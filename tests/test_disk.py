@@ -5,7 +5,8 @@ import sys
 
 from sketchrnn_cli.collect import CollectOptions
 from sketchrnn_cli.convert import Job
-from sketchrnn_cli.disk import BUILD_PER_SOURCE_BYTE, BYTES_PER_DRAWING, CONVERTED_PER_SOURCE_BYTE, plan
+from sketchrnn_cli.disk import (BYTES_PER_DRAWING, CONVERTED_PER_SOURCE_BYTE, FLAT_PER_SOURCE_BYTE, TFDS_PER_SOURCE_BYTE,
+                                plan)
 from sketchrnn_cli.sources import Network
 from conftest import SHAPES, write_bucket
 
@@ -26,7 +27,9 @@ def test_a_local_source_fetches_nothing_and_stores_its_conversion_and_build(tmp_
     room = plan(jobs(bucket, tmp_path), {}, tmp_path / "data", keep_downloads=True)
     size = source_bytes(bucket)
     assert room.fetch == 0 and room.unknown == 0
-    assert room.store == int(size * CONVERTED_PER_SOURCE_BYTE + size * BUILD_PER_SOURCE_BYTE)
+    assert room.store == int(size * CONVERTED_PER_SOURCE_BYTE + size * FLAT_PER_SOURCE_BYTE)
+    with_tfds = plan(jobs(bucket, tmp_path), {}, tmp_path / "data", keep_downloads=True, tfds=True)
+    assert with_tfds.store == int(size * CONVERTED_PER_SOURCE_BYTE + size * (FLAT_PER_SOURCE_BYTE + TFDS_PER_SOURCE_BYTE))
     assert room.free > 0
 
 
@@ -45,7 +48,7 @@ def test_categories_converted_before_count_in_the_build(tmp_path):
     bucket = write_bucket(tmp_path / "bucket", per_shape=50)
     alone = plan(jobs(bucket, tmp_path), {}, tmp_path / "data", keep_downloads=True)
     beside = plan(jobs(bucket, tmp_path), {"cat": {"source": {"bytes": 1000}}}, tmp_path / "data", True)
-    assert abs(beside.store - alone.store - 1000 * BUILD_PER_SOURCE_BYTE) <= 1
+    assert abs(beside.store - alone.store - 1000 * FLAT_PER_SOURCE_BYTE) <= 1
 
 
 def test_a_download_the_disk_cannot_hold_stops_before_writing(tiny_disk, tmp_path):

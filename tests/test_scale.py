@@ -115,3 +115,18 @@ def test_no_keep_downloads_deletes_each_fetched_file_once_converted(tmp_path, ht
     download(DownloadRequest(SHAPES, tmp_path / "fresh", source=str(bucket)))
     assert dataset_rows(data) == dataset_rows(tmp_path / "fresh")
     assert (bucket / "full/simplified/circle.ndjson").is_file()  # a local source is never touched
+
+
+def test_every_worker_reports_the_bytes_of_its_file_up_to_the_whole_file(tmp_path):
+    from sketchrnn_cli.convert import Job, convert_all
+
+    bucket = write_bucket(tmp_path / "bucket", per_shape=200)
+    request = DownloadRequest(SHAPES, tmp_path / "data", source=str(bucket))
+    reports, done = [], []
+    convert_all([Job(name, str(bucket), "simplified", tmp_path / "data/downloads", converted_folder(tmp_path / "data"),
+                     request.options, request.network) for name in SHAPES], workers=2,
+                on_done=lambda name, *_: done.append(name), on_file=lambda *report: reports.append(report))
+    sizes = {name: (bucket / f"full/simplified/{name}.ndjson").stat().st_size for name in SHAPES}
+    finals = {name: (read, total) for name, read, total in reports if read == total}
+    assert finals == {name: (size, size) for name, size in sizes.items()}
+    assert sorted(done) == sorted(SHAPES)
