@@ -7,8 +7,9 @@ A map of the package, by stage (imports flow downwards; nothing imports cli):
     data           reader.py (ndjson lines), strokes.py (pure NumPy stroke-3), collect.py
                    (examples per split), convert.py (category files on every core), splits.py,
                    npz.py, categories.py (+ categories.txt), sources.py (bucket, mirror, folder),
-                   builder.py (the TFDS builder), datastore.py (the data folder: builds, locks),
-                   data.py (tf.data pipeline)
+                   flat.py (a build's flat arrays), builder.py (TFDS files, locally or on Beam),
+                   datastore.py (the data folder: builds, locks), disk.py, pipeline.py (NumPy
+                   training batches), data.py (tf.data over a build)
     model          model.py (build -> Classifier: the model, its trainer, its stride),
                    model_io.py (a run's model rebuilt from config.json; SavedModel, TFLite),
                    inference.py (Predictor on TensorFlow, LiteRT), metrics.py (pure NumPy)
