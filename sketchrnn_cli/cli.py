@@ -160,20 +160,21 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
         started = time.monotonic()
         with ui.download_progress() as progress:
             overall = progress.add_task(f"converting {len(names)} categories on {min(workers, len(names))} worker(s)",
-                                        total=None)
+                                        total=len(names), summary=True)
             reading = {}  # category -> its task: one bar per file being converted, on every worker
 
             def on_done(name, done, count, drawings):
                 rate = drawings / max(time.monotonic() - started, 1e-6)
                 progress.update(overall, description=f"[{done}/{count}] categories done; {drawings:,} drawings, "
-                                                     f"{rate:,.0f}/s")
+                                                     f"{rate:,.0f}/s", completed=done, total=count)
                 if name in reading:
                     progress.remove_task(reading.pop(name))
 
             def on_file(name, done, total):
-                if name not in reading:
-                    reading[name] = progress.add_task(f"  {name}", total=total)
-                progress.update(reading[name], completed=done, total=total)
+                if name in reading:
+                    progress.update(reading[name], completed=done, total=total)
+                else:  # the bytes read so far are where it starts, not a jump in speed
+                    reading[name] = progress.add_task(f"  {name}", total=total, completed=done)
 
             def on_plan(room):  # a large download says what it will take first
                 if room.store >= LARGE_DOWNLOAD_BYTES:

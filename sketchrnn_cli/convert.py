@@ -182,16 +182,17 @@ def _run(jobs: list[Job], workers: int, on_file: OnFile) -> Iterator[tuple[str, 
     pool = context.Pool(min(workers, len(jobs)), initializer=_start_worker, initargs=(reports,))
     try:
         results = pool.imap_unordered(_convert_in_worker, jobs)
-        finished = False
-        while not finished:
+        while True:
             try:
-                yield results.next(timeout=1 / REPORTS_PER_SECOND)
+                result = results.next(timeout=1 / REPORTS_PER_SECOND)
             except multiprocessing.TimeoutError:
-                pass
+                result = None
             except StopIteration:
-                finished = True
-            while not reports.empty():  # each worker's last report included
+                break
+            while not reports.empty():  # a worker sends its last report before its result
                 on_file(*reports.get())
+            if result is not None:
+                yield result
         pool.close()
     finally:
         pool.terminate()  # on an error or Ctrl-C: finished categories are kept, the rest stops

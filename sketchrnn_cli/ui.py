@@ -11,11 +11,13 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
     TextColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from .errors import SketchError, describe_os_error, missing_extra
 
@@ -73,12 +75,23 @@ def table(title: str | None, columns: list[str], rows: list[list], justify_numbe
 
 
 def download_progress() -> Progress:
+    """One summary task (``summary=True``: a bar of categories, no byte columns) and a task per
+    file being read."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
+        *(_FileOnly(column) for column in (DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())),
         console=err,
         transient=True,
     )
+
+
+class _FileOnly(ProgressColumn):
+    """A column of a file's task, left blank on the summary line."""
+
+    def __init__(self, column: ProgressColumn):
+        super().__init__()
+        self.column = column
+
+    def render(self, task):
+        return Text("") if task.fields.get("summary") else self.column.render(task)

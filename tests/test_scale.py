@@ -125,8 +125,9 @@ def test_every_worker_reports_the_bytes_of_its_file_up_to_the_whole_file(tmp_pat
     reports, done = [], []
     convert_all([Job(name, str(bucket), "simplified", tmp_path / "data/downloads", converted_folder(tmp_path / "data"),
                      request.options, request.network) for name in SHAPES], workers=2,
-                on_done=lambda name, *_: done.append(name), on_file=lambda *report: reports.append(report))
+                on_done=lambda name, *_: done.append(name), on_file=lambda *report: reports.append((done[:], report)))
     sizes = {name: (bucket / f"full/simplified/{name}.ndjson").stat().st_size for name in SHAPES}
-    finals = {name: (read, total) for name, read, total in reports if read == total}
+    finals = {name: (read, total) for _, (name, read, total) in reports if read == total}
     assert finals == {name: (size, size) for name, size in sizes.items()}
     assert sorted(done) == sorted(SHAPES)
+    assert not [name for finished, (name, _, _) in reports if name in finished]  # no report after its category is done
