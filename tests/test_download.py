@@ -118,3 +118,18 @@ def test_end_to_end_from_the_shared_mirror_for_three_categories(shared_quickdraw
     info, examples = read_back(summary.dataset_dir)
     assert info.labels == names
     assert sum(len(v) for v in examples.values()) == 60
+
+
+def test_a_split_without_drawings_is_written_and_read_as_empty(tmp_path):
+    from conftest import shape_drawing
+
+    rng = np.random.default_rng(0)
+    train_only = [key for key in (str(n) for n in range(1000)) if split_of(key) == "train"][:6]
+    folder = tmp_path / "bucket/full/simplified"
+    folder.mkdir(parents=True)
+    (folder / "circle.ndjson").write_text("".join(
+        json.dumps({"word": "circle", "key_id": key, "drawing": shape_drawing("circle", rng)}) + "\n"
+        for key in train_only))
+    build = download(DownloadRequest(("circle",), tmp_path / "data", source=str(tmp_path / "bucket"))).dataset_dir
+    assert [len(list(flat.examples(build, split))) for split in ("train", "valid", "test")] == [6, 0, 0]
+    assert len(flat.FlatSplit.open(build, "valid", ("circle",))) == 0
