@@ -26,7 +26,7 @@ from .splits import SPLITS
 
 FOLDER = "flat"
 PARTS = ("strokes", "offsets", "labels", "key_ids")
-REQUIRED = PARTS[:3]  # builds of sketch 0.9 have no key_ids
+REQUIRED = PARTS[:3]  # the builds of flat arrays made before key_ids were stored have none
 
 
 def write(converted, build: Path) -> None:
@@ -92,12 +92,13 @@ def has_flat(build: Path) -> bool:
 
 
 def examples(build: Path, split: str):
-    """(key_id, label index, stroke-3) of every drawing of a split, in stored order."""
+    """(key_id, label index, stroke-3) of every drawing of a split, in stored order; memory-mapped,
+    so a split of any size streams."""
     folder = Path(build) / FOLDER
-    strokes, offsets = _load(folder / f"{split}.strokes.npy"), np.load(folder / f"{split}.offsets.npy")
-    labels, key_ids = np.load(folder / f"{split}.labels.npy"), np.load(folder / f"{split}.key_ids.npy")
-    for index, (label, key_id) in enumerate(zip(labels.tolist(), key_ids.tolist())):
-        yield key_id.decode(), label, np.asarray(strokes[offsets[index] : offsets[index + 1]])
+    strokes, offsets, labels, key_ids = (_load(folder / f"{split}.{part}.npy") for part in PARTS)
+    for index in range(len(labels)):
+        yield (bytes(key_ids[index]).decode(), int(labels[index]),
+               np.asarray(strokes[offsets[index] : offsets[index + 1]]))
 
 
 @dataclass(frozen=True)
