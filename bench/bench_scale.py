@@ -6,7 +6,7 @@ command, `sketch download --workers W`, and samples the summed resident memory o
 process and its workers every 0.5 s (psutil, which tensorflow-datasets installs).
 
     .venv/bin/python bench/bench_scale.py --drawings 300000 2000000 --workers 2 1
-    .venv/bin/python bench/bench_scale.py --drawings 300000 --workers 2 --flags "--tfds"
+    .venv/bin/python bench/bench_scale.py --drawings 300000 --workers 2 --flags=--tfds
     .venv/bin/python bench/bench_scale.py --drawings 300000 --workers 1 --flags "--beam-runner DirectRunner
         --beam-option=--direct_num_workers=2 --beam-option=--direct_running_mode=multi_processing"
 

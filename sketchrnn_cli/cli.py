@@ -24,7 +24,7 @@ from .inference import BACKENDS, ENGINES
 from .splits import SCORED_SPLITS, SPLITS
 from .sources import OFFICIAL_SOURCE, Network
 
-TRAIN_MODULES = ("tensorflow", "tensorflow_datasets")  # what download, train and export need
+TRAIN_MODULES = ("tensorflow", "tensorflow_datasets")  # the [train] extra: train, export, download --tfds
 
 DEFAULT_DATA_DIR = "data"
 LARGE_DOWNLOAD_BYTES = 100_000_000  # from this size on, download says what it will fetch and store
