@@ -7,7 +7,9 @@
    ../shared/quickdraw --categories <the 15> --max-per-class 450`, all cores), wall time of the
    whole process into a fresh data folder, the median of RUNS.
 
-    .venv/bin/python bench/bench_download.py [--copies 8] [--runs 3]
+    .venv/bin/python bench/bench_download.py [--copies 8] [--runs 3] [--code REV]
+
+--code REV also times (2) with the code of that commit, for a before-and-after.
 
 Prints one JSON object.
 """
@@ -25,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_scale import CATEGORIES, SHARED, build_mirror  # the same mirror of the shared drawings
+from bench_scale import CATEGORIES, SHARED, build_mirror, code_at  # the same mirror of the shared drawings
 
 PER_COPY = 450 * len(CATEGORIES)  # one copy: every drawing of the 15 shared files
 
@@ -48,7 +50,7 @@ def one_core_rate(copies: int) -> dict:
     return {"drawings": drawings, "seconds": round(seconds, 2), "drawings_per_second": round(drawings / seconds)}
 
 
-def small_download(runs: int) -> dict:
+def small_download(runs: int, env: dict) -> dict:
     sketch = Path(sys.executable).with_name("sketch")
     times = []
     for _ in range(runs):
@@ -56,7 +58,7 @@ def small_download(runs: int) -> dict:
             started = time.perf_counter()
             subprocess.run([str(sketch), "download", "--data-dir", tmp, "--source", str(SHARED),
                             "--categories", ",".join(CATEGORIES), "--max-per-class", "450"],
-                           check=True, capture_output=True)
+                           check=True, capture_output=True, env=env)
             times.append(time.perf_counter() - started)
     return {"runs": [round(t, 2) for t in times], "median_seconds": round(statistics.median(times), 2)}
 
@@ -65,13 +67,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=8)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--code", metavar="REV", help="also time the 15 x 450 download with this commit's code")
     args = parser.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"{SHARED} is not here; this benchmark needs the shared Quick, Draw! mirror")
+    before = {}
+    if args.code:
+        with code_at(args.code) as (env, commit):
+            before = {f"download_15x450_whole_command_at_{commit}": small_download(args.runs, env)}
     print(json.dumps({
         "benchmark": "sketch download of a small set (local simplified ndjson -> published dataset build)",
         "conversion_one_core": one_core_rate(args.copies),
-        "download_15x450_whole_command": small_download(args.runs),
+        "download_15x450_whole_command": small_download(args.runs, dict(os.environ)),
+        **before,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
     }, indent=1))

@@ -7,6 +7,7 @@ process and its workers every 0.5 s (psutil, which tensorflow-datasets installs)
 
     .venv/bin/python bench/bench_scale.py --drawings 300000 2000000 --workers 2 1
     .venv/bin/python bench/bench_scale.py --drawings 300000 --workers 2 --flags=--tfds
+    .venv/bin/python bench/bench_scale.py --drawings 300000 --workers 2 --code 2db9ea8   # an older commit's code
     .venv/bin/python bench/bench_scale.py --drawings 300000 --workers 1 --flags "--beam-runner DirectRunner
         --beam-option=--direct_num_workers=2 --beam-option=--direct_running_mode=multi_processing"
 
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -47,13 +49,33 @@ def build_mirror(root: Path, drawings: int) -> None:
                 out.write(json.dumps({**row, "key_id": f"{row['key_id']}{index // len(rows):05d}"}) + "\n")
 
 
-def run_download(mirror: Path, data: Path, workers: int, flags: list[str]) -> dict:
+@contextmanager
+def code_at(rev: str | None):
+    """(environment, commit) to run `sketch` as it was at ``rev`` (a temporary git worktree put
+    first on PYTHONPATH, in this environment), or as it is (the working tree at HEAD)."""
+    def short(name: str) -> str:
+        return subprocess.run(["git", "rev-parse", "--short", name], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    if not rev:
+        yield dict(os.environ), short("HEAD")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev], capture_output=True, check=True)
+        try:
+            yield {**os.environ, "PYTHONPATH": str(tree)}, short(rev)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], capture_output=True)
+
+
+def run_download(mirror: Path, data: Path, workers: int, flags: list[str], env: dict) -> dict:
     sketch = Path(sys.executable).with_name("sketch")
     command = [str(sketch), "download", "--data-dir", str(data), "--source", str(mirror), "--workers", str(workers),
                "--categories", ",".join(CATEGORIES), *flags]
     errors = tempfile.TemporaryFile()  # not a pipe: a full pipe would stall the command
     started = time.perf_counter()
-    process = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+    process = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, env=env)
     peak = 0
     while process.poll() is None:  # sampled twice a second: scanning processes costs CPU too
         try:
@@ -74,17 +96,22 @@ def main() -> None:
     parser.add_argument("--drawings", type=int, nargs="+", default=[300_000, 2_000_000])
     parser.add_argument("--workers", type=int, nargs="+", default=[os.cpu_count() or 1, 1])
     parser.add_argument("--tmp", type=Path, default=None, help="where to put the mirror (needs ~0.5 KB per drawing)")
-    parser.add_argument("--flags", default="", help="more options for sketch download, e.g. \"--tfds\"")
+    parser.add_argument("--flags", default="", help="more options for sketch download, e.g. --flags=--tfds")
+    parser.add_argument("--code", metavar="REV", help="run sketch as it was at this commit")
     args = parser.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"{SHARED} is not here; this benchmark needs the shared Quick, Draw! mirror")
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    with code_at(args.code) as (env, commit):
+        measure(args, env, commit)
+
+
+def measure(args, env: dict, commit: str) -> None:
     for drawings in args.drawings:
         with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
             build_mirror(Path(tmp) / "mirror", drawings)
             for workers in args.workers:
                 data = Path(tmp) / f"data-{workers}"
-                result = run_download(Path(tmp) / "mirror", data, workers, shlex.split(args.flags))
+                result = run_download(Path(tmp) / "mirror", data, workers, shlex.split(args.flags), env)
                 shutil.rmtree(data)
                 total = drawings // len(CATEGORIES) * len(CATEGORIES)
                 print(json.dumps({
