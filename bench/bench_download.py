@@ -45,7 +45,7 @@ def one_core_rate(copies: int) -> dict:
             seconds = time.perf_counter() - started
     finally:
         os.sched_setaffinity(0, range(os.cpu_count() or 1))
-    converted = sum(sum(c.values()) for c in summary.collected.counts().values())
+    converted = sum(sum(c.values()) for c in summary.converted.counts().values())
     assert converted == drawings, (converted, drawings)
     return {"drawings": drawings, "seconds": round(seconds, 2), "drawings_per_second": round(drawings / seconds)}
 

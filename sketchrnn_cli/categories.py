@@ -5,6 +5,7 @@ Google publishes), and fuzzy suggestions for names that are not among them.
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,16 +30,21 @@ def resolve(names: list[str]) -> list[str]:
     Matching forgives case and underscores ("paint_can" -> "paint can"); anything else
     unknown raises UnknownCategoryError with the closest real names.
     """
-    by_key = {_key(name): name for name in all_categories()}
+    return resolve_among(names, all_categories())
+
+
+def resolve_among(names: list[str], known: tuple[str, ...]) -> list[str]:
+    """``resolve`` against any list of names (a dataset's categories, your own words among them)."""
+    by_key = {key(name): name for name in known}
     resolved, unknown = [], []
     for name in names:
-        canonical = by_key.get(_key(name))
-        if canonical is None:
+        match = by_key.get(key(name))
+        if match is None:
             unknown.append(name)
-        elif canonical not in resolved:
-            resolved.append(canonical)
+        elif match not in resolved:
+            resolved.append(match)
     if unknown:
-        raise UnknownCategoryError("; ".join(_unknown_message(name) for name in unknown))
+        raise UnknownCategoryError("; ".join(_unknown_message(name, known) for name in unknown))
     if not resolved:
         raise UnknownCategoryError("no categories given")
     return resolved
@@ -53,11 +59,24 @@ def parse_list(text: str) -> list[str]:
     return names
 
 
-def _key(name: str) -> str:
-    return " ".join(name.replace("_", " ").split()).lower()
+def key(name: str) -> str:
+    """The one normalisation of category names, everywhere: two names with the same key are
+    the same category ("Paint_Can" and "paint can"; NFC and NFD spellings of "café")."""
+    return " ".join(unicodedata.normalize("NFC", name).replace("_", " ").split()).casefold()
 
 
-def _unknown_message(name: str) -> str:
-    close = difflib.get_close_matches(name, all_categories(), n=3, cutoff=0.5)
+def canonical(name: str, known: dict[str, str]) -> str:
+    """The spelling a category goes by: the official one, else the first one ``known`` (key ->
+    spelling) holds, else ``name`` in NFC (and ``known`` learns it)."""
+    return known.setdefault(key(name), unicodedata.normalize("NFC", name))
+
+
+def official_spellings() -> dict[str, str]:
+    """key -> name for the 345 official categories (a fresh dict for canonical to extend)."""
+    return {key(name): name for name in all_categories()}
+
+
+def _unknown_message(name: str, known: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
     return f"unknown category {name!r}{hint}"

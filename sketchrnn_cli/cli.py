@@ -140,11 +140,11 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
             raise click.UsageError("--beam-option goes with --beam-runner")
         if tfds_files or beam_runner:  # the flat arrays alone need NumPy only
             require(*TRAIN_MODULES, *(("apache_beam",) if beam_runner else ()))
+            from . import builder  # noqa: F401  before the progress thread: TFDS patches imports while it loads
         if own_categories:
-            names, source = _own_categories(source, data_dir, format_, max_length,
-                                            category_list or categories_file or all_categories)
+            names, own_drawings = (), _own_drawings(source, category_list or categories_file or all_categories)
         else:
-            names = _chosen_categories(catalog, category_list, categories_file, all_categories)
+            names, own_drawings = _chosen_categories(catalog, category_list, categories_file, all_categories), None
         request = DownloadRequest(
             categories=tuple(names),
             data_dir=data_dir,
@@ -156,11 +156,11 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
             keep_downloads=keep_downloads,
             tfds=tfds_files,
             beam=BeamSettings(beam_runner, tuple(beam_options)) if beam_runner else None,
+            own_drawings=own_drawings,
         )
         started = time.monotonic()
         with ui.download_progress() as progress:
-            overall = progress.add_task(f"converting {len(names)} categories on {min(workers, len(names))} worker(s)",
-                                        total=len(names), summary=True)
+            overall = progress.add_task(f"converting on {workers} worker(s)", total=len(names) or None, summary=True)
             reading = {}  # category -> its task: one bar per file being converted, on every worker
 
             def on_done(name, done, count, drawings):
@@ -188,22 +188,22 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
     _show_download(summary)
 
 
-def _own_categories(source: str, data_dir: Path, format_: str, max_length: int, chosen) -> tuple[list[str], str]:
-    """(words, bucket folder) of the user's own drawings, regrouped one file per word."""
-    from .own_words import regroup
+def _own_drawings(source: str, chosen) -> Path:
+    """The file or folder of your own drawings that --own-categories reads."""
     from .sources import is_remote
 
     if chosen:
         raise click.UsageError("--own-categories takes the categories from the files; drop --categories/--all")
     if is_remote(source):
         raise click.UsageError("--own-categories needs --source to be a local file or folder of your drawings")
-    regrouped = regroup(Path(source).expanduser(), Path(data_dir) / "own-words", format_, max_length)
-    for line in regrouped.skipped[:20]:
-        ui.warn(f"skipped {line}")
-    if len(regrouped.skipped) > 20:
-        ui.warn(f"... and {len(regrouped.skipped) - 20} more lines skipped")
-    ui.note(f"{len(regrouped.words)} categories from {source}: {', '.join(regrouped.words)}")
-    return list(regrouped.words), str(regrouped.source)
+    return Path(source).expanduser()
+
+
+def _show_own(own) -> None:
+    """What --own-categories read: its words, what joined an official category, lines left out."""
+    ui.warn_some([f"skipped {line}" for line in own.skipped], "lines skipped")
+    ui.note_some([f"{line}: one normalisation of names" for line in own.merged], "spellings merged")
+    ui.note(f"{len(own.words)} categories from your drawings: {', '.join(own.words)}")
 
 
 def _chosen_categories(catalog, category_list, categories_file, all_categories) -> list[str]:
@@ -217,7 +217,9 @@ def _chosen_categories(catalog, category_list, categories_file, all_categories) 
 
 
 def _show_download(summary) -> None:
-    collected = summary.collected
+    collected = summary.converted
+    if summary.own:
+        _show_own(summary.own)
     counts = collected.counts()
     rows = [[name, *split_counts.values(), sum(split_counts.values())] for name, split_counts in counts.items()]
     totals = [sum(row[i] for row in rows) for i in range(1, 5)]
@@ -234,6 +236,11 @@ def _show_download(summary) -> None:
     for name, split_counts in counts.items():
         if sum(split_counts.values()) == 0:
             ui.warn(f"category {name!r} has no drawings")
+    for name in collected.categories:
+        manifest = collected.manifests[name]
+        if "yours" in manifest:
+            there = f" ({manifest['already_there']} already there)" if manifest["already_there"] else ""
+            ui.note(f"{name}: {manifest['official']:,} official + {manifest['yours']:,} yours{there}")
 
 
 def _csv_ints(ctx, param, value):
@@ -296,10 +303,10 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
         from .download import dataset_info
 
         labels = ()
-        if category_list:
+        if category_list:  # named as the dataset names them: the one normalisation of categories.key
             from . import categories as catalog
 
-            labels = tuple(catalog.resolve(catalog.parse_list(category_list)))
+            labels = tuple(catalog.resolve_among(catalog.parse_list(category_list), dataset_info(dataset).labels))
         model_config = ModelConfig(
             arch=arch, rnn_units=rnn_units, rnn_layers=rnn_layers, layer_norm=layer_norm, dropout=dropout,
             per_step_loss=per_step_loss, image_side=image_side,
@@ -548,7 +555,7 @@ def predict(inputs, run_dir, top_k, backend, as_json, show, progressive):
               show_default=True, help="Saved drawings are appended here (Quick, Draw! raw ndjson).")
 def draw(run_dir, host, port, no_browser, save_to):
     """Draw in your browser while the model guesses; save drawings to train on."""
-    from .draw import make_server, open_app, url_of
+    from .draw import EVERY_INTERFACE, is_loopback, make_server, open_app, url_of
     from .predict import newest_run
 
     _interrupt_on(signal.SIGINT, signal.SIGTERM)
@@ -558,8 +565,9 @@ def draw(run_dir, host, port, no_browser, save_to):
             raise click.ClickException("no trained run under runs/; train one or pass --model RUN_DIR")
         server = make_server(open_app(run_dir, save_to), host, port)
         url = url_of(server, host)
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            ui.warn(f"listening on {host}: anyone who can reach it can use the model (saving needs the page's token)")
+        if not is_loopback(host):
+            where = "every interface" if host in EVERY_INTERFACE else host
+            ui.warn(f"listening on {where}: anyone who can reach it can use the model (saving needs the page's token)")
         click.echo(url)
         sys.stdout.flush()
         ui.note(f"drawing with {run_dir}; saving to {save_to}. Stop with Ctrl-C.")

@@ -39,6 +39,7 @@ class Collected:
     skipped: list[Skipped] = field(default_factory=list)
     skipped_count: int = 0
     unrecognized_count: int = 0  # dropped by recognized_only; not errors
+    known_count: int = 0  # left out as the category holds them already (your own drawings of it)
     kept: int = 0  # drawings added, flushed ones included
     flush: Callable[["Collected"], None] | None = None  # takes the examples away once flush_every are held
     flush_every: int = 0
@@ -56,9 +57,11 @@ class Collected:
 
 
 def collect_ndjson(
-    collected: Collected, category: str, lines: Iterable[bytes], source: str, options: CollectOptions
+    collected: Collected, category: str, lines: Iterable[bytes], source: str, options: CollectOptions,
+    known: set[str] = frozenset(),
 ) -> None:
-    """Adds the drawings of one category's ndjson lines to ``collected``."""
+    """Adds the drawings of one category's ndjson lines to ``collected``, but for those whose
+    key_id is ``known`` (counted, not reported)."""
     seen: set[str] = set()
     kept = 0
     if options.max_per_class == 0:
@@ -70,6 +73,9 @@ def collect_ndjson(
         reason = _reason_to_skip(record, category, seen)
         if reason:
             collected.skip(Skipped(source, record.line, reason))
+            continue
+        if record.key_id in known:
+            collected.known_count += 1
             continue
         if options.recognized_only and record.recognized is False:
             collected.unrecognized_count += 1

@@ -18,6 +18,9 @@ import multiprocessing
 import os
 import signal
 import time
+import zlib
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +31,13 @@ import numpy as np
 from . import sources
 from .artifacts import TEMPORARY_PREFIX, atomic_write, atomic_write_text
 from .collect import Collected, CollectOptions, collect_ndjson, collect_npz
+from .errors import SketchError
 from .npz import load_npz
 from .splits import SPLITS
 
-MANIFEST_VERSION = 1
+# 2: each chunk's size and CRC-32 are recorded and checked before a conversion is reused;
+# conversions of version 1 are converted again.
+MANIFEST_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,10 @@ class Job:
     network: sources.Network
     chunk: int = 20_000  # drawings held before they are written out: a worker's memory bound
     keep_downloads: bool = True  # False: a fetched source file is deleted once its category is converted
+    # Your own drawings of a category that also has official ones: the official chunks, whose
+    # key_ids are left out here, and their manifest's digest (a new official conversion redoes this).
+    known_chunks: tuple[Path, ...] = ()
+    joins: str | None = None
 
 
 @dataclass
@@ -119,20 +129,86 @@ def converted_or_reused(job: Job) -> tuple[str, dict]:
     return job.category, reusable(job) or convert_category(job)
 
 
-def converted_before(folder: Path, exclude: list[str]) -> dict[str, dict]:
+def converted_before(folder: Path, exclude: list[str], not_from: str | None = None) -> dict[str, dict]:
     """The manifests of the other categories converted into this setting's folder before
-    (sorted by name): the data folder's dataset is the union of what was downloaded into it."""
+    (sorted by name), whole and undamaged: the data folder's dataset is the union of what was
+    downloaded into it. ``not_from``: a source folder whose conversions do not count here."""
     found = {}
     for path in sorted(folder.glob("*.json")):
         if path.stem in exclude:
             continue
-        try:
-            manifest = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if manifest.get("version") == MANIFEST_VERSION and all((folder / c).is_file() for c in manifest["chunks"]):
+        manifest = read_manifest(folder, path.stem)
+        if manifest is not None and not (not_from and manifest["source"]["file"].startswith(not_from)):
             found[path.stem] = manifest
     return found
+
+
+def read_manifest(folder: Path, category: str) -> dict | None:
+    """A category's manifest when it is as we write it and every chunk it names is whole (its
+    size and CRC-32 as recorded); None otherwise, so the category is converted again."""
+    try:
+        manifest = json.loads((folder / f"{category}.json").read_text())
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not _well_formed(manifest, category):
+        return None
+    for name, (size, crc) in zip(manifest["chunks"], manifest["checksums"]):
+        if _checksum(folder / name) != (size, crc):
+            return None
+    return manifest
+
+
+def _well_formed(manifest, category: str) -> bool:
+    """Every field of the types we write; chunk names only this category's, in this folder."""
+    def count(value) -> bool:
+        return type(value) is int and value >= 0
+
+    try:
+        chunks, checksums, source = manifest["chunks"], manifest["checksums"], manifest["source"]
+        return (manifest["version"] == MANIFEST_VERSION and manifest["category"] == category
+                and isinstance(manifest["counts"], dict) and sorted(manifest["counts"]) == sorted(SPLITS)
+                and all(count(v) for v in manifest["counts"].values())
+                and isinstance(chunks, list) and all(_is_chunk_of(c, category) for c in chunks)
+                and isinstance(checksums, list) and len(checksums) == len(chunks)
+                and all(isinstance(c, list) and len(c) == 2 and all(count(v) for v in c) for c in checksums)
+                and isinstance(source, dict) and isinstance(source["file"], str)
+                and (source["bytes"] is None or count(source["bytes"]))
+                and (manifest["max_per_class"] is None or count(manifest["max_per_class"]))
+                and isinstance(manifest["complete"], bool) and count(manifest["skipped"])
+                and count(manifest["unrecognized"]) and isinstance(manifest["skipped_examples"], list)
+                and all(isinstance(line, str) for line in manifest["skipped_examples"])
+                and (manifest.get("joins") is None or isinstance(manifest["joins"], str)))
+    except (KeyError, TypeError, AttributeError):
+        return False
+
+
+def _is_chunk_of(name, category: str) -> bool:
+    return (isinstance(name, str) and name.startswith(category + ".") and name.endswith(".npz")
+            and name[len(category) + 1 : -4].isdigit())
+
+
+_checked: dict[tuple, tuple[int, int]] = {}  # (path, size, mtime) -> checksum: a download reads each chunk once
+
+
+def _checksum(path: Path) -> tuple[int, int] | None:
+    """(bytes, CRC-32) of a file, or None when it cannot be read."""
+    try:
+        status = path.stat()
+        key = (str(path), status.st_size, status.st_mtime_ns, status.st_ino)
+        if key not in _checked:
+            crc, size = 0, 0
+            with path.open("rb") as handle:
+                while block := handle.read(1 << 20):
+                    crc, size = zlib.crc32(block, crc), size + len(block)
+            _checked[key] = (size, crc)
+    except OSError:
+        return None
+    return _checked[key]
+
+
+def manifest_digest(manifest: dict) -> str:
+    """What identifies a conversion: your own drawings joined to it are converted again when it changes."""
+    return f"{zlib.crc32(json.dumps(manifest, sort_keys=True).encode()):08x}"
 
 
 def setting_folder(data_dir: Path, format: str, options: CollectOptions) -> Path:
@@ -154,9 +230,11 @@ def convert_all(jobs: list[Job], workers: int, on_done: OnDone = lambda c, d, n,
 
 
 def converting(jobs: list[Job], workers: int, on_done: OnDone = lambda c, d, n, k: None,
-               on_file: OnFile = lambda c, d, t: None) -> Iterator[tuple[str, dict]]:
+               on_file: OnFile = lambda c, d, t: None, start: int = 0,
+               total: int | None = None) -> Iterator[tuple[str, dict]]:
     """(category, manifest) of every job: first those converted before, then the others as
-    ``workers`` processes finish them, each reporting the bytes of its file through ``on_file``."""
+    ``workers`` processes finish them, each reporting the bytes of its file through ``on_file``;
+    on_done counts from ``start`` of ``total`` (one progress over several calls)."""
     if not jobs:
         return
     out = jobs[0].out
@@ -166,37 +244,63 @@ def converting(jobs: list[Job], workers: int, on_done: OnDone = lambda c, d, n, 
     reused = [(job.category, manifest) for job in jobs if (manifest := reusable(job)) is not None]
     todo = [job for job in jobs if job.category not in dict(reused)]
     drawings = 0
-    for done, (category, manifest) in enumerate(itertools.chain(reused, _run(todo, workers, on_file)), 1):
+    for done, (category, manifest) in enumerate(itertools.chain(reused, _run(todo, workers, on_file)), start + 1):
         drawings += sum(manifest["counts"].values())
-        on_done(category, done, len(jobs), drawings)
+        on_done(category, done, total or len(jobs), drawings)
         yield category, manifest
 
 
 def _run(jobs: list[Job], workers: int, on_file: OnFile) -> Iterator[tuple[str, dict]]:
+    """(category, manifest) of each job as it is converted. A worker that dies (the OOM killer's
+    SIGKILL) is noticed at once: the categories not finished go to fresh workers, and one that
+    was being converted when a worker died twice stops the download, named."""
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
             yield job.category, convert_category(job, _throttled(job.category, on_file))
         return
+    deaths = dict.fromkeys((job.category for job in jobs), 0)
+    todo = list(jobs)
+    while todo:
+        started: set[str] = set()
+        for result in _run_pool(todo, workers, on_file, started):
+            todo = [job for job in todo if job.category != result[0]]
+            yield result
+        for category in started & {job.category for job in todo}:
+            deaths[category] += 1
+            if deaths[category] >= 2:
+                raise SketchError(f"the worker converting {category!r} was killed twice (by the system, most "
+                                  f"likely for lack of memory); free memory or use --workers 1, then download again")
+
+
+def _run_pool(jobs: list[Job], workers: int, on_file: OnFile, started: set[str]) -> Iterator[tuple[str, dict]]:
+    """One pool's results; returns early when a worker died, leaving the unfinished jobs undone
+    and ``started`` naming the categories that had begun."""
     context = multiprocessing.get_context("spawn")  # workers import NumPy, never TensorFlow
-    reports = context.SimpleQueue()
-    pool = context.Pool(min(workers, len(jobs)), initializer=_start_worker, initargs=(reports,))
+    reports = context.SimpleQueue()  # a new one per pool: a killed writer may hold the old one's lock
+
+    def drain() -> None:
+        while not reports.empty():  # a worker sends its last report before its result
+            report = reports.get()
+            started.add(report[0])
+            on_file(*report)
+
+    pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=_start_worker,
+                               initargs=(reports,))
     try:
-        results = pool.imap_unordered(_convert_in_worker, jobs)
-        while True:
-            try:
-                result = results.next(timeout=1 / REPORTS_PER_SECOND)
-            except multiprocessing.TimeoutError:
-                result = None
-            except StopIteration:
-                break
-            while not reports.empty():  # a worker sends its last report before its result
-                on_file(*reports.get())
-            if result is not None:
+        pending = {pool.submit(_convert_in_worker, job) for job in jobs}
+        while pending:
+            done, pending = wait(pending, timeout=1 / REPORTS_PER_SECOND, return_when=FIRST_COMPLETED)
+            drain()
+            for future in done:
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    return
                 yield result
-        pool.close()
     finally:
-        pool.terminate()  # on an error or Ctrl-C: finished categories are kept, the rest stops
-        pool.join()
+        for child in multiprocessing.active_children():  # on an error or Ctrl-C: finished categories are kept
+            child.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 _reports = None  # in a worker process: where it sends (category, bytes read, bytes in all)
@@ -209,6 +313,7 @@ def _start_worker(reports) -> None:
 
 
 def _convert_in_worker(job: Job) -> tuple[str, dict]:
+    _reports.put((job.category, 0, None))  # begun: the parent knows what a dead worker was doing
     return job.category, convert_category(job, _throttled(job.category, lambda *report: _reports.put(report)))
 
 
@@ -226,13 +331,11 @@ def _throttled(category: str, on_file: OnFile) -> sources.Progress:
 
 
 def reusable(job: Job) -> dict | None:
-    """The category's manifest when its shard answers this job: made with the same cap, or
-    holding its whole file and no more drawings than the cap asks for."""
-    try:
-        manifest = json.loads((job.out / f"{job.category}.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if manifest.get("version") != MANIFEST_VERSION or not all((job.out / c).is_file() for c in manifest["chunks"]):
+    """The category's manifest when its shard answers this job: undamaged, made with the same
+    cap (or holding its whole file and no more drawings than the cap asks for), and joined to
+    the official conversion that exists now."""
+    manifest = read_manifest(job.out, job.category)
+    if manifest is None or manifest.get("joins") != job.joins:
         return None
     now, then = _source_of(job), manifest["source"]
     if now["file"] != then["file"] or now["bytes"] not in (None, then["bytes"]):  # another source, or it changed
@@ -256,13 +359,14 @@ def convert_category(job: Job, on_progress: sources.Progress = lambda d, t: None
 
 
 def _convert(job: Job, on_progress: sources.Progress) -> dict:
-    chunks, counts = [], dict.fromkeys(SPLITS, 0)
+    chunks, checksums, counts = [], [], dict.fromkeys(SPLITS, 0)
 
     def flush(collected: Collected) -> None:
         if any(collected.examples.values()):
             name = f"{job.category}.{len(chunks)}.npz"
             atomic_write(job.out / name, lambda tmp: _write_shard(tmp, collected))
             chunks.append(name)
+            checksums.append(list(_checksum(job.out / name) or (0, 0)))
             for split, examples in collected.examples.items():
                 counts[split] += len(examples)
                 examples.clear()
@@ -278,7 +382,8 @@ def _convert(job: Job, on_progress: sources.Progress) -> dict:
         relative = sources.relative_path(job.format, job.category)
         lines = sources.open_lines(job.source, relative, job.download_dir, on_progress, job.network)
         with closing(lines):  # stops a download that is no longer needed
-            collect_ndjson(collected, job.category, lines, display_name(job.source, relative), job.options)
+            collect_ndjson(collected, job.category, lines, display_name(job.source, relative), job.options,
+                           known=_key_ids_of(job.known_chunks))
         complete = job.options.max_per_class is None or collected.kept < job.options.max_per_class
     flush(collected)
     manifest = {
@@ -289,6 +394,9 @@ def _convert(job: Job, on_progress: sources.Progress) -> dict:
         "source": _source_of(job),
         "counts": counts,
         "chunks": chunks,
+        "checksums": checksums,
+        "joins": job.joins,
+        "already_there": collected.known_count,  # drawings the official conversion holds already
         "skipped": collected.skipped_count,
         "skipped_examples": [str(record) for record in collected.skipped],
         "unrecognized": collected.unrecognized_count,
@@ -300,6 +408,15 @@ def _convert(job: Job, on_progress: sources.Progress) -> dict:
         for relative in (sources.relative_path(job.format, job.category), sources.relative_npz_path(job.category)):
             (job.download_dir / relative).unlink(missing_ok=True)  # only what we fetched; never a local source
     return manifest
+
+
+def _key_ids_of(chunks: tuple[Path, ...]) -> set[str]:
+    found: set[str] = set()
+    for chunk in chunks:
+        with np.load(chunk) as shard:
+            for split in SPLITS:
+                found.update(shard[f"{split}_key_ids"].tolist())
+    return found
 
 
 def _source_of(job: Job) -> dict:

@@ -1,6 +1,8 @@
 """The data folder: the only module that knows its layout. Standard library only.
 
     <data>/downloads/full/<format>/<category>.ndjson   source files (``.part`` while fetching)
+    <data>/own-words/full/<format>/<word>.ndjson       your own drawings, one file per word
+    <data>/converted/<setting>/[own/]<category>.*      converted shards (convert.py)
     <data>/datasets/<format>/<build>/                  a published dataset build, never modified
     <data>/datasets/<format>/CURRENT                   the name of the newest build
     <data>/datasets/<format>/.staging-<build>/         a build being written (not a dataset yet)
@@ -35,6 +37,10 @@ def formats_root(data_dir: Path, format: str) -> Path:
 
 def downloads_dir(data_dir: Path) -> Path:
     return Path(data_dir) / "downloads"
+
+
+def own_words_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / "own-words"
 
 
 def current_build(data_dir: Path, format: str) -> Path | None:

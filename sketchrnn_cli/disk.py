@@ -60,7 +60,11 @@ def plan(jobs: list, others: dict[str, dict], data_dir: Path, keep_downloads: bo
     before = sum((m.get("source") or {}).get("bytes") or 0 for m in others.values())
     store = (fetch if keep_downloads else 0) + int(sum(known) * CONVERTED_PER_SOURCE_BYTE
                                                    + (sum(known) + before) * build_per_source_byte(tfds))
-    return DiskPlan(fetch, store, shutil.disk_usage(_existing(data_dir)).free, len(sizes) - len(known))
+    return DiskPlan(fetch, store, free_bytes(data_dir), len(sizes) - len(known))
+
+
+def free_bytes(data_dir: Path) -> int:
+    return shutil.disk_usage(_existing(data_dir)).free
 
 
 def check(disk: DiskPlan, data_dir: Path) -> None:

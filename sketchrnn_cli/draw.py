@@ -4,10 +4,15 @@ The standard library serves it (http.server): one page and two JSON routes need 
 and the slim install stays slim. Guesses run in this process on LiteRT (no TensorFlow).
 
 Safe by default: the server listens on 127.0.0.1; it answers only requests addressed to the
-host it serves (a page that rebinds its own name to 127.0.0.1 gets a 403); ``/api/save``
+names it really answers on, whatever --host is (a page that rebinds its own name to 127.0.0.1
+gets a 403); ``/api/save``
 needs the run's token from the page in an ``X-Sketch-Token`` header, which another origin can
 neither read nor send (no CORS headers are ever given); the page is a packaged resource, not
 a folder on disk, so no path can reach another file.
+
+Bounded under load: a listen backlog of REQUEST_QUEUE connections; at most MAX_CONNECTIONS
+served at once (the rest wait in the backlog); a connection silent for IDLE_SECONDS, or open
+for CONNECTION_SECONDS in all, is closed, so half-sent requests cannot hold threads.
 """
 
 from __future__ import annotations
@@ -16,10 +21,13 @@ import contextlib
 import datetime
 import html
 import json
+import math
 import os
 import secrets
+import socket
 import stat
 import threading
+import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,12 +36,17 @@ from pathlib import Path
 
 from .errors import SketchError
 from .metrics import top_k
+from .own_words import word_problem
 from .reader import json_value
 from .strokes import parse_drawing
 
 MAX_BODY_BYTES = 1 << 20  # a drawing of tens of thousands of points fits
-MAX_WORD_CHARS = 100
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+EVERY_INTERFACE = ("", "0.0.0.0", "::")
+REQUEST_QUEUE = 128  # connections the kernel holds while all are busy (Python's default is 5)
+MAX_CONNECTIONS = 512  # served at once, each on its own thread
+IDLE_SECONDS = 5.0  # a connection that sends nothing this long is closed
+CONNECTION_SECONDS = 30.0  # and none stays open longer
 UNKNOWN_COUNTRY = "ZZ"  # ISO 3166's code for "unknown"; the game stored the player's country here
 
 
@@ -76,7 +89,7 @@ def raw_line(drawing: list, word: str, recognized: bool) -> bytes:
         "recognized": recognized,
         "drawing": drawing,
     }
-    return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    return (json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
 
 
 def append_line(path: Path, line: bytes) -> None:
@@ -134,9 +147,11 @@ class DrawApp:
             raise BadRequest("'drawing' must be raw strokes: [[x...], [y...], [t...]] per stroke")
         guesses = self.guesser.guess(drawing, 1)
         word = body.get("word") or guesses[0][0]
-        if not isinstance(word, str) or not word.strip() or not word.isprintable() or len(word) > MAX_WORD_CHARS:
-            raise BadRequest(f"'word' must be printable text of 1 to {MAX_WORD_CHARS} characters")
+        if not isinstance(word, str):
+            raise BadRequest("'word' must be text")
         word = word.strip()
+        if problem := word_problem(word):  # what sketch download --own-categories would refuse
+            raise BadRequest(f"'word': {problem}")
         try:
             append_line(self.save_to, raw_line(drawing, word, recognized=guesses[0][0] == word))
         except OSError as error:
@@ -154,19 +169,27 @@ def _field(body: dict, name: str):
 
 
 def _is_raw(drawing) -> bool:
-    """Three lists per stroke, the times numbers (parse_drawing checks x and y)."""
+    """Three lists per stroke, the times finite numbers (parse_drawing checks x and y): every
+    number saved is one that strict JSON readers take."""
     return isinstance(drawing, list) and all(
         isinstance(s, list) and len(s) == 3 and isinstance(s[2], list)
-        and all(isinstance(t, (int, float)) and not isinstance(t, bool) for t in s[2]) for s in drawing)
+        and all(isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t) for t in s[2])
+        for s in drawing)
 
 
 class Handler(BaseHTTPRequestHandler):
     server_version = "sketch-draw"
-    app: DrawApp  # set on the subclass that serve() makes
-    allowed_hosts: frozenset[str] | None  # Host headers answered; None: any (a non-loopback --host)
+    timeout = IDLE_SECONDS  # on the socket: a read that waits longer ends the connection
+    app: DrawApp  # set on the subclass that make_server makes
+    allowed_hosts: frozenset[str]  # the Host headers answered: the names the server answers on
 
     def log_message(self, *args):  # the terminal shows the URL and errors, not every request
         pass
+
+    def send_error(self, code, message=None, explain=None):
+        """http.server's own errors (414, 501, ...) as JSON with the page's headers, like ours."""
+        self.close_connection = True
+        self._error(BadRequest(message or HTTPStatus(code).phrase, HTTPStatus(code)))
 
     def do_GET(self):
         if not self._host_allowed():
@@ -212,7 +235,7 @@ class Handler(BaseHTTPRequestHandler):
         return body
 
     def _host_allowed(self) -> bool:
-        if self.allowed_hosts is None or self.headers.get("Host", "").lower() in self.allowed_hosts:
+        if self.headers.get("Host", "").lower() in self.allowed_hosts:
             return True
         self._error(BadRequest("this server answers only to the address it printed", HTTPStatus.FORBIDDEN))
         return False
@@ -232,25 +255,92 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def make_server(app: DrawApp, host: str, port: int) -> ThreadingHTTPServer:
+class DrawServer(ThreadingHTTPServer):
+    """A thread per connection, at most MAX_CONNECTIONS at once, none open past its deadline."""
+
+    daemon_threads = True
+    request_queue_size = REQUEST_QUEUE
+
+    def __init__(self, address, handler, family: int = socket.AF_INET):
+        self.address_family = family
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._deadlines: dict[socket.socket, float] = {}
+        self._deadlines_lock = threading.Lock()
+        self._closed = threading.Event()
+        super().__init__(address, handler)
+        threading.Thread(target=self._close_overdue, daemon=True).start()
+
+    def process_request(self, request, client_address):
+        self._slots.acquire()  # when all are busy, new connections wait in the backlog
+        with self._deadlines_lock:
+            self._deadlines[request] = time.monotonic() + CONNECTION_SECONDS
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._forget(request)
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._forget(request)
+
+    def _forget(self, request) -> None:
+        with self._deadlines_lock:
+            if self._deadlines.pop(request, None) is not None:
+                self._slots.release()
+
+    def server_close(self) -> None:
+        self._closed.set()
+        super().server_close()
+
+    def _close_overdue(self) -> None:
+        """Once a second: a connection past its deadline is shut, which ends its thread's read."""
+        while not self._closed.wait(1.0):
+            now = time.monotonic()
+            with self._deadlines_lock:
+                overdue = [request for request, deadline in self._deadlines.items() if deadline < now]
+            for request in overdue:
+                with contextlib.suppress(OSError):
+                    request.shutdown(socket.SHUT_RDWR)
+
+
+def make_server(app: DrawApp, host: str, port: int) -> DrawServer:
     """A server bound to host:port (port 0: a free one), not yet serving."""
+    host = "0.0.0.0" if host == "" else host
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        server = ThreadingHTTPServer((host, port), Handler)
+        server = DrawServer((host, port), Handler, family)
     except OSError as error:
         hint = "; choose another with --port (0 picks a free one)" if port else ""
         raise SketchError(f"cannot listen on {host}:{port} ({error.strerror or error}){hint}") from None
-    server.daemon_threads = True
-    bound_port = server.server_address[1]
-    allowed = None
-    if host in LOOPBACK_HOSTS:
-        allowed = frozenset(f"{name}:{bound_port}" for name in ("127.0.0.1", "localhost", "[::1]"))
+    allowed = frozenset(f"{name}:{server.server_address[1]}".lower() for name in _names_of(host))
     server.RequestHandlerClass = type("DrawHandler", (Handler,), {"app": app, "allowed_hosts": allowed})
     return server
 
 
+def _names_of(host: str) -> set[str]:
+    """The names and addresses a browser can reach a server listening on ``host`` by, as they
+    appear in a Host header (IPv6 in brackets)."""
+    names = {host}
+    if host in LOOPBACK_HOSTS or host in EVERY_INTERFACE:
+        names |= set(LOOPBACK_HOSTS)
+    if host in EVERY_INTERFACE:
+        names |= {socket.gethostname(), socket.getfqdn()}
+        with contextlib.suppress(OSError):
+            names |= {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)}
+    return {f"[{name}]" if ":" in name else name for name in names if name not in EVERY_INTERFACE}
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK_HOSTS
+
+
 def url_of(server: ThreadingHTTPServer, host: str) -> str:
-    shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
-    return f"http://{shown}:{server.server_address[1]}/"
+    """The address to open: the host it listens on, or this machine's name for every interface."""
+    shown = socket.gethostname() if host in EVERY_INTERFACE else host
+    return f"http://{f'[{shown}]' if ':' in shown else shown}:{server.server_address[1]}/"
 
 
 def open_app(run_dir: Path, save_to: Path) -> DrawApp:

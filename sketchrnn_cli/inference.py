@@ -144,7 +144,8 @@ def open_backend(run_dir: Path, backend: str = "auto"):
         backend = "litert" if files.tflite_model.is_file() and _litert_installed() else "tensorflow"
     if backend == "litert":
         if not files.tflite_model.is_file():
-            raise RunError(f"{files.tflite_model}: missing; use --backend tensorflow or sketch export")
+            raise RunError(f"{files.tflite_model}: missing; make it with sketch export {files.root} --format tflite "
+                           f"--out {files.root} (or use --backend tensorflow where a command has it)")
         if not _litert_installed():
             raise RunError("the litert backend needs ai-edge-litert (pip install ai-edge-litert)")
         return config, LiteRTBackend(files, config)

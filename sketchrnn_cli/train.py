@@ -115,6 +115,9 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
         keras.mixed_precision.set_global_policy(choice.policy)
     info = dataset_info(dataset_path)
     labels = config.data.labels or info.labels
+    if len(labels) < 2:
+        raise SketchError(f"training needs at least two categories to tell apart; {dataset_path} gives "
+                          f"{len(labels)} ({', '.join(labels) or 'none'}): download another or widen --categories")
     train_split, valid_split = (flat.FlatSplit.open(dataset_path, split, info.labels, labels) for split in ("train", "valid"))
     sizes = {split: info.count(split, labels) for split in SPLITS}
     if sizes["train"] == 0 or sizes["valid"] == 0:

@@ -33,6 +33,24 @@ def warn(message: str) -> None:
     err.print(f"warning: {printable(message)}", style="yellow", markup=False, soft_wrap=True)
 
 
+SHOWN = 20  # lines of one kind shown before a summary of the rest
+
+
+def warn_some(lines: list[str], what: str) -> None:
+    """The first SHOWN warnings, then one line counting the rest (1,100 unknown words are one line)."""
+    for line in lines[:SHOWN]:
+        warn(line)
+    if len(lines) > SHOWN:
+        warn(f"... and {len(lines) - SHOWN:,} more {what}")
+
+
+def note_some(lines: list[str], what: str) -> None:
+    for line in lines[:SHOWN]:
+        note(line)
+    if len(lines) > SHOWN:
+        note(f"... and {len(lines) - SHOWN:,} more {what}")
+
+
 @contextmanager
 def user_errors():
     """Turns the errors a user can cause (SketchError; OSError: a full disk, a read-only folder)

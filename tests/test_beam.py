@@ -27,7 +27,7 @@ def test_the_beam_build_of_the_mirror_equals_the_build_without_beam(shared_quick
     assert len(expected) == 150 + 150 + 25 + 10  # the mirror holds 25 Eiffel Towers and 10 zigzags
     assert tfds_rows(beam.dataset_dir) == expected  # the TFDS files Beam wrote
     assert build_rows(beam.dataset_dir) == expected  # the flat arrays beside them
-    assert beam.collected.counts() == plain.collected.counts()
+    assert beam.converted.counts() == plain.converted.counts()
     metadata = [json.loads((s.dataset_dir / "metadata.json").read_text()) for s in (plain, beam)]
     assert metadata[0] == metadata[1]
 
@@ -43,8 +43,8 @@ def test_beam_reuses_categories_converted_before_and_reports_bad_lines(tmp_path)
     manifest = (data / "converted/simplified-250/circle.json").read_text()
     summary = download(DownloadRequest(("square", "zigzag"), data, source=str(bucket), beam=DIRECT))
     assert (data / "converted/simplified-250/circle.json").read_text() == manifest  # not converted again
-    assert summary.collected.categories == ["square", "zigzag", "circle"]
-    assert [record.split(":")[-2] for record in summary.collected.skipped] == ["3"]
+    assert summary.converted.categories == ["square", "zigzag", "circle"]
+    assert [record.split(":")[-2] for record in summary.converted.skipped] == ["3"]
     fresh = download(DownloadRequest(SHAPES, tmp_path / "fresh", source=str(bucket)))
     assert tfds_rows(summary.dataset_dir) == build_rows(summary.dataset_dir) == build_rows(fresh.dataset_dir)
 

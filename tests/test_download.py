@@ -42,7 +42,7 @@ def test_tfds_files_when_asked_for_hold_the_same_drawings_as_the_flat_arrays(buc
     assert (summary.dataset_dir / "dataset_info.json").is_file()
     assert tfds_rows(summary.dataset_dir) == build_rows(summary.dataset_dir)
     assert len(build_rows(summary.dataset_dir)) == 120
-    assert dataset_info(summary.dataset_dir).counts == summary.collected.counts()
+    assert dataset_info(summary.dataset_dir).counts == summary.converted.counts()
 
 
 def test_a_drawing_keeps_its_split_when_more_data_arrives_in_another_order(tmp_path):
@@ -65,10 +65,10 @@ def test_bad_lines_are_counted_and_the_rest_kept(bucket, tmp_path):
     lines[7] = lines[6]  # duplicate key_id
     path.write_text("\n".join(lines) + "\n")
     summary = download(DownloadRequest(SHAPES, tmp_path / "data", source=str(bucket)))
-    assert summary.collected.skipped_count == 3
-    assert [record.split(":")[-2] for record in summary.collected.skipped] == ["4", "6", "8"]
-    assert str(summary.collected.skipped[0]).startswith(f"{path}:4: bad JSON")
-    assert sum(summary.collected.counts()["circle"].values()) == 37
+    assert summary.converted.skipped_count == 3
+    assert [record.split(":")[-2] for record in summary.converted.skipped] == ["4", "6", "8"]
+    assert str(summary.converted.skipped[0]).startswith(f"{path}:4: bad JSON")
+    assert sum(summary.converted.counts()["circle"].values()) == 37
 
 
 def test_max_per_class_and_recognized_only(bucket, tmp_path):
@@ -79,8 +79,8 @@ def test_max_per_class_and_recognized_only(bucket, tmp_path):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     options = CollectOptions(max_per_class=25, recognized_only=True)
     summary = download(DownloadRequest(SHAPES, tmp_path / "data", source=str(bucket), options=options))
-    assert {c: sum(v.values()) for c, v in summary.collected.counts().items()} == {s: 25 for s in SHAPES}
-    assert summary.collected.unrecognized_count == 10
+    assert {c: sum(v.values()) for c, v in summary.converted.counts().items()} == {s: 25 for s in SHAPES}
+    assert summary.converted.unrecognized_count == 10
 
 
 def test_sketch_rnn_npz_files_are_an_input_too(tmp_path):
@@ -113,7 +113,7 @@ def test_end_to_end_from_the_shared_mirror_for_three_categories(shared_quickdraw
     names = ("cat", "paint can", "The Eiffel Tower")
     summary = download(DownloadRequest(names, tmp_path / "data", source=str(shared_quickdraw),
                                        options=CollectOptions(max_per_class=20)))
-    counts = summary.collected.counts()
+    counts = summary.converted.counts()
     assert list(counts) == list(names) and all(sum(v.values()) == 20 for v in counts.values())
     info, examples = read_back(summary.dataset_dir)
     assert info.labels == names

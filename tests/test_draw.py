@@ -148,3 +148,126 @@ def test_a_port_in_use_is_one_line(trained_run, tmp_path):
                               env={**os.environ}, cwd=tmp_path)
     assert done.returncode == 1 and f"127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("bad_time", [float("nan"), float("inf")])
+def test_save_refuses_times_that_are_not_finite_numbers(draw_server, bad_time):
+    """Red team 2, #9: NaN times were written into the ndjson, which strict JSON readers refuse."""
+    url, save_to, _ = draw_server
+    drawing = raw_drawing()
+    drawing[0][2][1] = bad_time
+    data = json.dumps({"drawing": drawing}).encode()  # Python writes NaN and Infinity
+    status, answer, _ = call(url, "/api/save", data=data, headers={"X-Sketch-Token": token_of(url)})
+    assert status == 400 and "raw strokes" in answer["error"]
+    assert not save_to.exists()
+
+
+def test_save_refuses_a_word_that_download_could_not_name_a_file_by(draw_server):
+    """Red team 2, #10: 100 emoji (400 bytes) were saved, then aborted the download ("file name too long")."""
+    url, save_to, _ = draw_server
+    status, answer, _ = call(url, "/api/save", {"drawing": raw_drawing(), "word": "\U0001F431" * 100},
+                             {"X-Sketch-Token": token_of(url)})
+    assert status == 400 and "bytes" in answer["error"]
+    assert not save_to.exists()
+
+
+def test_http_servers_own_errors_are_json_with_the_pages_headers(draw_server):
+    """Red team 2, cosmetic: 501 (another method) and 414 (a 100 KB URL) were http.server's HTML."""
+    url, _, _ = draw_server
+    status, answer, headers = call(url, "/", method="DELETE")
+    assert status == 501 and "error" in answer and headers["X-Content-Type-Options"] == "nosniff"
+    status, answer, headers = call(url, "/" + "a" * 100_000, method="GET")
+    assert status == 414 and "error" in answer and "Content-Security-Policy" in headers
+
+
+def start_draw(trained_run, tmp_path, *args):
+    """`sketch draw` on a free port: (process, the address it printed)."""
+    process = subprocess.Popen([sys.executable, "-m", "sketchrnn_cli.cli", "draw", "--model", str(trained_run),
+                                "--no-browser", "--port", "0", "--save-to", str(tmp_path / "saved.ndjson"), *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return process, process.stdout.readline().strip()
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", ""])
+def test_every_interface_keeps_the_host_check_and_prints_a_real_address(trained_run, tmp_path, host):
+    """Red team 2, #8: --host 0.0.0.0 served the page and its token to Host: attacker.example, and
+    --host "" printed 127.0.0.1 while listening everywhere."""
+    import socket
+
+    process, url = start_draw(trained_run, tmp_path, "--host", host)
+    try:
+        port = url.rsplit(":", 1)[1].strip("/")
+        assert not url.startswith("http://127.0.0.1") and socket.gethostname() in url
+        local = f"http://127.0.0.1:{port}"
+        status, answer, _ = call(local, "/", method="GET", headers={"Host": "attacker.example"})
+        assert status == 403 and "token" not in json.dumps(answer)
+        assert call(local, "/", method="GET")[0] == 200
+        assert call(local, "/", method="GET", headers={"Host": f"{socket.gethostname()}:{port}"})[0] == 200
+    finally:
+        process.terminate()
+        assert "every interface" in process.communicate(timeout=30)[1]
+
+
+def test_ipv6_loopback_is_served(trained_run, tmp_path):
+    """Red team 2, cosmetic: --host ::1 was listed as loopback but failed (an IPv4 socket)."""
+    import socket
+
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 here")
+    process, url = start_draw(trained_run, tmp_path, "--host", "::1")
+    try:
+        if not url:
+            pytest.skip(f"cannot listen on ::1 here: {process.communicate(timeout=30)[1].strip()}")
+        assert url.startswith("http://[::1]:") and call(url, "/", method="GET")[0] == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_a_hundred_clients_at_once_are_all_answered(draw_server):
+    """Red team 2, #5: 100 clients x 10 guesses got 12-15% "connection reset" (a listen backlog of 5)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url, _, _ = draw_server
+    body = {"drawing": raw_drawing()}
+
+    def client(_):
+        return [call(url, "/api/predict", body)[0] for _ in range(10)]
+
+    with ThreadPoolExecutor(100) as pool:
+        statuses = [status for answers in pool.map(client, range(100)) for status in answers]
+    assert statuses == [200] * 1000
+
+
+def test_stalled_connections_neither_starve_a_guess_nor_stay(draw_server):
+    """Red team 2, #6: 300 connections that send half a request held 300 threads forever."""
+    import socket
+    import time
+
+    url, _, process = draw_server
+    host, port = url.split("//")[1].strip("/").split(":")
+    stalled = []
+    try:
+        for _ in range(300):
+            connection = socket.create_connection((host, int(port)), timeout=10)
+            connection.sendall(b"POST /api/predict HTTP/1.1\r\nHost: " + f"{host}:{port}".encode() + b"\r\n")
+            stalled.append(connection)
+        started = time.monotonic()
+        assert call(url, "/api/predict", {"drawing": raw_drawing()})[0] == 200
+        assert time.monotonic() - started < 5
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (threads_of(process.pid) > 10 or sockets_of(process.pid) > 10):
+            time.sleep(1)
+        assert threads_of(process.pid) <= 10 and sockets_of(process.pid) <= 10
+    finally:
+        for connection in stalled:
+            connection.close()
+
+
+def threads_of(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def sockets_of(pid: int) -> int:
+    folder = f"/proc/{pid}/fd"
+    return sum(1 for fd in os.listdir(folder) if os.readlink(os.path.join(folder, fd)).startswith("socket:"))

@@ -82,3 +82,98 @@ def test_initialising_copies_every_layer_and_the_known_categories_outputs(traine
                     assert np.array_equal(mine[..., index], their[..., old.index(label)])
             else:
                 assert np.array_equal(mine, their)
+
+
+def own_lines(path, word, key_ids, shape="circle"):
+    rng = np.random.default_rng(len(key_ids))
+    lines = [json.dumps({"word": word, "key_id": str(k), "drawing": shape_drawing(shape, rng)}) for k in key_ids]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def own_download(data, source):
+    return subprocess.run([*SKETCH, "download", "--data-dir", str(data), "--source", str(source), "--own-categories"],
+                          capture_output=True, text=True)
+
+
+def category_total(data, name):
+    from sketchrnn_cli.download import dataset_dir, dataset_info
+
+    return sum(dataset_info(dataset_dir(data, "simplified")).counts[name].values())
+
+
+def test_own_drawings_of_an_official_word_join_that_category_and_a_later_run_adds_to_them(bucket, tmp_path):
+    """Red team 2, #1 and #2: 5 own drawings of "cat" replaced the official 100 without a word, and a
+    second run with that word dropped the first run's drawings (5 -> 2)."""
+    from sketchrnn_cli.download import DownloadRequest, download
+
+    data = tmp_path / "data"
+    download(DownloadRequest(SHAPES, data, source=str(bucket)))
+    official_key_id = json.loads((bucket / "full/simplified/circle.ndjson").read_text().splitlines()[0])["key_id"]
+    first = own_download(data, own_lines(tmp_path / "mine.ndjson", "circle", [1, 2, 3, 4, 5, official_key_id]))
+    assert first.returncode == 0, first.stderr
+    assert "circle: 40 official + 5 yours (1 already there)" in first.stderr
+    assert category_total(data, "circle") == 45
+    second = own_download(data, own_lines(tmp_path / "more.ndjson", "Circle", [5, 6, 7]))
+    assert second.returncode == 0, second.stderr
+    assert "circle: 40 official + 7 yours" in second.stderr and category_total(data, "circle") == 47
+    download(DownloadRequest(("circle",), data, source=str(bucket)))  # the official category again
+    assert category_total(data, "circle") == 47 and category_total(data, "square") == 40
+
+
+def test_nothing_is_written_before_the_download_lock_is_held(bucket, tmp_path):
+    """Red team 2, #3: the own-categories run refused by the lock had already rewritten own-words/."""
+    from sketchrnn_cli import datastore
+
+    data = tmp_path / "data"
+    with datastore.downloading(data):
+        refused = own_download(data, own_lines(tmp_path / "mine.ndjson", "my ring", [1, 2]))
+    assert refused.returncode == 1 and "in use by" in refused.stderr
+    assert not (data / "own-words").exists()
+
+
+def test_a_killed_regroups_leftovers_are_removed_by_the_next(tmp_path):
+    """Red team 2, #20: a kill -9 during the regroup left its .sketch-tmp-* copy of the input forever."""
+    folder = tmp_path / "out/full/simplified"
+    leftover = folder / ".sketch-tmp-killed"
+    leftover.mkdir(parents=True)
+    (leftover / "cat.ndjson").write_bytes(b"x" * 100_000)
+    regroup(own_lines(tmp_path / "mine.ndjson", "cat", [1]), tmp_path / "out", "simplified", 250)
+    assert [p.name for p in folder.iterdir()] == ["cat.ndjson"]
+
+
+def test_a_word_too_long_in_bytes_for_a_file_name_is_one_skipped_line(tmp_path):
+    """Red team 2, #10: 70 emoji (under 100 characters, 280 bytes) aborted the download: "file name too long"."""
+    source = own_lines(tmp_path / "mine.ndjson", "\U0001F431" * 70, [1])
+    with source.open("a") as handle:
+        handle.write(json.dumps({"word": "cat", "key_id": "2", "drawing": [[[0, 9], [0, 9]]]}) + "\n")
+    regrouped = regroup(source, tmp_path / "out", "simplified", 250)
+    assert regrouped.words == ("cat",) and "bytes in UTF-8" in regrouped.skipped[0]
+
+
+def test_any_number_of_words_regroups_within_few_open_files(tmp_path):
+    """Red team 2, #11: 1,100 words (400 under ulimit -n 256) failed with "too many open files"."""
+    lines = [json.dumps({"word": f"word {i}", "key_id": str(i), "drawing": [[[0, 9, i % 200], [0, 9, 3]]]})
+             for i in range(1100)]
+    (tmp_path / "mine.ndjson").write_text("\n".join(lines * 2) + "\n")
+    script = ("import resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128)); "
+              "from pathlib import Path; from sketchrnn_cli.own_words import regroup; "
+              "print(len(regroup(Path(sys.argv[1]), Path(sys.argv[2]), 'simplified', 250).words))")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "mine.ndjson"), str(tmp_path / "out")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "1100", done.stderr
+    assert (tmp_path / "out/full/simplified/word 7.ndjson").read_text().count("\n") == 1
+
+
+def test_one_normalisation_names_your_words_and_the_categories_train_takes(tmp_path):
+    """Red team 2, #12: words "paint_can" and "Cat" stayed as typed, so train --categories "paint_can,cat"
+    said "not in the dataset: paint can" while "Cat" trained as "cat"."""
+    from sketchrnn_cli.categories import resolve_among
+
+    source = own_lines(tmp_path / "a.ndjson", "paint_can", [1, 2])
+    with source.open("a") as handle:
+        for key_id, word in ((3, "Cat"), (4, "cat"), (5, "Caf\u0065\u0301"), (6, "caf\u00e9")):
+            handle.write(json.dumps({"word": word, "key_id": str(key_id), "drawing": [[[0, 9], [0, 9]]]}) + "\n")
+    regrouped = regroup(source, tmp_path / "out", "simplified", 250)
+    assert regrouped.words == ("Caf\u00e9", "cat", "paint can")
+    assert resolve_among(["paint_can", "CAT", "café"], regrouped.words) == ["paint can", "cat", "Caf\u00e9"]

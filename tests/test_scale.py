@@ -64,23 +64,23 @@ def test_the_dataset_is_the_union_of_the_categories_downloaded_with_the_same_set
     download(DownloadRequest(("circle",), data, source=str(bucket)))
     manifest = (converted_folder(data) / "circle.json").read_text()
     summary = download(DownloadRequest(("square", "zigzag"), data, source=str(bucket)))
-    assert summary.collected.categories == ["square", "zigzag", "circle"]
+    assert summary.converted.categories == ["square", "zigzag", "circle"]
     assert (converted_folder(data) / "circle.json").read_text() == manifest
     download(DownloadRequest(SHAPES, tmp_path / "fresh", source=str(bucket)))
     assert dataset_rows(data) == dataset_rows(tmp_path / "fresh")
     longer = download(DownloadRequest(("circle",), data, source=str(bucket), options=CollectOptions(max_length=100)))
-    assert longer.collected.categories == ["circle"]  # another setting: its own conversion
+    assert longer.converted.categories == ["circle"]  # another setting: its own conversion
 
 
 def test_a_cap_is_honoured_when_a_conversion_is_reused(tmp_path):
     bucket = write_bucket(tmp_path / "bucket", per_shape=60)
     data = tmp_path / "data"
     capped = download(DownloadRequest(("circle",), data, source=str(bucket), options=CollectOptions(max_per_class=20)))
-    assert sum(capped.collected.counts()["circle"].values()) == 20
+    assert sum(capped.converted.counts()["circle"].values()) == 20
     whole = download(DownloadRequest(("circle",), data, source=str(bucket)))
-    assert sum(whole.collected.counts()["circle"].values()) == 60
+    assert sum(whole.converted.counts()["circle"].values()) == 60
     again = download(DownloadRequest(("circle",), data, source=str(bucket), options=CollectOptions(max_per_class=30)))
-    assert sum(again.collected.counts()["circle"].values()) == 30
+    assert sum(again.converted.counts()["circle"].values()) == 30
 
 
 PEAK = """
@@ -131,3 +131,95 @@ def test_every_worker_reports_the_bytes_of_its_file_up_to_the_whole_file(tmp_pat
     assert finals == {name: (size, size) for name, size in sizes.items()}
     assert sorted(done) == sorted(SHAPES)
     assert not [name for finished, (name, _, _) in reports if name in finished]  # no report after its category is done
+
+
+@pytest.mark.parametrize("damage", ["truncate", "random", "types", "foreign_chunk"])
+def test_a_damaged_conversion_is_converted_again_never_reused(tmp_path, damage):
+    """Red team 2, #17: a truncated or random chunk gave BadZipFile; a manifest of wrong types or
+    naming /etc/passwd gave ValueError/TypeError/KeyError, and the damage was reused forever."""
+    import os
+
+    bucket = write_bucket(tmp_path / "bucket", per_shape=40)
+    data = tmp_path / "data"
+    download(DownloadRequest(SHAPES, data, source=str(bucket)))
+    rows = dataset_rows(data)
+    chunk, manifest_file = converted_folder(data) / "circle.0.npz", converted_folder(data) / "circle.json"
+    manifest = json.loads(manifest_file.read_text())
+    if damage == "truncate":
+        os.truncate(chunk, 100)
+    elif damage == "random":
+        chunk.write_bytes(os.urandom(chunk.stat().st_size))
+    elif damage == "types":
+        manifest_file.write_text(json.dumps({**manifest, "counts": "many", "chunks": {"a": 1}}))
+    else:
+        manifest_file.write_text(json.dumps({**manifest, "chunks": ["/etc/passwd"], "checksums": [[1, 1]]}))
+    done = subprocess.run([sys.executable, "-m", "sketchrnn_cli.cli", "download", "--data-dir", str(data),
+                           "--source", str(bucket), "--categories", ",".join(SHAPES)], capture_output=True, text=True)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert dataset_rows(data) == rows
+    assert json.loads(manifest_file.read_text())["chunks"] == ["circle.0.npz"]
+
+
+def test_a_worker_killed_by_the_oom_killer_is_replaced_and_the_download_completes(tmp_path):
+    """Red team 2, #4: a conversion worker killed with SIGKILL hung sketch download for good."""
+    bucket = write_bucket(tmp_path / "bucket", per_shape=15_000)
+    data = tmp_path / "data"
+    process = start_download(bucket, data)
+    kill_workers(process, until=lambda: True, times=1)
+    assert process.wait(timeout=300) == 0, process.stderr.read()
+    assert sum(sum(split.values()) for split in dataset_info(dataset_dir(data, "simplified")).counts.values()) == 45_000
+
+
+def test_a_category_whose_worker_is_killed_twice_stops_the_download_naming_it(tmp_path):
+    """Red team 2, #4: ... or, when it happens again, one line naming the category; the next run completes."""
+    bucket = write_bucket(tmp_path / "bucket", per_shape=40_000)
+    data = tmp_path / "data"
+    process = start_download(bucket, data)
+    kill_workers(process, until=lambda: process.poll() is None, times=100)
+    assert process.wait(timeout=300) == 1
+    error = process.stderr.read()
+    assert "was killed twice" in error and "Traceback" not in error
+    assert start_download(bucket, data).wait(timeout=300) == 0
+    assert dataset_info(dataset_dir(data, "simplified")).count("train") > 0.7 * 120_000
+
+
+def start_download(bucket: Path, data: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "sketchrnn_cli.cli", "download", "--data-dir", str(data),
+                             "--source", str(bucket), "--categories", ",".join(SHAPES), "--workers", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def kill_workers(process: subprocess.Popen, until, times: int) -> None:
+    """SIGKILLs a conversion worker of ``process`` (a child whose command line has spawn_main)
+    once it has worked a moment, ``times`` times at most while ``until()`` holds."""
+    import os
+    import signal
+    import time
+
+    deadline = time.monotonic() + 120
+    while times and until() and time.monotonic() < deadline:
+        workers = [pid for pid in children(process.pid) if b"spawn_main" in cmdline(pid)]
+        if workers:
+            time.sleep(0.5)
+            try:
+                os.kill(workers[0], signal.SIGKILL)
+                times -= 1
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
+
+
+def children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(child) for child in handle.read().split()]
+    except OSError:
+        return []
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""
