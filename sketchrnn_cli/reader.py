@@ -131,7 +131,8 @@ def csv_records(handle: BinaryIO, source: str) -> Iterator[tuple[int, dict | Ski
     """(line number, the Quick, Draw! object the row stands for, or why it cannot be one) for
     each row of a Kaggle CSV file; a file without a ``drawing`` column is one Skipped."""
     csv.field_size_limit(MAX_LINE_BYTES)
-    rows = csv.reader(io.TextIOWrapper(handle, encoding="utf-8-sig", newline=""))
+    # Bytes that are not UTF-8 become lone surrogates, found row by row: one bad row is one skip.
+    rows = csv.reader(io.TextIOWrapper(handle, encoding="utf-8-sig", errors="surrogateescape", newline=""))
     try:
         header = next(rows, None)
         if header is None or "drawing" not in header:
@@ -144,6 +145,9 @@ def csv_records(handle: BinaryIO, source: str) -> Iterator[tuple[int, dict | Ski
                 continue
             if len(row) != len(header):
                 yield number, Skipped(source, number, f"{len(row)} fields where the header has {len(header)}")
+                continue
+            if not all(_is_unicode(field) for field in row):
+                yield number, Skipped(source, number, "the row is not UTF-8 text")
                 continue
             record = {name: row[index] for name, index in columns.items()}
             try:

@@ -45,7 +45,7 @@ def parse_drawing(drawing, max_length: int = DEFAULT_MAX_LENGTH) -> np.ndarray:
     """
     points, lengths, is_raw = _validated_points(drawing)
     if is_raw:
-        strokes = _simplify(np.split(points, np.cumsum(lengths)[:-1]))
+        strokes = _simplify(np.split(points, np.cumsum(lengths)[:-1]), max_length)
         points, lengths = np.concatenate(strokes), [len(s) for s in strokes]
     return points_to_stroke3(points, _stroke_ends(lengths), max_length)
 
@@ -170,16 +170,34 @@ def _to_unit_box(points: np.ndarray) -> np.ndarray:
     return points / side if side > 0 else points
 
 
-def _simplify(strokes: list[np.ndarray]) -> list[np.ndarray]:
+MAX_RESAMPLED = 20_000  # points of a raw drawing after resampling: its path in 255-pixel units, at most this
+
+
+def _simplify(strokes: list[np.ndarray], max_length: int) -> list[np.ndarray]:
     """Raw strokes -> Google's simplified drawing: box to the origin with its longer side 255,
     every stroke resampled at 1-pixel spacing, Ramer-Douglas-Peucker (epsilon 2.0, distance to
     the infinite line), rounded to integers. This reproduces the published simplified drawings
     exactly for ~85% of the raw ones (bench/bench_simplify.py), and differs by a pixel or so
-    for the rest."""
+    for the rest.
+
+    The work is bounded whatever the drawing: a path longer than MAX_RESAMPLED pixels (a
+    4,000-point zigzag is a million) is resampled more coarsely, its own points kept, so RDP
+    sees at most MAX_RESAMPLED points more than the input has; and strokes after the first
+    ``max_length`` kept points are not simplified (each stroke is simplified on its own, and
+    those points are cut anyway)."""
     points = np.concatenate(strokes)
     origin, side = points.min(axis=0), np.ptp(points, axis=0).max()
     scale = SIMPLIFIED_SIDE / side if side > 0 else 1.0
-    return [np.round(_rdp(_resample((s - origin) * scale, 1.0), RDP_EPSILON)) for s in strokes]
+    scaled = [(s - origin) * scale for s in strokes]
+    path = sum(float(np.hypot(*np.diff(s, axis=0).T).sum()) for s in scaled if len(s) > 1)
+    spacing = max(1.0, path / MAX_RESAMPLED)
+    simplified, kept = [], 0
+    for stroke in scaled:
+        simplified.append(np.round(_rdp(_resample(stroke, spacing), RDP_EPSILON)))
+        kept += len(simplified[-1])
+        if kept >= max_length:
+            break
+    return simplified
 
 
 def _resample(points: np.ndarray, spacing: float) -> np.ndarray:
@@ -191,33 +209,56 @@ def _resample(points: np.ndarray, spacing: float) -> np.ndarray:
         return points[:1]
     stops = np.arange(0.0, along[-1], spacing)
     stops = np.append(stops, along[-1]) if stops[-1] < along[-1] else stops
+    if spacing > 1.0:  # coarser than Google's: the stroke's own points too, so no corner is lost
+        stops = np.union1d(stops, along)
     return np.column_stack([np.interp(stops, along, points[:, 0]), np.interp(stops, along, points[:, 1])])
 
 
+RDP_BUDGET = 1_000_000  # distances a stroke's simplification may compute; real strokes need a few thousand
+
+
 def _rdp(points: np.ndarray, epsilon: float) -> np.ndarray:
-    """Ramer-Douglas-Peucker: loops once per kept point, each step vectorised over a segment."""
+    """Ramer-Douglas-Peucker, breadth first: each pass splits every open segment at once, one
+    vectorised step per level of the recursion rather than a Python loop per kept point. A
+    zigzag's ties split one corner a level (quadratic work): past RDP_BUDGET distances, the
+    segments still open keep all their points (the max_length cut comes after)."""
     if len(points) < 3:
         return points
     keep = np.zeros(len(points), dtype=bool)
     keep[[0, -1]] = True
-    pending = [(0, len(points) - 1)]
-    while pending:
-        first, last = pending.pop()
-        if last - first < 2:
-            continue
-        distances = _distance_to_line(points[first + 1 : last], points[first], points[last])
-        farthest = int(np.argmax(distances))
-        if distances[farthest] > epsilon:
-            split = first + 1 + farthest
-            keep[split] = True
-            pending += [(first, split), (split, last)]
+    firsts, lasts = np.array([0]), np.array([len(points) - 1])
+    spent = 0
+    while len(firsts):
+        open_ = lasts - firsts >= 2
+        firsts, lasts = firsts[open_], lasts[open_]
+        if not len(firsts):
+            break
+        counts = lasts - firsts - 1
+        spent += int(counts.sum())
+        if spent > RDP_BUDGET:
+            for first, last in zip(firsts, lasts):
+                keep[first:last] = True
+            break
+        starts = np.cumsum(counts) - counts  # where each segment's interior begins in the flat arrays
+        segment = np.repeat(np.arange(len(firsts)), counts)
+        inner = np.arange(counts.sum()) - starts[segment] + firsts[segment] + 1
+        distances = _distance_to_line(points[inner], points[firsts][segment], points[lasts][segment])
+        farthest = np.maximum.reduceat(distances, starts)
+        first_hits = np.flatnonzero(distances == farthest[segment])
+        _, at = np.unique(segment[first_hits], return_index=True)  # the first farthest point, as argmax takes
+        splits = inner[first_hits[at]]
+        far = farthest > epsilon
+        keep[splits[far]] = True
+        firsts = np.concatenate([firsts[far], splits[far]])
+        lasts = np.concatenate([splits[far], lasts[far]])
     return points[keep]
 
 
 def _distance_to_line(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Distance to the infinite line through start and end (to start itself when they meet)."""
+    """Distance of each point to the infinite line through its start and end (rows), or to the
+    start itself where they meet."""
     direction = end - start
-    length = float(np.hypot(*direction))
-    if length == 0.0:
-        return np.hypot(*(points - start).T)
-    return np.abs(direction[0] * (points[:, 1] - start[1]) - direction[1] * (points[:, 0] - start[0])) / length
+    length = np.hypot(direction[:, 0], direction[:, 1])
+    across = np.abs(direction[:, 0] * (points[:, 1] - start[:, 1]) - direction[:, 1] * (points[:, 0] - start[:, 0]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(length == 0.0, np.hypot(*(points - start).T), across / np.where(length == 0.0, 1.0, length))

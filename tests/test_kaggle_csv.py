@@ -53,6 +53,18 @@ def test_bad_rows_are_skipped_with_file_and_line(tmp_path):
     assert "fields" in records[1].reason and "JSON" in records[2].reason and "empty" in records[3].reason
 
 
+def test_a_byte_that_is_not_utf8_skips_its_row_only(tmp_path):
+    """Red team 2, #13: one such byte in row 4 dropped the whole file (rows 2-3 too), reported at line 0."""
+    path = tmp_path / "latin1.csv"
+    rows = [b'key_id,countrycode,drawing\n'] + [f'{i},US,"[[[0, 9], [0, 9]]]"\n'.encode() for i in range(1, 3)]
+    rows += [b'3,\xe9\xe9,"[[[0, 9], [0, 9]]]"\n', b'4,US,"[[[0, 9], [0, 9]]]"\n']
+    path.write_bytes(b"".join(rows))
+    with path.open("rb") as handle:
+        records = list(read_csv(handle, str(path)))
+    assert [r.key_id if isinstance(r, Drawing) else str(r) for r in records] == \
+        ["1", "2", f"{path}:4: the row is not UTF-8 text", "4"]
+
+
 def test_a_file_without_a_drawing_column_is_one_clear_skip(tmp_path):
     path = tmp_path / "other.csv"
     path.write_text("a,b\n1,2\n")

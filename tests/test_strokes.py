@@ -153,3 +153,15 @@ def test_resampling_and_rounding_give_integer_points_on_the_simplified_grid():
     assert len(sequence) == 2  # a nearly straight stroke: its two ends
     points = np.cumsum(sequence[:, :2], axis=0) * 255
     np.testing.assert_allclose(points, np.round(points), atol=1e-4)
+
+
+def test_a_raw_drawing_costs_work_bounded_by_its_size_and_the_points_kept():
+    """Red team 2, #7: a 4,000-point raw zigzag (87 KB) took 12 s of CPU, 40,000 points over 2 minutes:
+    the 1-pixel resampling made a million points before the max_length cut. A generous guard, not a benchmark."""
+    import time
+
+    for count in (4_000, 40_000):
+        zigzag = [[[float(i % 2) * 800 for i in range(count)], [i * 0.2 for i in range(count)], list(range(count))]]
+        started = time.process_time()
+        sequence = parse_drawing(zigzag, 250)
+        assert time.process_time() - started < 2.0 and len(sequence) == 250
