@@ -90,13 +90,20 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     A rename replaces whatever ``path`` was, a symbolic link included, and never writes
     through it; a crash leaves only a temporary file, never a half-written ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f"{TEMPORARY_PREFIX}{path.stem}.", suffix=path.suffix, dir=path.parent)
+    try:
+        handle, name = tempfile.mkstemp(prefix=f"{TEMPORARY_PREFIX}{path.stem}.", suffix=path.suffix, dir=path.parent)
+    except OSError as error:  # named by the file the user asked for, not our temporary one
+        raise OSError(error.errno, error.strerror, os.fspath(path)) from None
     os.close(handle)
     tmp = Path(name)
     try:
         write(tmp)
         os.chmod(tmp, 0o666 & ~UMASK)  # mkstemp makes files private; give them the usual mode
         os.replace(tmp, path)
+    except OSError as error:
+        if error.filename not in (None, name, str(tmp)):
+            raise
+        raise OSError(error.errno, error.strerror, os.fspath(path)) from None
     finally:
         tmp.unlink(missing_ok=True)
 

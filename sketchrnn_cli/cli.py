@@ -40,6 +40,18 @@ data_dir_option = click.option(
 )
 
 
+class FiniteRange(click.FloatRange):
+    """click.FloatRange that refuses NaN and infinity as a usage error (exit 2), as it refuses -1."""
+
+    def convert(self, value, param, ctx):
+        import math
+
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
 PIPE_CLOSED = 128 + 13  # the shell's status for a writer stopped by SIGPIPE, as `yes | head -1` gives
 
 
@@ -112,7 +124,7 @@ def main() -> None:
               help="Points kept per drawing.")
 @click.option("--retries", type=click.IntRange(0, 100), default=Network.retries, show_default=True,
               help="Tries again after a dropped connection, a timeout or HTTP 5xx/429, resuming where it stopped.")
-@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=Network.timeout, show_default=True,
+@click.option("--timeout", type=FiniteRange(0.1, 3600), default=Network.timeout, show_default=True,
               help="Seconds without an answer, or with almost no data, before a transfer counts as stalled.")
 @click.option("--workers", type=click.IntRange(1, 256), default=os.cpu_count() or 1, show_default="all cores",
               help="Categories converted at once, each in its own process.")
@@ -261,9 +273,9 @@ def _csv_ints(ctx, param, value):
 @click.option("--arch", type=click.Choice(ARCHITECTURES), default=ModelConfig.arch, show_default=True)
 @click.option("--epochs", type=click.IntRange(**limits(TrainConfig, "epochs")), default=TrainConfig.epochs, show_default=True)
 @click.option("--batch-size", type=click.IntRange(**limits(TrainConfig, "batch_size")), default=TrainConfig.batch_size, show_default=True)
-@click.option("--learning-rate", type=click.FloatRange(**limits(TrainConfig, "learning_rate")), default=TrainConfig.learning_rate, show_default=True)
-@click.option("--max-minutes", type=click.FloatRange(**limits(TrainConfig, "max_minutes")), help="Stop within a step of this budget (compiling included); the best weights are kept.")
-@click.option("--checkpoint-minutes", type=click.FloatRange(**limits(TrainConfig, "checkpoint_minutes")), default=TrainConfig.checkpoint_minutes, show_default=True, help="Also checkpoint (and validate) this often within an epoch; --resume goes on from there.")
+@click.option("--learning-rate", type=FiniteRange(**limits(TrainConfig, "learning_rate")), default=TrainConfig.learning_rate, show_default=True)
+@click.option("--max-minutes", type=FiniteRange(**limits(TrainConfig, "max_minutes")), help="Stop within a step of this budget (compiling included); the best weights are kept.")
+@click.option("--checkpoint-minutes", type=FiniteRange(**limits(TrainConfig, "checkpoint_minutes")), default=TrainConfig.checkpoint_minutes, show_default=True, help="Also checkpoint (and validate) this often within an epoch; --resume goes on from there.")
 @click.option("--patience", type=click.IntRange(**limits(TrainConfig, "patience")), default=TrainConfig.patience, show_default=True, help="Early stopping: epochs without a better valid accuracy.")
 @click.option("--seed", type=click.IntRange(**limits(TrainConfig, "seed")), default=TrainConfig.seed, show_default=True, help="Same seed, same data: same result on CPU (without --max-minutes).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
@@ -276,7 +288,7 @@ def _csv_ints(ctx, param, value):
 @click.option("--conv-strides", callback=_csv_ints, metavar="N,N,...", help=f"Conv1D strides [default: {','.join(map(str, ModelConfig.conv_strides))}].")
 @click.option("--rnn-units", type=click.IntRange(**limits(ModelConfig, "rnn_units")), default=ModelConfig.rnn_units, show_default=True)
 @click.option("--rnn-layers", type=click.IntRange(**limits(ModelConfig, "rnn_layers")), default=ModelConfig.rnn_layers, show_default=True)
-@click.option("--dropout", type=click.FloatRange(**limits(ModelConfig, "dropout")), default=ModelConfig.dropout, show_default=True)
+@click.option("--dropout", type=FiniteRange(**limits(ModelConfig, "dropout")), default=ModelConfig.dropout, show_default=True)
 @click.option("--init-from", type=click.Path(file_okay=False, exists=True, path_type=Path), metavar="RUN",
               help="Start from a trained run's weights and architecture (model options are then ignored); categories it does not know get new outputs.")
 @click.option("--image-side", type=click.IntRange(**limits(ModelConfig, "image_side")), default=ModelConfig.image_side, show_default=True,
@@ -333,6 +345,10 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
                                   on_start=_show_train_start, on_epoch=_show_epoch)
         except KeyboardInterrupt as stop:
             raise Interrupted(_how_to_continue(run_dir), getattr(stop, "signal_number", signal.SIGINT)) from None
+        except Exception:
+            if _signals_received:  # our Stop, raised inside TensorFlow's code and wrapped by it as its own error
+                raise Interrupted(_how_to_continue(run_dir), _signals_received[-1]) from None
+            raise
     rows = [["run folder", result.run_dir], ["architecture", result.config.model.arch],
             ["parameters", f"{result.parameters:,}"], ["device", result.device],
             ["epochs", f"{result.epochs_run} ({result.stopped})"],
@@ -346,11 +362,18 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
 
 
 def _how_to_continue(run_dir: Path) -> str:
-    from .artifacts import RunFiles
+    from .artifacts import RunFiles, finished_folder
 
-    if RunFiles(run_dir).config.is_file():
-        return f"interrupted; the last finished epoch is saved. Continue with: sketch train --resume --run-dir {run_dir}"
+    files = RunFiles(run_dir)
+    resume = f"Continue with: sketch train --resume --run-dir {run_dir}"
+    if finished_folder(files.checkpoint) is not None:
+        return f"interrupted; the last checkpoint is saved. {resume}"
+    if files.config.is_file():
+        return f"interrupted before the first checkpoint; the run starts from its first step. {resume}"
     return f"interrupted before training began; nothing was saved. Start again with: sketch train --run-dir {run_dir}"
+
+
+_signals_received: list[int] = []  # every SIGINT/SIGTERM our handlers took, in order
 
 
 def _interrupt_on(*signals) -> None:
@@ -358,6 +381,7 @@ def _interrupt_on(*signals) -> None:
     even when the shell started us with SIGINT ignored, as it does for background jobs."""
 
     def interrupt(number, frame):
+        _signals_received.append(number)
         raise Stop(number)
 
     for number in signals:
@@ -455,12 +479,11 @@ def _show_report(run_dir, report: dict) -> None:
     if report["confused"]:
         ui.out.print(ui.table("Most confused", ["true", "predicted as", "drawings"],
                               [[c["true"], c["predicted"], c["count"]] for c in report["confused"]]))
-    for name, count in report.get("unknown_categories", {}).items():
-        ui.warn(f"{count} drawing(s) of {name!r}, a category this model does not know, were not scored")
+    ui.warn_some([f"{count} drawing(s) of {name!r}, a category this model does not know, were not scored"
+                  for name, count in report.get("unknown_categories", {}).items()], "unknown categories")
     if report.get("unlabelled"):
         ui.warn(f"{report['unlabelled']} drawing(s) without a 'word' were not scored")
-    for line in report.get("skipped_examples", []):
-        ui.warn(f"skipped {line}")
+    ui.warn_some([f"skipped {line}" for line in report.get("skipped_examples", [])], "lines skipped")
 
 
 @main.command("evaluate-all")

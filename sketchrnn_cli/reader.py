@@ -113,6 +113,10 @@ def json_value(raw: bytes, what: str):
         raise ValueError(f"bad JSON ({error.msg} at column {error.colno})") from None
     except RecursionError:
         raise ValueError("bad JSON (nested too deeply)") from None
+    except ValueError as error:  # Python's own limit on the digits of an int: no drawing has such numbers
+        if "digits" not in str(error):
+            raise
+        raise ValueError("bad JSON (a number of thousands of digits)") from None
 
 
 def _is_unicode(text: str) -> bool:

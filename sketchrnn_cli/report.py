@@ -136,10 +136,32 @@ def _confusion_heatmap(labels: np.ndarray, probabilities: np.ndarray, names: tup
             f'<p class="muted">0% {legend} 100% of the row\'s drawings</p>')
 
 
+def chartable(history: list) -> list[dict]:
+    """The epochs of a history.json that can be drawn: a whole-number epoch, and only the
+    finite numbers among its values (a hand-edited file's strings, NaN and 400-digit numbers go)."""
+    rows = []
+    for index, row in enumerate(history):
+        epoch = row.get("epoch", index + 1)
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or abs(epoch) > 10**9:
+            continue
+        values = {"epoch": epoch}
+        for key, value in row.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "epoch":
+                try:
+                    number = float(value)
+                except OverflowError:
+                    continue
+                if math.isfinite(number):
+                    values[key] = number
+        rows.append(values)
+    return rows
+
+
 def _training_curves(history: list) -> str:
+    history = chartable(history)
     if not history:
         return "<p class='muted'>no history.json in the run</p>"
-    epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
+    epochs = [h["epoch"] for h in history]
     charts = [("loss", [("train loss", "loss", "#3d70d6")]),
               ("accuracy", [("train", "accuracy", "#3d70d6"), ("valid", "val_accuracy", "#d6683d")]),
               ("learning rate", [("learning rate", "learning_rate", "#4a9a5b")])]
@@ -163,8 +185,7 @@ def _line_chart(title: str, epochs: list, history: list, series: list) -> str:
 
     lines, keys = [], []
     for index, (name, key, colour) in enumerate(series):
-        points = [point(e, h[key]) for e, h in zip(epochs, history)
-                  if isinstance(h.get(key), (int, float)) and math.isfinite(h[key])]
+        points = [point(e, h[key]) for e, h in zip(epochs, history) if key in h]
         lines.append(f'<polyline class="curve" fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(points)}"/>')
         keys.append(f'<text x="{pad + 4 + index * 80}" y="14" font-size="11" fill="{colour}">{html.escape(name)}</text>')
     axes = (f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#999"/>'

@@ -128,6 +128,8 @@ def _validated_points(drawing) -> tuple[np.ndarray, list[int], bool]:
         xs += x
         ys += y
         lengths.append(len(x))
+    if any(type(v) is bool for v in xs) or any(type(v) is bool for v in ys):  # NumPy would take True as 1
+        raise ValueError("a stroke has coordinates that are not numbers (true/false)")
     try:
         xy = np.array([xs, ys])
     except (ValueError, OverflowError):

@@ -451,24 +451,46 @@ def _save_checkpoint(files: RunFiles, trainer, progress: Progress, best_weights)
 
 
 def _restore(files: RunFiles, trainer):
-    """Weights, optimizer state and progress of the last finished epoch."""
+    """Weights, optimizer state and progress of the last checkpoint; RunError naming the file
+    and what to do when any part of it is damaged."""
     folder = artifacts.finished_folder(files.checkpoint)
     if folder is None or not (folder / "progress.json").is_file():
         return Progress(), None  # stopped before its first epoch ended: start it again
     progress = _read_progress(folder / "progress.json")
     trainer.optimizer.build(trainer.trainable_variables)  # so its saved state has a place to go
-    trainer.load_weights(folder / "last.weights.h5")
-    with np.load(folder / "best.npz") as saved:
-        best = [saved[f"arr_{i}"] for i in range(len(saved.files))] or None
+    weights = folder / "last.weights.h5"
+    try:
+        trainer.load_weights(weights)
+    except Exception as error:  # h5py's and Keras's own errors for a truncated or foreign file
+        raise _damaged(weights, error) from None
+    try:
+        with np.load(folder / "best.npz", allow_pickle=False) as saved:
+            best = [saved[f"arr_{i}"] for i in range(len(saved.files))] or None
+    except Exception as error:  # zipfile's, NumPy's: random bytes, a truncated file
+        raise _damaged(folder / "best.npz", error) from None
     return progress, best
+
+
+def _damaged(path: Path, error: Exception) -> RunError:
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+    return RunError(f"{path}: damaged checkpoint ({reason}); delete {path.parent} to resume from the "
+                    f"start, or train a new run")
 
 
 def _read_progress(path: Path) -> Progress:
     saved = artifacts.read_json(path)
     try:
-        return Progress(**saved)
+        progress = Progress(**saved)
     except TypeError:
         raise RunError(f"{path}: not a checkpoint of this sketch version") from None
+    defaults = Progress()
+    for name, value in dataclasses.asdict(progress).items():
+        wanted = type(getattr(defaults, name))
+        if not isinstance(value, wanted) or isinstance(value, bool) or (wanted is int and isinstance(value, float)):
+            if not (wanted is float and type(value) is int):
+                raise RunError(f"{path}: {name!r} is {type(value).__name__}, not {wanted.__name__}; "
+                               f"delete {path.parent} to resume from the start")
+    return progress
 
 
 def _finish(files: RunFiles, config: RunConfig, model, monitor: Monitor, device_reason: str) -> TrainResult:

@@ -21,8 +21,16 @@ from rich.text import Text
 
 from .errors import SketchError, describe_os_error, missing_extra
 
-out = Console(highlight=False)  # results: tables, JSON
-err = Console(stderr=True, highlight=False)  # progress, notes, warnings
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader went away (`| head -1`): BrokenPipeError for the command line to stop on with
+        the shell's status 141, not rich's exit 1."""
+        self.quiet = True
+        raise BrokenPipeError
+
+
+out = _Console(highlight=False)  # results: tables, JSON
+err = _Console(stderr=True, highlight=False)  # progress, notes, warnings
 
 
 def note(message: str) -> None:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import socket
 import subprocess
+import sys
 import threading
 import time
 from functools import partial
@@ -15,6 +16,44 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]  # the command as a user runs it
+TINY = ["--conv-filters", "16,16", "--conv-strides", "1,2", "--rnn-units", "16", "--batch-size", "16",
+        "--learning-rate", "0.01", "--patience", "100", "--image-side", "12"]
+
+
+def sketch(*args, stdin=None, cwd=None, timeout=300):
+    """`sketch ARGS...` in a subprocess: its CompletedProcess, text."""
+    return subprocess.run([*SKETCH, *map(str, args)], input=stdin, capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout)
+
+
+def one_error_line(done, *fragments):
+    """The command failed with one error line (after any progress notes), holding every
+    fragment, and no traceback."""
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode != 0, done.stdout
+    errors = [line for line in lines if line.startswith("Error: ")]
+    assert errors == lines[-1:] and "Traceback" not in done.stderr, done.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    return errors[0]
+
+
+def drawing_line(shape="circle", key_id="1", seed=0) -> str:
+    rng = np.random.default_rng(seed)
+    return json.dumps({"word": shape, "key_id": key_id, "drawing": shape_drawing(shape, rng)}) + "\n"
+
+
+@pytest.fixture
+def run_copy(trained_run, tmp_path) -> Path:
+    """A copy of the shared trained run, free to damage."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    return run
+
 
 SHARED_QUICKDRAW = Path(__file__).resolve().parents[1].parent / "shared" / "quickdraw"
 SHAPES = ("circle", "zigzag", "square")  # real category names, easy to tell apart

@@ -86,3 +86,10 @@ def test_info_reports_versions_devices_and_datasets(bucket, tmp_path):
     assert report["tensorflow"].startswith("2.") and report["keras"].startswith("3.")
     assert report["devices"]["cpus"] >= 1
     assert "2 categories" in report["datasets"]["simplified"]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_number_that_is_not_finite_is_a_usage_error(value):
+    """Red team 2, cosmetic: --max-minutes nan exited 1, not 2."""
+    result = CliRunner().invoke(main, ["train", "--max-minutes", value])
+    assert result.exit_code == 2 and ("not a finite number" in result.output or "range" in result.output)

@@ -154,3 +154,13 @@ def test_an_input_without_drawings_says_so_and_fails(trained_run, tmp_path, cont
     done = sketch("predict", "--model", str(trained_run), str(path))
     assert done.returncode == 1
     assert done.stderr.strip() == f"Error: no drawings in {path}"
+
+
+def test_a_closed_pipe_stops_the_table_output_quietly_too(trained_run):
+    """Red team 2, #14: `sketch predict FILE | head -1` exited 1 with the table output (141 with --json)."""
+    lines = "".join(json.dumps({"key_id": str(i), "drawing": shape_drawing("circle", np.random.default_rng(i))}) + "\n"
+                    for i in range(300))
+    done = subprocess.run(f"{' '.join(SKETCH)} predict --model {trained_run} - | head -1; exit ${{PIPESTATUS[0]}}",
+                          shell=True, input=lines, capture_output=True, text=True, executable="/bin/bash")
+    assert done.returncode == 141 and done.stdout.count("\n") == 1
+    assert done.stderr == ""

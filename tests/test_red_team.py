@@ -16,41 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import dataset_rows, shape_drawing
-
-SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]
-TINY = ["--conv-filters", "16,16", "--conv-strides", "1,2", "--rnn-units", "16", "--batch-size", "16",
-        "--learning-rate", "0.01", "--patience", "100", "--image-side", "12"]
-
-
-def sketch(*args, stdin=None, cwd=None, timeout=300):
-    return subprocess.run([*SKETCH, *map(str, args)], input=stdin, capture_output=True, text=True, cwd=cwd,
-                          timeout=timeout)
-
-
-def one_error_line(done, *fragments):
-    """The command failed with one error line (after any progress notes), holding every
-    fragment, and no traceback."""
-    lines = done.stderr.strip().splitlines()
-    assert done.returncode != 0, done.stdout
-    errors = [line for line in lines if line.startswith("Error: ")]
-    assert errors == lines[-1:] and "Traceback" not in done.stderr, done.stderr
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    return errors[0]
-
-
-def drawing_line(shape="circle", key_id="1", seed=0) -> str:
-    rng = np.random.default_rng(seed)
-    return json.dumps({"word": shape, "key_id": key_id, "drawing": shape_drawing(shape, rng)}) + "\n"
-
-
-@pytest.fixture
-def run_copy(trained_run, tmp_path) -> Path:
-    run = tmp_path / "run"
-    shutil.copytree(trained_run, run)
-    return run
-
+from conftest import SKETCH, TINY, dataset_rows, drawing_line, one_error_line, shape_drawing, sketch
 
 # 1. Data loss: dotfiles of a folder that is not a run.
 
@@ -269,7 +235,9 @@ def test_20_a_run_interrupted_before_its_first_epoch_ends_resumes(shapes_data, t
     _, stderr = process.communicate(timeout=60)
     if (run_dir / "checkpoint").exists():
         pytest.skip("the first epoch ended before the signal arrived")
-    assert process.returncode == 130
+    assert process.returncode == 130, stderr
+    # Red team 2, #15: the same stop said "the last finished epoch is saved" when none had finished.
+    assert "before the first checkpoint" in stderr and "last checkpoint is saved" not in stderr
     assert f"Continue with: sketch train --resume --run-dir {run_dir}" in stderr
     resumed = sketch("train", "--data-dir", shapes_data, "--run-dir", run_dir, "--resume")
     assert resumed.returncode == 0, resumed.stderr

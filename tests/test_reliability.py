@@ -73,7 +73,7 @@ def test_training_killed_during_an_epoch_resumes_from_the_last_finished_one(shap
     _, stderr = process.communicate(timeout=60)
     assert process.returncode != 0
     if sig != signal.SIGKILL:
-        assert "interrupted; the last finished epoch is saved" in stderr and "Traceback" not in stderr
+        assert "interrupted; the last checkpoint is saved" in stderr and "Traceback" not in stderr
     saved = progress_epoch(run_dir)
     assert saved >= 2
     assert not (run_dir / "model.keras").exists()  # never a half-written model under the real name

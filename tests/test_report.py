@@ -56,3 +56,24 @@ def test_names_are_escaped():
 def test_drawing_svg_has_one_polyline_per_stroke():
     sequence = np.array([[0, 0, 0], [0.5, 0.5, 1], [0.2, 0, 0], [0.1, 0.3, 1]], dtype=np.float32)
     assert drawing_svg(sequence).count("<polyline") == 2
+
+
+def test_a_hand_edited_history_draws_only_what_can_be_drawn():
+    """Red team 2, #18: a string epoch or a 400-digit loss in history.json: TypeError / OverflowError in
+    --report; NaN and infinite losses reached the SVG as `nan` points."""
+    from sketchrnn_cli.report import _training_curves, chartable
+
+    history = [{"epoch": 1, "loss": 1.0, "accuracy": 0.5}, {"epoch": "two", "loss": 0.5},
+               {"epoch": 3, "loss": 10**400, "accuracy": float("nan")}, {"epoch": 4, "loss": float("inf"), "accuracy": 0.9},
+               {"epoch": True, "loss": 0.1}]
+    assert chartable(history) == [{"epoch": 1, "loss": 1.0, "accuracy": 0.5}, {"epoch": 3}, {"epoch": 4, "accuracy": 0.9}]
+    svg = _training_curves(history)
+    assert "nan" not in svg.lower() and "inf" not in svg.lower() and "<polyline" in svg
+
+
+def test_a_report_that_cannot_be_written_names_the_target(trained_run, shapes_data):
+    """Red team 2, cosmetic: --report /proc/version named our temporary file, not the target."""
+    from conftest import one_error_line, sketch
+
+    done = sketch("evaluate", trained_run, "--data-dir", shapes_data, "--report", "/proc/version")
+    assert ".sketch-tmp" not in one_error_line(done, "/proc/version")

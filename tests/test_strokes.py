@@ -165,3 +165,18 @@ def test_a_raw_drawing_costs_work_bounded_by_its_size_and_the_points_kept():
         started = time.process_time()
         sequence = parse_drawing(zigzag, 250)
         assert time.process_time() - started < 2.0 and len(sequence) == 250
+
+
+def test_booleans_are_not_coordinates():
+    """Red team 2, cosmetic: [true, 5] was taken as [1, 5]."""
+    with pytest.raises(ValueError, match="true/false"):
+        parse_drawing([[[True, 5, 9], [0, 1, 2]]])
+
+
+def test_a_number_of_thousands_of_digits_is_bad_json_not_a_python_limit():
+    """Red team 2, cosmetic: the message named sys.set_int_max_str_digits."""
+    from sketchrnn_cli.reader import parse_line
+
+    with pytest.raises(ValueError, match="thousands of digits") as caught:
+        parse_line(b'{"drawing": [[[' + b"9" * 5000 + b', 5], [0, 1]]]}', "f.ndjson", 1)
+    assert "set_int_max_str_digits" not in str(caught.value)

@@ -119,3 +119,37 @@ def test_two_logical_cpus_train_through_a_mirrored_strategy(shapes_data, tmp_pat
                           cwd=str(__import__("pathlib").Path(__file__).parent))
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["MirroredStrategy", "2", "1"]
+
+
+def test_one_category_is_one_line_saying_two_are_needed(shapes_data, tmp_path):
+    """Red team 2, #16: `sketch train --categories cat` ended in a Keras ValueError."""
+    from conftest import one_error_line, sketch
+
+    done = sketch("train", "--data-dir", shapes_data, "--run-dir", tmp_path / "run", "--categories", "circle")
+    one_error_line(done, "at least two categories")
+    assert not (tmp_path / "run" / "config.json").exists()
+
+
+@pytest.mark.parametrize("damage", ["random best", "truncated weights", "history not a list", "epoch a string"])
+def test_a_damaged_checkpoint_is_one_line_naming_its_file(shapes_data, run_copy, damage):
+    """Red team 2, #19: random bytes in best.npz or progress.json's "history": "x" gave a traceback on
+    --resume; a truncated last.weights.h5 one line of h5py internals, without the path or a hint."""
+    import os
+
+    from conftest import one_error_line, sketch
+
+    checkpoint = run_copy / "checkpoint"
+    (run_copy / "summary.json").unlink()
+    progress = json.loads((checkpoint / "progress.json").read_text())
+    if damage == "random best":
+        target = checkpoint / "best.npz"
+        target.write_bytes(os.urandom(5000))
+    elif damage == "truncated weights":
+        target = checkpoint / "last.weights.h5"
+        os.truncate(target, target.stat().st_size // 3)
+    else:
+        target = checkpoint / "progress.json"
+        key, value = ("history", "x") if damage == "history not a list" else ("epoch", "three")
+        target.write_text(json.dumps({**progress, key: value}))
+    done = sketch("train", "--data-dir", shapes_data, "--run-dir", run_copy, "--resume")
+    one_error_line(done, str(target), f"delete {checkpoint}")
