@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from sketchrnn_cli.config import DEFAULT_MAX_LENGTH, TrainConfig
-from sketchrnn_cli.download import dataset_dir, dataset_info
+from sketchrnn_cli.datastore import dataset_dir, dataset_info
 from sketchrnn_cli.flat import FlatSplit
 from sketchrnn_cli.pipeline import Feed
 

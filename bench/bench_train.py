@@ -81,7 +81,7 @@ def default_row() -> dict:
 def run_reference(name: str, dataset: Path, minutes: float) -> dict:
     from references import REFERENCES, rasterize, tutorial_features
     from sketchrnn_cli import data, metrics
-    from sketchrnn_cli.download import dataset_info
+    from sketchrnn_cli.datastore import dataset_info
 
     build, kind, batch_size = REFERENCES[name]
     keras.utils.set_random_seed(0)

@@ -45,7 +45,7 @@ def main() -> None:
             raise SystemExit(errors.read().decode())
         summary = json.loads((run / "summary.json").read_text())
         config = json.loads((run / "config.json").read_text())
-    from sketchrnn_cli.download import dataset_dir, dataset_info
+    from sketchrnn_cli.datastore import dataset_dir, dataset_info
 
     result = {"train_drawings": dataset_info(dataset_dir(args.data_dir, "simplified")).count("train"),
               "peak_rss_mb": round(peak / 2**20), "drawings_per_second": round(summary["drawings_per_second"]),

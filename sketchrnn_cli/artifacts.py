@@ -7,7 +7,10 @@
     history.json     per-epoch metrics
     summary.json     what the run ended with
     logs/            TensorBoard
-    checkpoint/      last finished epoch: weights, optimizer state, progress (for --resume)
+    checkpoint/      the last checkpoint (for --resume):
+      last.weights.h5    weights and optimizer state
+      best.npz           the best weights so far
+      progress.json      schedule.TrainingState: where the run is, its best, its history
 
 Every file is written to a temporary name (``.sketch-tmp-*``) in the same folder, then
 renamed into place, so a crash never leaves a half-written file under a real name and a
@@ -75,6 +78,25 @@ class RunFiles:
     @property
     def lock(self) -> Path:
         return self.root / ".lock"
+
+
+@dataclass(frozen=True)
+class CheckpointFiles:
+    """The files of one checkpoint folder (RunFiles.checkpoint, or its finished copy)."""
+
+    root: Path
+
+    @property
+    def last_weights(self) -> Path:
+        return self.root / "last.weights.h5"
+
+    @property
+    def best_weights(self) -> Path:
+        return self.root / "best.npz"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "progress.json"
 
 
 TEMPORARY_PREFIX = ".sketch-tmp-"  # the only names remove_unfinished deletes

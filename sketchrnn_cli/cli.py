@@ -312,7 +312,7 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
             dataset = _dataset_path(data_dir, saved.format, saved.dataset)
         else:
             dataset = _dataset_path(data_dir, format_)
-        from .download import dataset_info
+        from .datastore import dataset_info
 
         labels = ()
         if category_list:  # named as the dataset names them: the one normalisation of categories.key
@@ -354,7 +354,7 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
             ["epochs", f"{result.epochs_run} ({result.stopped})"],
             ["best valid accuracy", f"{result.best_val_accuracy:.2%} (epoch {result.best_epoch})"],
             ["drawings/s (train)", f"{result.drawings_per_second:,.0f}"],
-            ["training time", f"{result.seconds / 60:.1f} min"]]
+            ["training time", f"{result.seconds / 60:.1f} min"], ["model.tflite", result.tflite]]
     ui.out.print(ui.table("Training finished", ["", ""], rows, justify_numbers=False))
     ui.note(f"next: sketch evaluate {result.run_dir} --report report.html")
     if (result.run_dir / "logs").is_dir():
@@ -391,7 +391,7 @@ def _interrupt_on(*signals) -> None:
 def _dataset_path(data_dir: Path, format_: str | None, build: str = "") -> Path:
     """The dataset to train on: the build a resumed run began on while it exists, else the newest."""
     from .datastore import build_named
-    from .download import built_datasets
+    from .datastore import built_datasets
 
     if build and format_ and (path := build_named(data_dir, format_, build)):
         return path
@@ -649,7 +649,7 @@ def export(run_dir, format_, out):
 def info(data_dir, as_json):
     """Versions, the devices TensorFlow sees, and the datasets in the data folder."""
     from .devices import describe
-    from .download import built_datasets
+    from .datastore import built_datasets
 
     damaged = []
     report = {
@@ -692,7 +692,7 @@ def _version(distribution: str) -> str:
 
 def _dataset_summary(path: Path, damaged: list) -> str:
     """One line about a dataset; a damaged one says so (and is added to ``damaged``)."""
-    from .download import dataset_info
+    from .datastore import dataset_info
     from .errors import SketchError
 
     try:

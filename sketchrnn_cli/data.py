@@ -46,7 +46,7 @@ def load_split(path: Path, split: str, labels: tuple[str, ...] | None = None):
 
 
 def _from_flat_arrays(path: Path, split: str, labels: tuple[str, ...] | None):
-    from .download import dataset_info
+    from .datastore import dataset_info
 
     drawings = flat.FlatSplit.open(path, split, dataset_info(path).labels, labels)
 

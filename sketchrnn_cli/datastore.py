@@ -1,4 +1,6 @@
-"""The data folder: the only module that knows its layout. Standard library only.
+"""The data folder: the only module that knows its layout, and where a build is read from
+(``dataset_dir``, ``dataset_info``): training, evaluation and tf.data read builds through here,
+never through the download workflow. Standard library only.
 
     <data>/downloads/full/<format>/<category>.ndjson   source files (``.part`` while fetching)
     <data>/own-words/full/<format>/<word>.ndjson       your own drawings, one file per word
@@ -24,11 +26,15 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from dataclasses import dataclass
+
 from .artifacts import atomic_write_text
+from .config import FORMATS, ConfigError, parse_json
 from .errors import SketchError, describe_os_error
 
 LEGACY = Path("tfds") / "quickdraw_strokes"  # where sketch 0.x kept one dataset per format
 READERS_LOCK = ".readers.lock"
+METADATA = "metadata.json"  # a build's categories, counts per split, format, max_length, skipped lines
 
 
 def formats_root(data_dir: Path, format: str) -> Path:
@@ -43,7 +49,7 @@ def own_words_dir(data_dir: Path) -> Path:
     return Path(data_dir) / "own-words"
 
 
-def current_build(data_dir: Path, format: str) -> Path | None:
+def dataset_dir(data_dir: Path, format: str) -> Path | None:
     """The newest published build of this format (or a dataset of sketch 0.x), if any."""
     root = formats_root(data_dir, format)
     try:
@@ -63,7 +69,7 @@ def build_named(data_dir: Path, format: str, name: str) -> Path | None:
 
 
 def _is_build(path: Path) -> bool:
-    return path.is_dir() and not path.is_symlink() and (path / "metadata.json").is_file()
+    return path.is_dir() and not path.is_symlink() and (path / METADATA).is_file()
 
 
 def new_staging(data_dir: Path, format: str) -> Path:
@@ -153,3 +159,37 @@ def _lock(path: Path, shared: bool, wait: bool, note: str = ""):
             yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def built_datasets(data_dir: Path) -> dict[str, Path]:
+    return {f: path for f in FORMATS if (path := dataset_dir(data_dir, f)) is not None}
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    path: Path
+    labels: tuple[str, ...]
+    counts: dict[str, dict[str, int]]  # {category: {split: drawings}}
+    max_length: int  # points kept per drawing at download time
+    format: str  # simplified, raw or npz: what the drawings were made from
+
+    def count(self, split: str, labels: tuple[str, ...] | None = None) -> int:
+        return sum(self.counts[label][split] for label in (labels or self.labels))
+
+
+def dataset_info(path: Path) -> DatasetInfo:
+    """Labels and counts of a dataset made by `sketch download`, read from its metadata."""
+    metadata_file = Path(path) / METADATA
+    try:
+        metadata = parse_json(metadata_file.read_text(), "metadata.json")
+        # Datasets of sketch 0.x did not record their format; their folder was named by it.
+        format = metadata.get("format", Path(path).parent.name)
+        info = DatasetInfo(Path(path), tuple(metadata["categories"]), metadata["counts"], int(metadata["max_length"]),
+                           format)
+        info.count("train")  # every category has counts
+        return info
+    except OSError as error:
+        raise SketchError(f"{metadata_file}: cannot read ({describe_os_error(error)})") from None
+    except (ConfigError, UnicodeDecodeError, LookupError, TypeError, ValueError) as error:
+        reason = str(error) if isinstance(error, ConfigError) else f"{type(error).__name__}: {error}"
+        raise SketchError(f"{metadata_file}: damaged, not as sketch download writes it ({reason})") from None

@@ -14,13 +14,12 @@ from typing import Callable, Iterator
 
 from . import convert, datastore, disk, flat, sources
 from .collect import CollectOptions
-from .config import FORMATS, ConfigError, parse_json
+from .config import FORMATS
 from .convert import Converted
 from .artifacts import atomic_write_text
-from .errors import SketchError, describe_os_error, writing
+from .datastore import METADATA
+from .errors import SketchError, writing
 from .own_words import Regrouped
-
-METADATA = "metadata.json"  # the build's categories, counts per split, format, max_length, skipped lines
 
 
 @dataclass(frozen=True)
@@ -210,42 +209,3 @@ def _check_every_category_has_drawings(converted: Converted) -> None:
 
 def _first_skip(converted: Converted) -> str:
     return f" (first problem: {converted.skipped[0]})" if converted.skipped else ""
-
-
-def dataset_dir(data_dir: Path, format: str) -> Path | None:
-    """The newest published build of the dataset of this format, if one was built."""
-    return datastore.current_build(data_dir, format)
-
-
-def built_datasets(data_dir: Path) -> dict[str, Path]:
-    return {f: path for f in FORMATS if (path := dataset_dir(data_dir, f)) is not None}
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    path: Path
-    labels: tuple[str, ...]
-    counts: dict[str, dict[str, int]]  # {category: {split: drawings}}
-    max_length: int  # points kept per drawing at download time
-    format: str  # simplified, raw or npz: what the drawings were made from
-
-    def count(self, split: str, labels: tuple[str, ...] | None = None) -> int:
-        return sum(self.counts[label][split] for label in (labels or self.labels))
-
-
-def dataset_info(path: Path) -> DatasetInfo:
-    """Labels and counts of a dataset made by `sketch download`, read from its metadata."""
-    metadata_file = Path(path) / METADATA
-    try:
-        metadata = parse_json(metadata_file.read_text(), "metadata.json")
-        # Datasets of sketch 0.x did not record their format; their folder was named by it.
-        format = metadata.get("format", Path(path).parent.name)
-        info = DatasetInfo(Path(path), tuple(metadata["categories"]), metadata["counts"], int(metadata["max_length"]),
-                           format)
-        info.count("train")  # every category has counts
-        return info
-    except OSError as error:
-        raise SketchError(f"{metadata_file}: cannot read ({describe_os_error(error)})") from None
-    except (ConfigError, UnicodeDecodeError, LookupError, TypeError, ValueError) as error:
-        reason = str(error) if isinstance(error, ConfigError) else f"{type(error).__name__}: {error}"
-        raise SketchError(f"{metadata_file}: damaged, not as sketch download writes it ({reason})") from None

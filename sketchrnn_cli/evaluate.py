@@ -28,7 +28,7 @@ class Scored:
 def evaluate_split(run_dir: Path, data_dir: Path, split: str, backend: str = "tensorflow") -> Scored:
     """Scores the run on ``split`` of the dataset it was trained on (its flat arrays: no
     TensorFlow needed to read them; a build older than those is read through TFDS)."""
-    from .download import dataset_dir
+    from .datastore import dataset_dir
 
     config, model = open_backend(run_dir, backend)
     path = dataset_dir(data_dir, config.data.format)
@@ -41,7 +41,7 @@ def evaluate_split(run_dir: Path, data_dir: Path, split: str, backend: str = "te
 
 
 def split_from_flat_arrays(path: Path, split: str, labels: tuple[str, ...], max_length: int):
-    from .download import dataset_info
+    from .datastore import dataset_info
 
     drawings = flat.FlatSplit.open(path, split, dataset_info(path).labels, labels)
     return drawings.sequences(range(len(drawings)), max_length), drawings.labels.astype(np.int64)

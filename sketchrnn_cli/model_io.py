@@ -103,3 +103,31 @@ def export_run(files: RunFiles, format: str, out: Path) -> Path:
         raise SketchError(f"unknown export format {format!r}; choose tflite or saved_model")
     write_config(RunFiles(out), config)  # labels.txt and config.json, each renamed into place
     return target
+
+
+def main(argv: list[str]) -> int:
+    """`python -m sketchrnn_cli.model_io RUN`: the run's model.tflite, in a process of its own whose
+    Keras runs on TensorFlow (a JAX run's trainer cannot switch backends). One line on stderr
+    and exit 1 when it cannot."""
+    import os
+    import sys
+
+    os.environ["KERAS_BACKEND"] = "tensorflow"
+    try:
+        files = RunFiles(Path(argv[0]))
+        config, model = load_trained_model(files)
+        with writing(files.tflite_model):
+            write_tflite(model, files.tflite_model)
+    except (SketchError, OSError) as error:
+        print(str(error).splitlines()[0] if str(error) else type(error).__name__, file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as error:
+        print(f"{error.name} is not installed", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import artifacts, datastore
 from .artifacts import RunError, RunFiles
-from .config import RunConfig, TrainConfig
+from .config import RunConfig
 from .splits import SPLITS
 from .errors import SketchError, writing
 from .devices import import_tensorflow, keras_backend, resolve_device, resolve_jax_device
@@ -32,14 +32,14 @@ if keras_backend() == "tensorflow":
 import keras  # noqa: E402
 
 from . import flat, pipeline  # noqa: E402
-from .download import dataset_info  # noqa: E402
+from .datastore import dataset_info  # noqa: E402
 from .inference import KerasPredictor, Predictor  # noqa: E402
 from .model import build  # noqa: E402
 from .model_io import initialise_from, write_tflite  # noqa: E402
+from .schedule import TrainingState, learning_rate_at, planned_steps, read_state, stop_reason  # noqa: E402
 
 SMALL_DATA = 50_000  # augmentation is on by default below this many train drawings
 VALID_SAMPLE = 20_000  # drawings of the valid split scored after each epoch (flat arrays)
-MIN_LR_FRACTION = 0.02  # the cosine schedule ends at this fraction of the learning rate
 LR_UPDATES = 500  # times the learning rate is set over a run (each costs a state sync under JAX)
 
 
@@ -68,21 +68,7 @@ class TrainResult:
     drawings_per_second: float
     seconds: float
     stopped: str
-
-
-@dataclass
-class Progress:
-    """What a checkpoint remembers between sessions."""
-
-    epoch: int = 0  # finished epochs
-    best_val_accuracy: float = -1.0
-    best_epoch: int = 0
-    seconds: float = 0.0  # training time so far, over all sessions
-    history: list = dataclasses.field(default_factory=list)
-    stopped: str = ""
-    position: int = 0  # batches trained on: where in the stream of batches a resumed run goes on
-    total_steps: int = 0  # the schedule's length once fixed under a time budget (0: by epochs)
-    best_position: int = 0  # the batches trained on at the best validation (patience counts from it)
+    tflite: str  # "written", or why model.tflite was not
 
 
 def train(
@@ -129,7 +115,7 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
         classifier = build(config.model, len(labels), config.data.input_scale)  # before any file: it checks the config
         classifier.trainer.compile(keras.optimizers.Adam(config.train.learning_rate),
                                    keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
-        progress, best_weights = _restore(files, classifier.trainer) if resume else (Progress(), None)
+        progress, best_weights = _restore(files, classifier.trainer) if resume else (TrainingState(), None)
         reason = choice.reason if resume else choice.reason + _initialised(config, classifier.model, labels)
     if not resume:
         artifacts.write_config(files, config)
@@ -207,16 +193,20 @@ def _tf_dataset(feed, per_step: bool):
     return tf.data.Dataset.from_generator(feed.stream, output_signature=signature).prefetch(2)
 
 
-def export_with_tensorflow(run_dir: Path) -> bool:
-    """model.tflite for a run trained on another Keras backend: `sketch export` in a process of
-    its own, whose Keras runs on TensorFlow (this one's cannot switch). False if it failed
-    (`sketch export` can be run later)."""
+def export_with_tensorflow(run_dir: Path) -> str:
+    """model.tflite for a run trained on another Keras backend, made by model_io's entry point in
+    a process of its own, whose Keras runs on TensorFlow (this one's cannot switch). What
+    happened, for the result and summary.json: "written", or why not (`sketch export` can be
+    run later)."""
     import subprocess
     import sys
 
-    command = [sys.executable, "-m", "sketchrnn_cli.cli", "export", str(run_dir), "--out", str(run_dir)]
-    done = subprocess.run(command, capture_output=True, env={**os.environ, "KERAS_BACKEND": "tensorflow"})
-    return done.returncode == 0
+    command = [sys.executable, "-m", "sketchrnn_cli.model_io", str(run_dir)]
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+    if done.returncode == 0:
+        return "written"
+    reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+    return f"not written ({reason}); run sketch export {run_dir} --out {run_dir} where TensorFlow is"
 
 
 def _is_multi_worker(strategy) -> bool:
@@ -295,34 +285,6 @@ class Validation:
     def accuracy(self) -> float:
         """Top-1 accuracy of the drawing-level output (also for per-step training)."""
         return float(np.mean(np.argmax(self.predictor.predict(self.sequences), axis=1) == self.labels))
-
-
-def learning_rate_at(step: int, total_steps: int, train: TrainConfig) -> float:
-    """Cosine decay over the run's steps, from ``train.learning_rate`` to MIN_LR_FRACTION of it."""
-    cosine = 0.5 * (1 + math.cos(math.pi * min(step / max(total_steps, 1), 1.0)))
-    return train.learning_rate * (MIN_LR_FRACTION + (1 - MIN_LR_FRACTION) * cosine)
-
-
-def planned_steps(position: int, steps_per_second: float, seconds_left: float, train: TrainConfig,
-                  steps_per_epoch: int) -> int:
-    """The run's total steps: its epochs', or fewer when the time left at the measured speed
-    (validation included) allows fewer."""
-    by_epochs = train.epochs * steps_per_epoch
-    if train.max_minutes is None:
-        return by_epochs
-    return min(by_epochs, position + int(steps_per_second * max(seconds_left, 0.0)))
-
-
-def stop_reason(progress: "Progress", train: TrainConfig, steps_per_epoch: int) -> str:
-    """Why training stops after the epochs in ``progress``, or "" to go on. Patience counts
-    steps: ``patience`` epochs' worth since the best validation (at an epoch end or a checkpoint)."""
-    if train.max_minutes is not None and progress.seconds >= 60 * train.max_minutes:
-        return f"time limit of {train.max_minutes:g} min"
-    if progress.position - progress.best_position >= train.patience * steps_per_epoch:
-        return f"early stopping (no better valid accuracy in {train.patience} epochs)"
-    if progress.epoch >= train.epochs:
-        return "epochs done"
-    return ""
 
 
 class Monitor(keras.callbacks.Callback):
@@ -441,11 +403,12 @@ class Monitor(keras.callbacks.Callback):
         return max(0.0, min(by_epochs, 60 * self.config.train.max_minutes - self.progress.seconds))
 
 
-def _save_checkpoint(files: RunFiles, trainer, progress: Progress, best_weights) -> None:
+def _save_checkpoint(files: RunFiles, trainer, progress: TrainingState, best_weights) -> None:
     def fill(folder: Path):
-        trainer.save_weights(folder / "last.weights.h5")  # with the optimizer's state
-        np.savez(folder / "best.npz", *(best_weights or []))
-        (folder / "progress.json").write_text(json.dumps(dataclasses.asdict(progress)))
+        names = artifacts.CheckpointFiles(folder)
+        trainer.save_weights(names.last_weights)  # with the optimizer's state
+        np.savez(names.best_weights, *(best_weights or []))
+        names.state.write_text(json.dumps(dataclasses.asdict(progress)))
 
     artifacts.replace_folder(files.checkpoint, fill)
 
@@ -454,20 +417,21 @@ def _restore(files: RunFiles, trainer):
     """Weights, optimizer state and progress of the last checkpoint; RunError naming the file
     and what to do when any part of it is damaged."""
     folder = artifacts.finished_folder(files.checkpoint)
-    if folder is None or not (folder / "progress.json").is_file():
-        return Progress(), None  # stopped before its first epoch ended: start it again
-    progress = _read_progress(folder / "progress.json")
+    names = artifacts.CheckpointFiles(folder) if folder is not None else None
+    if names is None or not names.state.is_file():
+        return TrainingState(), None  # stopped before its first checkpoint: start it again
+    progress = read_state(names.state)
     trainer.optimizer.build(trainer.trainable_variables)  # so its saved state has a place to go
-    weights = folder / "last.weights.h5"
+    weights = names.last_weights
     try:
         trainer.load_weights(weights)
     except Exception as error:  # h5py's and Keras's own errors for a truncated or foreign file
         raise _damaged(weights, error) from None
     try:
-        with np.load(folder / "best.npz", allow_pickle=False) as saved:
+        with np.load(names.best_weights, allow_pickle=False) as saved:
             best = [saved[f"arr_{i}"] for i in range(len(saved.files))] or None
     except Exception as error:  # zipfile's, NumPy's: random bytes, a truncated file
-        raise _damaged(folder / "best.npz", error) from None
+        raise _damaged(names.best_weights, error) from None
     return progress, best
 
 
@@ -475,22 +439,6 @@ def _damaged(path: Path, error: Exception) -> RunError:
     reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
     return RunError(f"{path}: damaged checkpoint ({reason}); delete {path.parent} to resume from the "
                     f"start, or train a new run")
-
-
-def _read_progress(path: Path) -> Progress:
-    saved = artifacts.read_json(path)
-    try:
-        progress = Progress(**saved)
-    except TypeError:
-        raise RunError(f"{path}: not a checkpoint of this sketch version") from None
-    defaults = Progress()
-    for name, value in dataclasses.asdict(progress).items():
-        wanted = type(getattr(defaults, name))
-        if not isinstance(value, wanted) or isinstance(value, bool) or (wanted is int and isinstance(value, float)):
-            if not (wanted is float and type(value) is int):
-                raise RunError(f"{path}: {name!r} is {type(value).__name__}, not {wanted.__name__}; "
-                               f"delete {path.parent} to resume from the start")
-    return progress
 
 
 def _finish(files: RunFiles, config: RunConfig, model, monitor: Monitor, device_reason: str) -> TrainResult:
@@ -502,14 +450,17 @@ def _finish(files: RunFiles, config: RunConfig, model, monitor: Monitor, device_
     if keras_backend() == "tensorflow":
         with writing(files.tflite_model):
             write_tflite(model, files.tflite_model)
+        tflite = "written"
     elif _tensorflow_installed():
-        export_with_tensorflow(files.root)
+        tflite = export_with_tensorflow(files.root)
+    else:
+        tflite = f"not written (no TensorFlow here); run sketch export {files.root} --out {files.root} where it is"
     result = TrainResult(
         run_dir=files.root, config=config, device=device_reason, epochs_run=progress.epoch,
         best_epoch=progress.best_epoch, best_val_accuracy=progress.best_val_accuracy,
         parameters=int(model.count_params()),
         drawings_per_second=float(np.median(monitor.rates)) if monitor.rates else 0.0,
-        seconds=progress.seconds, stopped=progress.stopped,
+        seconds=progress.seconds, stopped=progress.stopped, tflite=tflite,
     )
     artifacts.atomic_write_text(files.history, json.dumps(progress.history, indent=1))
     summary = {k: v for k, v in dataclasses.asdict(result).items() if k not in ("config", "run_dir")}

@@ -202,7 +202,7 @@ def silent_server():
 def dataset_rows(data_dir: Path) -> list:
     """Every example of the data folder's current simplified dataset, comparable across builds:
     (split, key_id, category name, stroke bytes), sorted."""
-    from sketchrnn_cli.download import dataset_dir
+    from sketchrnn_cli.datastore import dataset_dir
 
     return build_rows(dataset_dir(data_dir, "simplified"))
 
@@ -210,7 +210,7 @@ def dataset_rows(data_dir: Path) -> list:
 def build_rows(build: Path) -> list:
     """The rows of dataset_rows, from a build's flat arrays."""
     from sketchrnn_cli import flat
-    from sketchrnn_cli.download import dataset_info
+    from sketchrnn_cli.datastore import dataset_info
 
     names = dataset_info(build).labels
     return sorted((split, key_id, names[label], strokes.tobytes())
@@ -252,7 +252,7 @@ def shapes_data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def trained_run(shapes_data, tmp_path_factory) -> Path:
     """One small model trained on the shapes; shared by the tests that only read a run."""
-    from sketchrnn_cli.download import dataset_dir
+    from sketchrnn_cli.datastore import dataset_dir
     from sketchrnn_cli.train import train
 
     run_dir = tmp_path_factory.mktemp("runs") / "shapes"

@@ -7,7 +7,8 @@ import pytest
 
 from sketchrnn_cli.collect import CollectOptions
 from sketchrnn_cli import flat
-from sketchrnn_cli.download import DownloadRequest, dataset_dir, dataset_info, download
+from sketchrnn_cli.datastore import dataset_dir, dataset_info
+from sketchrnn_cli.download import DownloadRequest, download
 from sketchrnn_cli.errors import SketchError
 from sketchrnn_cli.splits import split_of
 from conftest import SHAPES, build_rows, tfds_rows, write_bucket

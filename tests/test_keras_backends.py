@@ -48,7 +48,7 @@ def test_jax_trains_without_tensorflow_and_its_run_evaluates_exports_and_predict
 def test_the_keras_predictor_gives_the_tensorflow_predictors_probabilities(trained_run, shapes_data):
     """Padding to a fixed batch and a few lengths (for compiled backends) changes no answer."""
     from sketchrnn_cli.artifacts import RunFiles
-    from sketchrnn_cli.download import dataset_dir
+    from sketchrnn_cli.datastore import dataset_dir
     from sketchrnn_cli.flat import FlatSplit
     from sketchrnn_cli.inference import KerasPredictor, Predictor
     from sketchrnn_cli.model_io import load_trained_model
@@ -69,4 +69,7 @@ def test_a_run_without_model_tflite_gets_one_from_a_tensorflow_process(trained_r
 
     run = tmp_path / "run"
     shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns(".lock", "model.tflite"))
-    assert export_with_tensorflow(run) and (run / "model.tflite").stat().st_size > 0
+    assert export_with_tensorflow(run) == "written" and (run / "model.tflite").stat().st_size > 0
+    (run / "model.keras").write_bytes(b"damaged")
+    outcome = export_with_tensorflow(run)
+    assert outcome.startswith("not written") and "model.keras" in outcome  # reported, not dropped

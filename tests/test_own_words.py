@@ -50,7 +50,7 @@ def test_own_words_join_the_data_folders_dataset_and_a_run_learns_them_from_a_tr
     done = subprocess.run([*SKETCH, "download", "--data-dir", str(data), "--source", str(mine), "--own-categories"],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    from sketchrnn_cli.download import dataset_dir, dataset_info
+    from sketchrnn_cli.datastore import dataset_dir, dataset_info
 
     assert sorted(dataset_info(dataset_dir(data, "simplified")).labels) == sorted([*SHAPES, "my ring"])
     run = tmp_path / "run"
@@ -97,7 +97,7 @@ def own_download(data, source):
 
 
 def category_total(data, name):
-    from sketchrnn_cli.download import dataset_dir, dataset_info
+    from sketchrnn_cli.datastore import dataset_dir, dataset_info
 
     return sum(dataset_info(dataset_dir(data, "simplified")).counts[name].values())
 

@@ -10,7 +10,7 @@ from conftest import SHAPES, dataset_rows
 
 @pytest.fixture(scope="module")
 def build(shapes_data):
-    from sketchrnn_cli.download import dataset_dir
+    from sketchrnn_cli.datastore import dataset_dir
 
     return dataset_dir(shapes_data, "simplified")
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from sketchrnn_cli.collect import CollectOptions
-from sketchrnn_cli.download import DownloadRequest, dataset_dir, dataset_info, download
+from sketchrnn_cli.datastore import dataset_dir, dataset_info
+from sketchrnn_cli.download import DownloadRequest, download
 from sketchrnn_cli.errors import SketchError
 from conftest import SHAPES, dataset_rows, write_bucket
 
@@ -86,7 +87,8 @@ def test_a_cap_is_honoured_when_a_conversion_is_reused(tmp_path):
 PEAK = """
 import resource, sys
 from pathlib import Path
-from sketchrnn_cli.download import DownloadRequest, dataset_dir, dataset_info, download
+from sketchrnn_cli.datastore import dataset_dir, dataset_info
+from sketchrnn_cli.download import DownloadRequest, download
 from conftest import SHAPES
 download(DownloadRequest(SHAPES, Path(sys.argv[1]), source=sys.argv[2], workers=2))
 peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)

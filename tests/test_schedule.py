@@ -4,7 +4,7 @@
 import pytest
 
 from sketchrnn_cli.config import TrainConfig
-from sketchrnn_cli.train import MIN_LR_FRACTION, Progress, learning_rate_at, planned_steps, stop_reason
+from sketchrnn_cli.schedule import MIN_LR_FRACTION, TrainingState, learning_rate_at, planned_steps, stop_reason
 
 
 def test_the_learning_rate_decays_by_cosine_over_the_steps_from_its_peak_to_a_floor():
@@ -25,12 +25,12 @@ def test_a_time_budget_plans_the_steps_the_measured_speed_allows():
 
 
 @pytest.mark.parametrize("progress, reason", [
-    (Progress(epoch=3, best_epoch=3, seconds=10.0, position=30, best_position=30), ""),
-    (Progress(epoch=10, best_epoch=10, seconds=10.0, position=100, best_position=100), "epochs done"),
-    (Progress(epoch=7, best_epoch=2, seconds=10.0, position=70, best_position=20),
+    (TrainingState(epoch=3, best_epoch=3, seconds=10.0, position=30, best_position=30), ""),
+    (TrainingState(epoch=10, best_epoch=10, seconds=10.0, position=100, best_position=100), "epochs done"),
+    (TrainingState(epoch=7, best_epoch=2, seconds=10.0, position=70, best_position=20),
      "early stopping (no better valid accuracy in 5 epochs)"),
-    (Progress(epoch=7, best_epoch=3, seconds=10.0, position=70, best_position=25), ""),  # best mid-epoch 3
-    (Progress(epoch=3, best_epoch=3, seconds=61.0, position=30, best_position=30), "time limit of 1 min"),
+    (TrainingState(epoch=7, best_epoch=3, seconds=10.0, position=70, best_position=25), ""),  # best mid-epoch 3
+    (TrainingState(epoch=3, best_epoch=3, seconds=61.0, position=30, best_position=30), "time limit of 1 min"),
 ])
 def test_the_stopping_rule(progress, reason):
     assert stop_reason(progress, TrainConfig(epochs=10, patience=5, max_minutes=1.0), steps_per_epoch=10) == reason

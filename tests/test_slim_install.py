@@ -103,3 +103,14 @@ def test_the_slim_install_scores_a_dataset_split_from_its_flat_arrays(slim_sketc
                "--backend", "litert", "--json")
     assert slim.returncode == 0 and full.returncode == 0, slim.stderr + full.stderr
     assert json.loads(slim.stdout)["top1"] == json.loads(full.stdout)["top1"] and json.loads(slim.stdout)["count"] > 0
+
+
+def test_the_training_policy_is_pure_and_runs_in_the_slim_install(slim_sketch):
+    """The schedule, stopping rule and checkpoint state import no TensorFlow or Keras (issue 20, #3)."""
+    python = slim_sketch.parent / "python"
+    script = ("import sys; from sketchrnn_cli import schedule; from sketchrnn_cli.config import TrainConfig; "
+              "state = schedule.TrainingState(epoch=10, position=100, best_position=100); "
+              "assert schedule.stop_reason(state, TrainConfig(epochs=10), 10) == 'epochs done'; "
+              "assert not {'tensorflow', 'keras', 'jax'} & set(sys.modules), sorted(sys.modules)")
+    done = run(python, "-c", script)
+    assert done.returncode == 0, done.stderr
