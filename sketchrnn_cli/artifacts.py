@@ -99,6 +99,34 @@ class CheckpointFiles:
         return self.root / "progress.json"
 
 
+RUNS_ROOT = Path("runs")  # where new runs go, and where commands look for the newest one
+
+
+def is_trained_run(folder: Path) -> bool:
+    """A run is a folder holding model.keras (its best weights, written when training ends)."""
+    return RunFiles(Path(folder)).keras_model.is_file()
+
+
+def trained_runs(root: Path = RUNS_ROOT) -> list[Path]:
+    """Every trained run directly under ``root``, by name."""
+    return sorted(folder for folder in Path(root).glob("*") if folder.is_dir() and is_trained_run(folder))
+
+
+def newest_run(root: Path = RUNS_ROOT) -> Path:
+    """The most recently trained run under ``root`` (by its model file); RunError when none is."""
+    runs = trained_runs(root) if Path(root).is_dir() else []
+    if not runs:
+        raise RunError(f"no trained run under {root}/; train one or pass --model RUN_DIR")
+    return max(runs, key=lambda run: RunFiles(run).keras_model.stat().st_mtime)
+
+
+def new_run_dir(arch: str, root: Path = RUNS_ROOT) -> Path:
+    """A fresh run folder's name: when it started and what it trains."""
+    import time
+
+    return Path(root) / f"{time.strftime('%Y%m%d-%H%M%S')}-{arch}"
+
+
 TEMPORARY_PREFIX = ".sketch-tmp-"  # the only names remove_unfinished deletes
 
 

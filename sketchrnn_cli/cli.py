@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import signal
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
 import click
 
 from . import __version__, ui
-from .config import ARCHITECTURES, FORMATS, DataConfig, ModelConfig, RunConfig, TrainConfig, limits
+from .config import ARCHITECTURES, FORMATS, DataConfig, ModelConfig, TrainConfig, limits
 from .devices import KERAS_BACKENDS
 from .errors import require
 from .inference import BACKENDS, ENGINES
@@ -76,8 +74,10 @@ class SketchGroup(click.Group):
     (`sketch predict ... | head -1`) stops us quietly; Ctrl-C is one line and status 130."""
 
     def invoke(self, ctx):
+        _interrupt_on(signal.SIGINT, signal.SIGTERM)  # every command stops cleanly, work done so far kept
         try:
-            return super().invoke(ctx)
+            with ui.user_errors():  # SketchError and the OS's errors: one line; anything else is a bug
+                return super().invoke(ctx)
         except BrokenPipeError:
             _silence_stdout()
             ctx.exit(PIPE_CLOSED)
@@ -146,57 +146,55 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
     from .collect import CollectOptions
     from .download import BeamSettings, DownloadRequest, download as run_download
 
-    _interrupt_on(signal.SIGINT, signal.SIGTERM)  # stop cleanly: a .part resumes, a half build is removed
-    with ui.user_errors():
-        if beam_options and not beam_runner:
-            raise click.UsageError("--beam-option goes with --beam-runner")
-        if tfds_files or beam_runner:  # the flat arrays alone need NumPy only
-            require(*TRAIN_MODULES, *(("apache_beam",) if beam_runner else ()))
-            from . import builder  # noqa: F401  before the progress thread: TFDS patches imports while it loads
-        if own_categories:
-            names, own_drawings = (), _own_drawings(source, category_list or categories_file or all_categories)
-        else:
-            names, own_drawings = _chosen_categories(catalog, category_list, categories_file, all_categories), None
-        request = DownloadRequest(
-            categories=tuple(names),
-            data_dir=data_dir,
-            format=format_,
-            source=source,
-            options=CollectOptions(max_per_class, recognized_only, max_length),
-            network=Network(timeout=timeout, retries=retries),
-            workers=workers,
-            keep_downloads=keep_downloads,
-            tfds=tfds_files,
-            beam=BeamSettings(beam_runner, tuple(beam_options)) if beam_runner else None,
-            own_drawings=own_drawings,
-        )
-        started = time.monotonic()
-        with ui.download_progress() as progress:
-            overall = progress.add_task(f"converting on {workers} worker(s)", total=len(names) or None, summary=True)
-            reading = {}  # category -> its task: one bar per file being converted, on every worker
+    if beam_options and not beam_runner:
+        raise click.UsageError("--beam-option goes with --beam-runner")
+    if tfds_files or beam_runner:  # the flat arrays alone need NumPy only
+        require(*TRAIN_MODULES, *(("apache_beam",) if beam_runner else ()))
+        from . import builder  # noqa: F401  before the progress thread: TFDS patches imports while it loads
+    if own_categories:
+        names, own_drawings = (), _own_drawings(source, category_list or categories_file or all_categories)
+    else:
+        names, own_drawings = _chosen_categories(catalog, category_list, categories_file, all_categories), None
+    request = DownloadRequest(
+        categories=tuple(names),
+        data_dir=data_dir,
+        format=format_,
+        source=source,
+        options=CollectOptions(max_per_class, recognized_only, max_length),
+        network=Network(timeout=timeout, retries=retries),
+        workers=workers,
+        keep_downloads=keep_downloads,
+        tfds=tfds_files,
+        beam=BeamSettings(beam_runner, tuple(beam_options)) if beam_runner else None,
+        own_drawings=own_drawings,
+    )
+    started = time.monotonic()
+    with ui.download_progress() as progress:
+        overall = progress.add_task(f"converting on {workers} worker(s)", total=len(names) or None, summary=True)
+        reading = {}  # category -> its task: one bar per file being converted, on every worker
 
-            def on_done(name, done, count, drawings):
-                rate = drawings / max(time.monotonic() - started, 1e-6)
-                progress.update(overall, description=f"[{done}/{count}] categories done; {drawings:,} drawings, "
-                                                     f"{rate:,.0f}/s", completed=done, total=count)
-                if name in reading:
-                    progress.remove_task(reading.pop(name))
+        def on_done(name, done, count, drawings):
+            rate = drawings / max(time.monotonic() - started, 1e-6)
+            progress.update(overall, description=f"[{done}/{count}] categories done; {drawings:,} drawings, "
+                                                 f"{rate:,.0f}/s", completed=done, total=count)
+            if name in reading:
+                progress.remove_task(reading.pop(name))
 
-            def on_file(name, done, total):
-                if name in reading:
-                    progress.update(reading[name], completed=done, total=total)
-                else:  # the bytes read so far are where it starts, not a jump in speed
-                    reading[name] = progress.add_task(f"  {name}", total=total, completed=done)
+        def on_file(name, done, total):
+            if name in reading:
+                progress.update(reading[name], completed=done, total=total)
+            else:  # the bytes read so far are where it starts, not a jump in speed
+                reading[name] = progress.add_task(f"  {name}", total=total, completed=done)
 
-            def on_plan(room):  # a large download says what it will take first
-                if room.store >= LARGE_DOWNLOAD_BYTES:
-                    from .disk import size_text
+        def on_plan(room):  # a large download says what it will take first
+            if room.store >= LARGE_DOWNLOAD_BYTES:
+                from .disk import size_text
 
-                    fetched = f"fetches at most {size_text(room.fetch)} and " if room.fetch else ""
-                    progress.console.print(f"this download {fetched}stores about {size_text(room.store)} under "
-                                           f"{data_dir} ({size_text(room.free)} free)", markup=False)
+                fetched = f"fetches at most {size_text(room.fetch)} and " if room.fetch else ""
+                progress.console.print(f"this download {fetched}stores about {size_text(room.store)} under "
+                                       f"{data_dir} ({size_text(room.free)} free)", markup=False)
 
-            summary = run_download(request, on_done, on_file, on_plan)
+        summary = run_download(request, on_done, on_file, on_plan)
     _show_download(summary)
 
 
@@ -234,8 +232,8 @@ def _show_download(summary) -> None:
         _show_own(summary.own)
     counts = collected.counts()
     rows = [[name, *split_counts.values(), sum(split_counts.values())] for name, split_counts in counts.items()]
-    totals = [sum(row[i] for row in rows) for i in range(1, 5)]
-    ui.out.print(ui.table(None, ["category", "train", "valid", "test", "total"], rows + [["all", *totals]]))
+    totals = [sum(row[i] for row in rows) for i in range(1, len(SPLITS) + 2)]
+    ui.out.print(ui.table(None, ["category", *SPLITS, "total"], rows + [["all", *totals]]))
     ui.note(f"dataset written to {summary.dataset_dir}")
     for record in collected.skipped[:20]:
         ui.warn(f"skipped {record}")
@@ -297,58 +295,33 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
           patience, seed, device, augment, per_step_loss, layer_norm, conv_filters, conv_strides, rnn_units,
           rnn_layers, dropout, image_side, init_from, keras_backend, checkpoint_minutes):
     """Train a classifier on a downloaded dataset; writes a run folder."""
+    os.environ["KERAS_BACKEND"] = keras_backend  # read once, when Keras is first imported
+    if keras_backend == "jax" and device == "cpu":
+        os.environ["JAX_PLATFORMS"] = "cpu"
+    require(*(TRAIN_MODULES if keras_backend == "tensorflow" else ("keras", "jax")))
+    from .train import TrainRequest, prepare, train as run_training
 
-    with ui.user_errors():
-        os.environ["KERAS_BACKEND"] = keras_backend  # read once, when Keras is first imported
-        if keras_backend == "jax" and device == "cpu":
-            os.environ["JAX_PLATFORMS"] = "cpu"
-        require(*(TRAIN_MODULES if keras_backend == "tensorflow" else ("keras", "jax")))
-        if resume and run_dir is None:
-            raise click.UsageError("--resume needs the --run-dir of the run to continue")
-        if resume:
-            from .artifacts import RunFiles, read_config
-
-            saved = read_config(RunFiles(run_dir)).data
-            dataset = _dataset_path(data_dir, saved.format, saved.dataset)
-        else:
-            dataset = _dataset_path(data_dir, format_)
-        from .datastore import dataset_info
-
-        labels = ()
-        if category_list:  # named as the dataset names them: the one normalisation of categories.key
-            from . import categories as catalog
-
-            labels = tuple(catalog.resolve_among(catalog.parse_list(category_list), dataset_info(dataset).labels))
-        model_config = ModelConfig(
-            arch=arch, rnn_units=rnn_units, rnn_layers=rnn_layers, layer_norm=layer_norm, dropout=dropout,
-            per_step_loss=per_step_loss, image_side=image_side,
-            conv_filters=conv_filters or ModelConfig.conv_filters,
-            conv_strides=conv_strides or (ModelConfig.conv_strides if conv_filters is None else (1,) * len(conv_filters)),
-        )
-        if init_from and not resume:
-            from .artifacts import RunFiles, read_config
-
-            model_config = read_config(RunFiles(init_from)).model  # the weights fit only their architecture
-        config = RunConfig(
-            data=DataConfig(format=dataset_info(dataset).format, labels=labels),
-            model=model_config,
-            train=TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
-                              max_minutes=max_minutes, patience=patience, augment=augment,
-                              init_from=str(init_from or ""), checkpoint_minutes=checkpoint_minutes),
-        )
-        run_dir = run_dir or _new_run_dir(arch)
-        from .train import train as run_training
-
-        _interrupt_on(signal.SIGINT, signal.SIGTERM)
-        try:
-            result = run_training(config, dataset, run_dir, device=device, resume=resume,
-                                  on_start=_show_train_start, on_epoch=_show_epoch)
-        except KeyboardInterrupt as stop:
-            raise Interrupted(_how_to_continue(run_dir), getattr(stop, "signal_number", signal.SIGINT)) from None
-        except Exception:
-            if _signals_received:  # our Stop, raised inside TensorFlow's code and wrapped by it as its own error
-                raise Interrupted(_how_to_continue(run_dir), _signals_received[-1]) from None
-            raise
+    request = TrainRequest(
+        data_dir=data_dir, format=format_, categories=category_list or "", run_dir=run_dir, resume=resume,
+        init_from=init_from, device=device,
+        model=ModelConfig.with_convs(conv_filters, conv_strides, arch=arch, rnn_units=rnn_units,
+                                     rnn_layers=rnn_layers, layer_norm=layer_norm, dropout=dropout,
+                                     per_step_loss=per_step_loss, image_side=image_side),
+        train=TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+                          max_minutes=max_minutes, patience=patience, augment=augment,
+                          checkpoint_minutes=checkpoint_minutes))
+    prepared = prepare(request)
+    for note in prepared.notes:
+        ui.warn(note)
+    try:
+        result = run_training(prepared.config, prepared.dataset, prepared.run_dir, device=device, resume=resume,
+                              on_start=_show_train_start, on_epoch=_show_epoch)
+    except KeyboardInterrupt as stop:
+        raise Interrupted(_how_to_continue(prepared.run_dir), getattr(stop, "signal_number", signal.SIGINT)) from None
+    except Exception:
+        if _signals_received:  # our Stop, raised inside TensorFlow's code and wrapped by it as its own error
+            raise Interrupted(_how_to_continue(prepared.run_dir), _signals_received[-1]) from None
+        raise
     rows = [["run folder", result.run_dir], ["architecture", result.config.model.arch],
             ["parameters", f"{result.parameters:,}"], ["device", result.device],
             ["epochs", f"{result.epochs_run} ({result.stopped})"],
@@ -357,8 +330,11 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
             ["training time", f"{result.seconds / 60:.1f} min"], ["model.tflite", result.tflite]]
     ui.out.print(ui.table("Training finished", ["", ""], rows, justify_numbers=False))
     ui.note(f"next: sketch evaluate {result.run_dir} --report report.html")
-    if (result.run_dir / "logs").is_dir():
-        ui.note(f"training curves: tensorboard --logdir {result.run_dir / 'logs'}")
+    from .artifacts import RunFiles
+
+    logs = RunFiles(result.run_dir).logs
+    if logs.is_dir():
+        ui.note(f"training curves: tensorboard --logdir {logs}")
 
 
 def _how_to_continue(run_dir: Path) -> str:
@@ -386,31 +362,6 @@ def _interrupt_on(*signals) -> None:
 
     for number in signals:
         signal.signal(number, interrupt)
-
-
-def _dataset_path(data_dir: Path, format_: str | None, build: str = "") -> Path:
-    """The dataset to train on: the build a resumed run began on while it exists, else the newest."""
-    from .datastore import build_named
-    from .datastore import built_datasets
-
-    if build and format_ and (path := build_named(data_dir, format_, build)):
-        return path
-    if build:
-        ui.warn(f"the dataset build {build!r} this run began on is gone; going on with the newest one")
-    built = built_datasets(data_dir)
-    if not built:
-        raise click.ClickException(f"no dataset in {data_dir}; run sketch download first")
-    if format_ is None:
-        format_ = next(iter(built)) if len(built) == 1 else "simplified"
-    if format_ not in built:
-        raise click.ClickException(f"no {format_} dataset in {data_dir} (it has: {', '.join(built)})")
-    return built[format_]
-
-
-def _new_run_dir(arch: str) -> Path:
-    import time
-
-    return Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{arch}"
 
 
 def _show_train_start(reason: str, config, sizes: dict) -> None:
@@ -444,21 +395,20 @@ def evaluate(run_dir, data_dir, split, data_paths, backend, as_json, out, report
     """Score a trained run: top-1, top-3, MAP@3, per category, confusions, baselines."""
     from .evaluate import evaluate_files, evaluate_split
 
-    with ui.user_errors():
-        if data_paths:
-            scored = evaluate_files(run_dir, list(data_paths), backend)
-        else:
-            scored = evaluate_split(run_dir, data_dir, split, backend)
-        report = scored.report
-        if out:
-            from .artifacts import atomic_write_text
+    if data_paths:
+        scored = evaluate_files(run_dir, list(data_paths), backend)
+    else:
+        scored = evaluate_split(run_dir, data_dir, split, backend)
+    report = scored.report
+    if out:
+        from .artifacts import atomic_write_text
 
-            atomic_write_text(out, json.dumps(report, indent=1) + "\n")
-        if report_path:
-            from .evaluate import write_report
+        atomic_write_text(out, json.dumps(report, indent=1) + "\n")
+    if report_path:
+        from .evaluate import write_report
 
-            write_report(run_dir, scored, report_path)
-            ui.note(f"report written to {report_path}")
+        write_report(run_dir, scored, report_path)
+        ui.note(f"report written to {report_path}")
     if as_json:
         click.echo(json.dumps(report))
         return
@@ -487,35 +437,23 @@ def _show_report(run_dir, report: dict) -> None:
 
 
 @main.command("evaluate-all")
-@click.argument("runs_root", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"))
+@click.argument("runs_root", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"))  # artifacts.RUNS_ROOT
 @data_dir_option
 @click.option("--split", type=click.Choice(SCORED_SPLITS), default=SCORED_SPLITS[0], show_default=True)
 def evaluate_all(runs_root, data_dir, split):
     """Evaluate every run under RUNS_ROOT and print one comparison table."""
-    from .artifacts import RunFiles, read_config, read_json
-    from .evaluate import evaluate_split
+    from .evaluate import evaluate_all as score_every_run
 
-    runs = sorted(p.parent for p in runs_root.glob("*/model.keras"))
-    if not runs:
-        raise click.ClickException(f"no trained runs under {runs_root}")
-    rows, failed = [], []
-    for run in runs:
-        try:
-            with ui.user_errors():
-                report = evaluate_split(run, data_dir, split).report
-                files = RunFiles(run)
-                params = read_json(files.summary).get("parameters", "?") if files.summary.is_file() else "?"
-                arch = read_config(files).model.arch
-        except (click.ClickException, AttributeError) as error:  # AttributeError: a summary that is no object
-            ui.warn(f"{run}: {getattr(error, 'message', error)}")
-            failed.append(run.name)
-            continue
-        rows.append([run.name, arch, _percent(report["top1"]), _percent(report["top3"]), _decimal(report["map3"]),
-                     f"{params:,}" if isinstance(params, int) else params])
+    scores, failed = score_every_run(runs_root, data_dir, split)
+    for run, reason in failed:
+        ui.warn(f"{run}: {reason}")
+    rows = [[s.run.name, s.arch, _percent(s.report["top1"]), _percent(s.report["top3"]), _decimal(s.report["map3"]),
+             f"{s.parameters:,}" if s.parameters is not None else "?"] for s in scores]
     ui.out.print(ui.table(f"Runs under {runs_root} on the {split} split",
                           ["run", "architecture", "top-1", "top-3", "MAP@3", "parameters"], rows))
     if failed:
-        raise click.ClickException(f"{len(failed)} of {len(runs)} run(s) could not be evaluated: {', '.join(failed)}")
+        names = ", ".join(run.name for run, _ in failed)
+        raise click.ClickException(f"{len(failed)} of {len(scores) + len(failed)} run(s) could not be evaluated: {names}")
 
 
 def _percent(value) -> str:
@@ -539,31 +477,28 @@ def _decimal(value) -> str:
 def predict(inputs, run_dir, top_k, backend, as_json, show, progressive):
     """Classify the drawings in ndjson or Kaggle CSV files (or '-' for ndjson on standard input)."""
     from .inference import open_backend
-    from .predict import CHUNK, classify_stream, is_live, newest_run, read_inputs
+    from .artifacts import newest_run
+    from .predict import CHUNK, classify_stream, is_live, read_inputs
     from .reader import Skipped
 
-    _interrupt_on(signal.SIGINT, signal.SIGTERM)  # what is printed stays printed; the rest stops
-    with ui.user_errors():
-        run_dir = run_dir or newest_run()
-        if run_dir is None:
-            raise click.ClickException("no trained run under runs/; train one or pass --model RUN_DIR")
-        config, model = open_backend(run_dir, backend)
-        records = read_inputs(list(inputs), config.data.max_length)
-        chunk = 1 if any(is_live(path) for path in inputs) else CHUNK
-        problems = predicted = 0
-        for result in classify_stream(model, config.data.labels, records, top_k, progressive, chunk):
-            if isinstance(result, Skipped):
-                problems += 1
-                ui.err.print(ui.printable(f"error: {result}"), markup=False, soft_wrap=True)
-                continue
-            predicted += 1
-            if as_json:
-                click.echo(json.dumps(result.as_json()))
-            else:
-                _show_prediction(result, show)
-            sys.stdout.flush()
-        if not predicted and not problems:
-            raise click.ClickException(f"no drawings in {', '.join(inputs)}")
+    run_dir = run_dir or newest_run()
+    config, model = open_backend(run_dir, backend)
+    records = read_inputs(list(inputs), config.data.max_length)
+    chunk = 1 if any(is_live(path) for path in inputs) else CHUNK
+    problems = predicted = 0
+    for result in classify_stream(model, config.data.labels, records, top_k, progressive, chunk):
+        if isinstance(result, Skipped):
+            problems += 1
+            ui.err.print(ui.printable(f"error: {result}"), markup=False, soft_wrap=True)
+            continue
+        predicted += 1
+        if as_json:
+            click.echo(json.dumps(result.as_json()))
+        else:
+            _show_prediction(result, show)
+        sys.stdout.flush()
+    if not predicted and not problems:
+        raise click.ClickException(f"no drawings in {', '.join(inputs)}")
     if problems:
         raise SystemExit(1)
 
@@ -578,30 +513,26 @@ def predict(inputs, run_dir, top_k, backend, as_json, show, progressive):
               show_default=True, help="Saved drawings are appended here (Quick, Draw! raw ndjson).")
 def draw(run_dir, host, port, no_browser, save_to):
     """Draw in your browser while the model guesses; save drawings to train on."""
+    from .artifacts import newest_run
     from .draw import EVERY_INTERFACE, is_loopback, make_server, open_app, url_of
-    from .predict import newest_run
 
-    _interrupt_on(signal.SIGINT, signal.SIGTERM)
-    with ui.user_errors():
-        run_dir = run_dir or newest_run()
-        if run_dir is None:
-            raise click.ClickException("no trained run under runs/; train one or pass --model RUN_DIR")
-        server = make_server(open_app(run_dir, save_to), host, port)
-        url = url_of(server, host)
-        if not is_loopback(host):
-            where = "every interface" if host in EVERY_INTERFACE else host
-            ui.warn(f"listening on {where}: anyone who can reach it can use the model (saving needs the page's token)")
-        click.echo(url)
-        sys.stdout.flush()
-        ui.note(f"drawing with {run_dir}; saving to {save_to}. Stop with Ctrl-C.")
-        if not no_browser:
-            import webbrowser
+    run_dir = run_dir or newest_run()
+    server = make_server(open_app(run_dir, save_to), host, port)
+    url = url_of(server, host)
+    if not is_loopback(host):
+        where = "every interface" if host in EVERY_INTERFACE else host
+        ui.warn(f"listening on {where}: anyone who can reach it can use the model (saving needs the page's token)")
+    click.echo(url)
+    sys.stdout.flush()
+    ui.note(f"drawing with {run_dir}; saving to {save_to}. Stop with Ctrl-C.")
+    if not no_browser:
+        import webbrowser
 
-            webbrowser.open(url)
-        try:
-            server.serve_forever()
-        finally:
-            server.server_close()
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
 
 
 def _show_prediction(result, show: bool) -> None:
@@ -637,9 +568,8 @@ def export(run_dir, format_, out):
     from .artifacts import RunFiles
     from .model_io import export_run
 
-    with ui.user_errors():
-        require(*TRAIN_MODULES)
-        target = export_run(RunFiles(run_dir), format_, out)
+    require(*TRAIN_MODULES)
+    target = export_run(RunFiles(run_dir), format_, out)
     ui.note(f"wrote {target} and {out / 'labels.txt'}")
 
 
@@ -648,18 +578,9 @@ def export(run_dir, format_, out):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def info(data_dir, as_json):
     """Versions, the devices TensorFlow sees, and the datasets in the data folder."""
-    from .devices import describe
-    from .datastore import built_datasets
+    from .about import report as about
 
-    damaged = []
-    report = {
-        "sketchrnn_cli": __version__,
-        "python": platform.python_version(),
-        **{name: _version(name) for name in ("tensorflow", "keras", "tensorflow-datasets", "ai-edge-litert")},
-        "devices": describe(),
-        "data_dir": str(data_dir),
-        "datasets": {fmt: _dataset_summary(path, damaged) for fmt, path in built_datasets(data_dir).items()},
-    }
+    report, damaged = about(data_dir)
     for message in damaged:
         ui.warn(message)
     if as_json:
@@ -673,35 +594,15 @@ def info(data_dir, as_json):
 def _show_info(report: dict, data_dir: Path) -> None:
     devices = report["devices"]
     gpus = f"{len(devices['gpus'])} GPU(s): {', '.join(devices['gpus'])}" if devices["gpus"] else "CPU only"
-    rows = [[key, report[key]] for key in ("sketchrnn_cli", "python", "tensorflow", "keras",
-                                           "tensorflow-datasets", "ai-edge-litert")]
+    from .about import DISTRIBUTIONS
+
+    rows = [[key, report[key]] for key in ("sketchrnn_cli", "python", *DISTRIBUTIONS)]
     rows += [["devices", gpus], ["data folder", data_dir]]
     for fmt, summary in report["datasets"].items():
         rows.append([f"dataset ({fmt})", summary])
     if not report["datasets"]:
         rows.append(["datasets", "none yet (run sketch download)"])
     ui.out.print(ui.table(None, ["", ""], rows, justify_numbers=False))
-
-
-def _version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def _dataset_summary(path: Path, damaged: list) -> str:
-    """One line about a dataset; a damaged one says so (and is added to ``damaged``)."""
-    from .datastore import dataset_info
-    from .errors import SketchError
-
-    try:
-        info = dataset_info(path)
-    except SketchError as error:
-        damaged.append(str(error))
-        return f"damaged; run sketch download again ({path})"
-    counts = ", ".join(f"{split} {info.count(split)}" for split in SPLITS)
-    return f"{len(info.labels)} categories; {counts}; {path}"
 
 
 if __name__ == "__main__":

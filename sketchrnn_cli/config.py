@@ -116,6 +116,15 @@ class ModelConfig(_Checked):
     image_filters: tuple[int, ...] = bounded((32, 64, 128), 1, 512, items=6)  # one Conv2D + 2x2 max pool each
     image_units: int = bounded(128, 1, 2048)  # the image's features, given to the classifier at every step
 
+    @classmethod
+    def with_convs(cls, conv_filters: tuple[int, ...] | None = None, conv_strides: tuple[int, ...] | None = None,
+                   **fields) -> "ModelConfig":
+        """A config from command-line choices: the default strides go with the default widths;
+        widths given without strides get stride 1 each (the default strides may not fit them)."""
+        filters = conv_filters or cls.conv_filters
+        strides = conv_strides or (cls.conv_strides if conv_filters is None else (1,) * len(filters))
+        return cls(conv_filters=filters, conv_strides=strides, **fields)
+
 
 @dataclass(frozen=True)
 class TrainConfig(_Checked):

@@ -161,6 +161,21 @@ def _lock(path: Path, shared: bool, wait: bool, note: str = ""):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def chosen_build(data_dir: Path, format: str | None, build: str = "") -> Path:
+    """The build to train on: the one a resumed run began on (``build``) while it exists, else
+    the newest of ``format`` (None: the only format there, else simplified)."""
+    if build and format and (path := build_named(data_dir, format, build)):
+        return path
+    built = built_datasets(data_dir)
+    if not built:
+        raise SketchError(f"no dataset in {data_dir}; run sketch download first")
+    if format is None:
+        format = next(iter(built)) if len(built) == 1 else "simplified"
+    if format not in built:
+        raise SketchError(f"no {format} dataset in {data_dir} (it has: {', '.join(built)})")
+    return built[format]
+
+
 def built_datasets(data_dir: Path) -> dict[str, Path]:
     return {f: path for f in FORMATS if (path := dataset_dir(data_dir, f)) is not None}
 

@@ -40,6 +40,36 @@ def evaluate_split(run_dir: Path, data_dir: Path, split: str, backend: str = "te
     return _score(model, sequences, labels, config.data.labels, {"source": f"{path} ({split})", "backend": model.name})
 
 
+@dataclass(frozen=True)
+class RunScore:
+    run: Path
+    arch: str
+    parameters: int | None
+    report: dict
+
+
+def evaluate_all(runs_root: Path, data_dir: Path, split: str) -> tuple[list[RunScore], list[tuple[Path, str]]]:
+    """Every trained run under ``runs_root`` scored on ``split``: (scores, (run, why not) for
+    each run that could not be scored); one damaged run never hides the others."""
+    from .artifacts import RunError, RunFiles, read_config, read_json, trained_runs
+
+    runs = trained_runs(runs_root) if Path(runs_root).is_dir() else []
+    if not runs:
+        raise RunError(f"no trained runs under {runs_root}")
+    scores, failed = [], []
+    for run in runs:
+        try:
+            report = evaluate_split(run, data_dir, split).report
+            files = RunFiles(run)
+            summary = read_json(files.summary) if files.summary.is_file() else {}
+            parameters = summary.get("parameters") if isinstance(summary, dict) else None
+            scores.append(RunScore(run, read_config(files).model.arch,
+                                   parameters if isinstance(parameters, int) else None, report))
+        except (SketchError, OSError) as error:
+            failed.append((run, str(error)))
+    return scores, failed
+
+
 def split_from_flat_arrays(path: Path, split: str, labels: tuple[str, ...], max_length: int):
     from .datastore import dataset_info
 

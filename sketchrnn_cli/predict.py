@@ -116,8 +116,3 @@ def _by_stroke(backend, labels: tuple[str, ...], sequence: np.ndarray) -> list[t
     probabilities = backend.predict([p for _, p in prefixes])
     return [(n, labels[int(np.argmax(row))], float(np.max(row))) for (n, _), row in zip(prefixes, probabilities)]
 
-
-def newest_run(runs_root: Path = Path("runs")) -> Path | None:
-    """The most recently trained run under ``runs_root`` (by its model file)."""
-    models = [p for p in runs_root.glob("*/model.keras")] if runs_root.is_dir() else []
-    return max(models, key=lambda p: p.stat().st_mtime).parent if models else None

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import artifacts, datastore
 from .artifacts import RunError, RunFiles
-from .config import RunConfig
+from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from .splits import SPLITS
 from .errors import SketchError, writing
 from .devices import import_tensorflow, keras_backend, resolve_device, resolve_jax_device
@@ -69,6 +69,56 @@ class TrainResult:
     seconds: float
     stopped: str
     tflite: str  # "written", or why model.tflite was not
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """What `sketch train` was asked for; ``prepare`` turns it into what ``train`` takes."""
+
+    data_dir: Path
+    model: ModelConfig
+    train: TrainConfig
+    format: str | None = None  # which dataset of the data folder; None: the only one, else simplified
+    categories: str = ""  # a subset of the dataset's, as the user typed them ("paint_can, Cat")
+    run_dir: Path | None = None  # None: a new folder under runs/
+    resume: bool = False
+    init_from: Path | None = None  # a trained run whose architecture and weights this one starts from
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    config: RunConfig
+    dataset: Path
+    run_dir: Path
+    notes: tuple[str, ...] = ()  # for the user: a resumed run's build that is gone
+
+
+def prepare(request: TrainRequest) -> Prepared:
+    """The rules between the command line and training: which build (a resumed run's own while it
+    exists), which categories, which architecture (--init-from's), the run folder's name."""
+    if request.resume and request.run_dir is None:
+        raise SketchError("--resume needs the --run-dir of the run to continue")
+    notes = []
+    if request.resume:
+        saved = artifacts.read_config(RunFiles(request.run_dir)).data
+        dataset = datastore.chosen_build(request.data_dir, saved.format, saved.dataset)
+        if saved.dataset and dataset.name != saved.dataset:
+            notes.append(f"the dataset build {saved.dataset!r} this run began on is gone; going on with the newest one")
+    else:
+        dataset = datastore.chosen_build(request.data_dir, request.format)
+    info = dataset_info(dataset)
+    labels = ()
+    if request.categories:  # named as the dataset names them: the one normalisation of categories.key
+        from . import categories as catalog
+
+        labels = tuple(catalog.resolve_among(catalog.parse_list(request.categories), info.labels))
+    model = request.model
+    if request.init_from and not request.resume:
+        model = artifacts.read_config(RunFiles(request.init_from)).model  # the weights fit only their architecture
+    config = RunConfig(data=DataConfig(format=info.format, labels=labels), model=model,
+                       train=dataclasses.replace(request.train, init_from=str(request.init_from or "")))
+    return Prepared(config, dataset, request.run_dir or artifacts.new_run_dir(model.arch), tuple(notes))
 
 
 def train(
