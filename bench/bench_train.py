@@ -80,13 +80,13 @@ def default_row() -> dict:
 
 def run_reference(name: str, dataset: Path, minutes: float) -> dict:
     from references import REFERENCES, rasterize, tutorial_features
-    from sketchrnn_cli import data, metrics
+    from sketchrnn_cli import metrics, tfdata
     from sketchrnn_cli.datastore import dataset_info
 
     build, kind, batch_size = REFERENCES[name]
     keras.utils.set_random_seed(0)
     labels = dataset_info(dataset).labels
-    splits = {s: list(data.load_split(dataset, s).as_numpy_iterator()) for s in ("train", "valid", "test")}
+    splits = {s: list(tfdata.load_split(dataset, s).as_numpy_iterator()) for s in ("train", "valid", "test")}
 
     def inputs(split):
         y = np.array([label for _, label in splits[split]])
@@ -106,7 +106,7 @@ def run_reference(name: str, dataset: Path, minutes: float) -> dict:
             lambda: (({"strokes": f, "length": len(f)}, label) for f, label in zip(x, y)),
             output_signature=({"strokes": tf.TensorSpec((None, 3), tf.float32),
                                "length": tf.TensorSpec((), tf.int32)}, tf.TensorSpec((), tf.int64)))
-        return data.batches(generator, batch_size, 250, shuffle_seed=0 if shuffle else None), len(y)
+        return tfdata.batches(generator, batch_size, 250, shuffle_seed=0 if shuffle else None), len(y)
 
     train_batches, train_size = batches("train", True)
     valid_batches, _ = batches("valid", False)

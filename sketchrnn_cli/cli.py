@@ -18,7 +18,7 @@ from . import __version__, ui
 from .config import ARCHITECTURES, FORMATS, DataConfig, ModelConfig, TrainConfig, limits
 from .devices import KERAS_BACKENDS
 from .errors import require
-from .inference import BACKENDS, ENGINES
+from .inference import ENGINE_CHOICES, ENGINES
 from .splits import SCORED_SPLITS, SPLITS
 from .sources import OFFICIAL_SOURCE, Network
 
@@ -469,20 +469,20 @@ def _decimal(value) -> str:
 @click.option("--model", "run_dir", type=click.Path(path_type=Path), envvar="SKETCH_MODEL", show_envvar=True,
               help="Run folder [default: the newest under runs/].")
 @click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--backend", type=click.Choice(BACKENDS), default=BACKENDS[0], envvar="SKETCH_BACKEND",
+@click.option("--backend", type=click.Choice(ENGINE_CHOICES), default=ENGINE_CHOICES[0], envvar="SKETCH_BACKEND",
               show_default=True, show_envvar=True, help="auto: LiteRT when the run has model.tflite.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per drawing.")
 @click.option("--show", is_flag=True, help="Draw each sketch in the terminal beside its predictions.")
 @click.option("--progressive", is_flag=True, help="The top guess after each stroke, as in the game.")
 def predict(inputs, run_dir, top_k, backend, as_json, show, progressive):
     """Classify the drawings in ndjson or Kaggle CSV files (or '-' for ndjson on standard input)."""
-    from .inference import open_backend
+    from .inference import open_predictor
     from .artifacts import newest_run
     from .predict import CHUNK, classify_stream, is_live, read_inputs
     from .reader import Skipped
 
     run_dir = run_dir or newest_run()
-    config, model = open_backend(run_dir, backend)
+    config, model = open_predictor(run_dir, backend)
     records = read_inputs(list(inputs), config.data.max_length)
     chunk = 1 if any(is_live(path) for path in inputs) else CHUNK
     problems = predicted = 0

@@ -317,7 +317,7 @@ def _convert_in_worker(job: Job) -> tuple[str, dict]:
     return job.category, convert_category(job, _throttled(job.category, lambda *report: _reports.put(report)))
 
 
-def _throttled(category: str, on_file: OnFile) -> sources.Progress:
+def _throttled(category: str, on_file: OnFile) -> sources.OnBytes:
     """A file's byte progress as on_file reports: a few a second, and the last one."""
     last = [0.0]
 
@@ -346,7 +346,7 @@ def reusable(job: Job) -> dict | None:
     return manifest if manifest["complete"] and (cap is None or cap >= kept) else None
 
 
-def convert_category(job: Job, on_progress: sources.Progress = lambda d, t: None) -> dict:
+def convert_category(job: Job, on_progress: sources.OnBytes = lambda d, t: None) -> dict:
     """Reads one category's file, writes its examples in chunks, then its manifest; returns the
     manifest."""
     (job.out / f"{job.category}.json").unlink(missing_ok=True)  # its chunks go next: never a manifest without them
@@ -358,7 +358,7 @@ def convert_category(job: Job, on_progress: sources.Progress = lambda d, t: None
         raise
 
 
-def _convert(job: Job, on_progress: sources.Progress) -> dict:
+def _convert(job: Job, on_progress: sources.OnBytes) -> dict:
     chunks, checksums, counts = [], [], dict.fromkeys(SPLITS, 0)
 
     def flush(collected: Collected) -> None:

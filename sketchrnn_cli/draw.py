@@ -35,6 +35,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import SketchError
+from .inference import Predictor
 from .metrics import top_k
 from .own_words import word_problem
 from .reader import json_value
@@ -62,7 +63,7 @@ class BadRequest(SketchError):
 class Guesser:
     """Top-k guesses for one drawing; one LiteRT interpreter, used by one thread at a time."""
 
-    backend: object  # inference.LiteRTBackend
+    predictor: Predictor  # a run's LiteRT model
     labels: tuple[str, ...]
     max_length: int
 
@@ -75,7 +76,7 @@ class Guesser:
         except ValueError as error:
             raise BadRequest(f"'drawing': {error}") from None
         with self._lock:
-            probabilities = self.backend.predict([sequence])[0]
+            probabilities = self.predictor.predict([sequence])[0]
         return [(self.labels[i], float(probabilities[i])) for i in top_k(probabilities[None], min(k, len(self.labels)))[0]]
 
 
@@ -345,10 +346,10 @@ def url_of(server: ThreadingHTTPServer, host: str) -> str:
 
 def open_app(run_dir: Path, save_to: Path) -> DrawApp:
     """The app for a run's LiteRT model (sketch export writes one for runs without it)."""
-    from .inference import open_backend
+    from .inference import open_predictor
 
-    config, backend = open_backend(run_dir, "litert")
-    return DrawApp(Guesser(backend, config.data.labels, config.data.max_length), save_to, Path(run_dir).name)
+    config, predictor = open_predictor(run_dir, "litert")
+    return DrawApp(Guesser(predictor, config.data.labels, config.data.max_length), save_to, Path(run_dir).name)
 
 
 @contextlib.contextmanager

@@ -30,13 +30,18 @@ def missing_extra(error: ModuleNotFoundError) -> str | None:
     return f"this command needs {module}, which the slim install leaves out: pip install \"sketchrnn-cli[{extra}]\""
 
 
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported here (without importing it)."""
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
 def require(*modules: str) -> None:
     """Before a command starts work: SketchError naming the extra to install, if a module it
     will need is missing (a download should not fetch gigabytes, then fail at the build)."""
-    import importlib.util
-
     for module in modules:
-        if importlib.util.find_spec(module) is None:
+        if not installed(module):
             raise SketchError(missing_extra(ModuleNotFoundError(name=module)))
 
 

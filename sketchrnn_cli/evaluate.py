@@ -11,7 +11,7 @@ import numpy as np
 
 from . import datastore, flat, metrics
 from .errors import SketchError
-from .inference import open_backend
+from .inference import open_predictor
 from .reader import Skipped, read_file
 
 
@@ -30,7 +30,7 @@ def evaluate_split(run_dir: Path, data_dir: Path, split: str, backend: str = "te
     TensorFlow needed to read them; a build older than those is read through TFDS)."""
     from .datastore import dataset_dir
 
-    config, model = open_backend(run_dir, backend)
+    config, model = open_predictor(run_dir, backend)
     path = dataset_dir(data_dir, config.data.format)
     if path is None:
         raise SketchError(f"no {config.data.format} dataset in {data_dir}; run sketch download first")
@@ -78,7 +78,7 @@ def split_from_flat_arrays(path: Path, split: str, labels: tuple[str, ...], max_
 
 
 def split_from_tfds(path: Path, split: str, labels: tuple[str, ...], max_length: int):
-    from .data import load_split
+    from .tfdata import load_split
 
     pairs = list(load_split(path, split, labels).as_numpy_iterator())
     return [inputs["strokes"][:max_length] for inputs, _ in pairs], np.array([y for _, y in pairs], dtype=np.int64)
@@ -87,7 +87,7 @@ def split_from_tfds(path: Path, split: str, labels: tuple[str, ...], max_length:
 def evaluate_files(run_dir: Path, paths: list[Path], backend: str = "tensorflow") -> Scored:
     """Scores the run on ndjson or Kaggle CSV files, or folders of them; labels come from each
     drawing's word."""
-    config, model = open_backend(run_dir, backend)
+    config, model = open_predictor(run_dir, backend)
     index = {name: i for i, name in enumerate(config.data.labels)}
     sequences, labels = [], []
     unknown, unlabelled, skipped = Counter(), 0, []

@@ -121,13 +121,7 @@ class FlatSplit:
             stored = np.load(folder / f"{split}.labels.npy")
         except (OSError, ValueError) as error:
             raise SketchError(f"{folder}: damaged flat arrays ({error}); run sketch download again") from None
-        table = np.arange(len(names))
-        if labels is not None and tuple(labels) != tuple(names):
-            missing = [name for name in labels if name not in names]
-            if missing:
-                raise SketchError(f"categories not in the dataset at {build}: {', '.join(missing)}")
-            table = np.full(len(names), -1)
-            table[[names.index(name) for name in labels]] = np.arange(len(labels))
+        table = label_table(names, labels, build)
         mapped = table[stored] if len(stored) else stored
         kept = np.flatnonzero(mapped >= 0)
         return cls(strokes, offsets[:-1][kept], np.diff(offsets)[kept], mapped[kept].astype(np.int64))
@@ -141,6 +135,19 @@ class FlatSplit:
 
     def sequences(self, rows, max_length: int) -> list[np.ndarray]:
         return [self.sequence(row, max_length) for row in rows]
+
+
+def label_table(names: tuple[str, ...], labels: tuple[str, ...] | None, build: Path) -> np.ndarray:
+    """Stored label index -> the index in ``labels`` (-1: left out); every one of ``labels``
+    must be among the build's ``names``."""
+    if labels is None or tuple(labels) == tuple(names):
+        return np.arange(len(names))
+    missing = [name for name in labels if name not in names]
+    if missing:
+        raise SketchError(f"categories not in the dataset at {build}: {', '.join(missing)}")
+    table = np.full(len(names), -1, dtype=np.int64)
+    table[[names.index(name) for name in labels]] = np.arange(len(labels))
+    return table
 
 
 def _load(path: Path) -> np.ndarray:

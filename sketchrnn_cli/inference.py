@@ -1,24 +1,34 @@
-"""Stroke-3 sequences -> class probabilities, by LiteRT (no TensorFlow import) or TensorFlow.
+"""Stroke-3 sequences -> class probabilities: one Predictor protocol, run by LiteRT (no
+TensorFlow import), TensorFlow, or Keras on any backend.
 
-Both backends take a list of float32 [N, 3] arrays and return float32 [len, classes].
+Every predictor takes a list of float32 [N, 3] arrays and returns float32 [len, classes]. The
+command line calls the engine that runs a model its --backend (tensorflow, litert); "Keras
+backend" is only ever Keras's own (tensorflow, jax).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from .artifacts import RunError, RunFiles, read_config
 from .config import RunConfig
-from .errors import SketchError
+from .errors import SketchError, installed
+from .pipeline import bucket_of, padded_length
 
-ENGINES = ("tensorflow", "litert")  # what runs a model
-BACKENDS = ("auto", *ENGINES)  # auto: LiteRT when the run has model.tflite
-LENGTH_STEP = 16  # pad batches to a multiple of this: few shapes, little padding
+ENGINES = ("tensorflow", "litert")  # what runs a model: sketch evaluate/predict --backend
+ENGINE_CHOICES = ("auto", *ENGINES)  # auto: LiteRT when the run has model.tflite
 
 
-class LiteRTBackend:
+class Predictor(Protocol):
+    name: str  # the engine, as --backend names it
+
+    def predict(self, sequences: list[np.ndarray]) -> np.ndarray: ...
+
+
+class LiteRTPredictor:
     name = "litert"
 
     def __init__(self, files: RunFiles, config: RunConfig):
@@ -58,7 +68,7 @@ class LiteRTBackend:
         return np.array(rows, dtype=np.float32).reshape(len(rows), self.output["shape"][-1])
 
 
-class Predictor:
+class TensorFlowPredictor:
     """A Keras model's probabilities for a list of drawings: the one prediction function of
     validation during training, `sketch evaluate` and `sketch predict` on TensorFlow."""
 
@@ -100,7 +110,7 @@ class KerasPredictor:
     def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
         result = np.zeros((len(sequences), self.classes), dtype=np.float32)
         lengths = np.array([len(s) for s in sequences])
-        bucket = np.searchsorted(self.bounds, np.minimum(lengths, self.bounds[-1]))
+        bucket = bucket_of(lengths, self.bounds)
         for index, bound in enumerate(self.bounds):
             rows = np.flatnonzero(bucket == index)
             for start in range(0, len(rows), self.batch_size):
@@ -116,28 +126,28 @@ class KerasPredictor:
         return result
 
 
-def tensorflow_backend(files: RunFiles, config: RunConfig) -> Predictor:
+def tensorflow_predictor(files: RunFiles, config: RunConfig) -> TensorFlowPredictor:
     """The run's Keras model (rebuilt from config.json, weights from model.keras)."""
     from .model_io import load_trained_model
 
     _, model = load_trained_model(files)
-    return Predictor(model, len(config.data.labels))
+    return TensorFlowPredictor(model, len(config.data.labels))
 
 
 def pad(sequences: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Right-pads with zeros to a common length (a multiple of LENGTH_STEP)."""
+    """Right-pads with zeros to a common length (pipeline.padded_length)."""
     lengths = np.array([len(s) for s in sequences], dtype=np.int32)
-    steps = int(-(-lengths.max() // LENGTH_STEP) * LENGTH_STEP)
+    steps = padded_length(int(lengths.max()))
     strokes = np.zeros((len(sequences), steps, 3), dtype=np.float32)
     for row, sequence in enumerate(sequences):
         strokes[row, : len(sequence)] = sequence
     return strokes, lengths
 
 
-def open_backend(run_dir: Path, backend: str = "auto"):
+def open_predictor(run_dir: Path, backend: str = "auto"):
     """(config, backend) of a run. auto: LiteRT when model.tflite and ai-edge-litert are there."""
-    if backend not in BACKENDS:
-        raise SketchError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend not in ENGINE_CHOICES:
+        raise SketchError(f"unknown backend {backend!r}; choose one of {', '.join(ENGINE_CHOICES)}")
     files = RunFiles(Path(run_dir))
     config = read_config(files)
     if backend == "auto":
@@ -148,11 +158,9 @@ def open_backend(run_dir: Path, backend: str = "auto"):
                            f"--out {files.root} (or use --backend tensorflow where a command has it)")
         if not _litert_installed():
             raise RunError("the litert backend needs ai-edge-litert (pip install ai-edge-litert)")
-        return config, LiteRTBackend(files, config)
-    return config, tensorflow_backend(files, config)
+        return config, LiteRTPredictor(files, config)
+    return config, tensorflow_predictor(files, config)
 
 
 def _litert_installed() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("ai_edge_litert") is not None
+    return installed("ai_edge_litert")

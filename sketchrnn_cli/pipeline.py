@@ -20,13 +20,22 @@ from .strokes import steps_after_stride
 
 BUCKETS = 4  # distinct lengths a training batch is padded to under a compiling backend (XLA)
 TRACED_BUCKETS = 8  # under TensorFlow, whose traces are cheap: less padding
-LENGTH_STEP = 16
+LENGTH_STEP = 16  # every padded length is a multiple of this: few shapes, little padding
+
+
+def padded_length(longest: int) -> int:
+    """The length a batch whose longest drawing has ``longest`` points is padded to."""
+    return int(-(-longest // LENGTH_STEP) * LENGTH_STEP)
 
 
 def bucket_bounds(max_length: int, buckets: int = BUCKETS) -> np.ndarray:
-    """Padded lengths of the buckets: ``buckets`` even steps up to max_length, multiples of 16."""
-    bounds = [math.ceil(max_length * (i + 1) / buckets / LENGTH_STEP) * LENGTH_STEP for i in range(buckets)]
-    return np.unique(bounds)
+    """Padded lengths of the buckets: ``buckets`` even steps up to max_length, multiples of LENGTH_STEP."""
+    return np.unique([padded_length(math.ceil(max_length * (i + 1) / buckets)) for i in range(buckets)])
+
+
+def bucket_of(lengths: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """The bucket of each drawing: the first bound that holds it (longer ones are cut to the last)."""
+    return np.searchsorted(bounds, np.minimum(lengths, bounds[-1]))
 
 
 class EpochPlan:
@@ -34,7 +43,7 @@ class EpochPlan:
 
     def __init__(self, lengths: np.ndarray, batch_size: int, max_length: int, seed: int, buckets: int = BUCKETS):
         self.bounds = bucket_bounds(max_length, buckets)
-        self.bucket = np.searchsorted(self.bounds, np.minimum(lengths, max_length))
+        self.bucket = bucket_of(lengths, self.bounds)
         self.batch_size, self.seed = batch_size, seed
         sizes = np.bincount(self.bucket, minlength=len(self.bounds))
         if sizes.max(initial=0) < batch_size:  # too few drawings for one full batch of any length

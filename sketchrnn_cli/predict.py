@@ -16,6 +16,7 @@ from .errors import SketchError
 from .metrics import top_k
 from .reader import Drawing, Skipped, lines_of, read_file, read_lines
 from .strokes import first_strokes, stroke_count
+from .inference import Predictor
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def is_live(path: str) -> bool:
 CHUNK = 256  # drawings classified together; memory stays flat however long the input
 
 
-def classify_stream(backend, labels: tuple[str, ...], records: Iterable[Drawing | Skipped], k: int,
+def classify_stream(predictor: Predictor, labels: tuple[str, ...], records: Iterable[Drawing | Skipped], k: int,
                     progressive: bool = False, chunk: int = CHUNK) -> Iterator[Prediction | Skipped]:
     """Predictions and skips in input order, ``chunk`` drawings at a time (inputs may be any
     size; a chunk of 1 answers each drawing of a live input at once)."""
@@ -78,41 +79,41 @@ def classify_stream(backend, labels: tuple[str, ...], records: Iterable[Drawing 
     for record in records:
         pending.append(record)
         if len(pending) == chunk:
-            yield from _classify_chunk(backend, labels, pending, k, progressive)
+            yield from _classify_chunk(predictor, labels, pending, k, progressive)
             pending = []
-    yield from _classify_chunk(backend, labels, pending, k, progressive)
+    yield from _classify_chunk(predictor, labels, pending, k, progressive)
 
 
-def _classify_chunk(backend, labels, records, k, progressive) -> Iterator[Prediction | Skipped]:
+def _classify_chunk(predictor, labels, records, k, progressive) -> Iterator[Prediction | Skipped]:
     drawings = [r for r in records if isinstance(r, Drawing)]
-    predictions = iter(predict(backend, labels, drawings, k, progressive))
+    predictions = iter(predict(predictor, labels, drawings, k, progressive))
     for record in records:
         yield next(predictions) if isinstance(record, Drawing) else record
 
 
-def predict(backend, labels: tuple[str, ...], drawings: list[Drawing], k: int,
+def predict(predictor: Predictor, labels: tuple[str, ...], drawings: list[Drawing], k: int,
             progressive: bool = False) -> list[Prediction]:
     if not drawings:
         return []
     k = min(k, len(labels))
-    probabilities = backend.predict([d.sequence for d in drawings])
+    probabilities = predictor.predict([d.sequence for d in drawings])
     if not np.isfinite(probabilities).all():
         raise SketchError("the model gave probabilities that are not finite numbers; its weights are damaged "
                           "(retrain the run)")
     results = []
     for drawing, row in zip(drawings, probabilities):
         best = top_k(row[None], k)[0]
-        by_stroke = _by_stroke(backend, labels, drawing.sequence) if progressive else []
+        by_stroke = _by_stroke(predictor, labels, drawing.sequence) if progressive else []
         results.append(Prediction(drawing, [(labels[i], float(row[i])) for i in best], by_stroke))
     return results
 
 
-def _by_stroke(backend, labels: tuple[str, ...], sequence: np.ndarray) -> list[tuple[int, str, float]]:
+def _by_stroke(predictor: Predictor, labels: tuple[str, ...], sequence: np.ndarray) -> list[tuple[int, str, float]]:
     """The top guess after each stroke, as in the game."""
     prefixes = [(n, first_strokes(sequence, n)) for n in range(1, stroke_count(sequence) + 1)]
     prefixes = [(n, p) for n, p in prefixes if p is not None]
     if not prefixes:
         return []
-    probabilities = backend.predict([p for _, p in prefixes])
+    probabilities = predictor.predict([p for _, p in prefixes])
     return [(n, labels[int(np.argmax(row))], float(np.max(row))) for (n, _), row in zip(prefixes, probabilities)]
 

@@ -45,7 +45,7 @@ class Network:
     backoff: float = 1.0
 
 # on_progress(bytes_done, bytes_total or None), called as bytes arrive or are read
-Progress = Callable[[int, "int | None"], None]
+OnBytes = Callable[[int, "int | None"], None]
 
 
 class SourceError(SketchError):
@@ -68,7 +68,7 @@ def relative_npz_path(category: str) -> str:
     return f"sketchrnn/{category}.npz"
 
 
-def open_lines(source: str, relative: str, download_dir: Path, on_progress: Progress = _ignore,
+def open_lines(source: str, relative: str, download_dir: Path, on_progress: OnBytes = _ignore,
                network: Network = Network()) -> Iterator[bytes]:
     """The lines of one file of the source, fetched (or resumed) as the caller reads them."""
     if is_remote(source):
@@ -91,7 +91,7 @@ def file_size(source: str, relative: str, network: Network = Network()) -> int |
     return int(length) if length and length.isdigit() else None
 
 
-def fetch_file(source: str, relative: str, download_dir: Path, on_progress: Progress = _ignore,
+def fetch_file(source: str, relative: str, download_dir: Path, on_progress: OnBytes = _ignore,
                network: Network = Network()) -> Path:
     """A complete local copy of one file (the file itself for a local source)."""
     if not is_remote(source):
@@ -104,7 +104,7 @@ def fetch_file(source: str, relative: str, download_dir: Path, on_progress: Prog
     return Path(download_dir) / relative
 
 
-def _local_lines(path: Path, on_progress: Progress) -> Iterator[bytes]:
+def _local_lines(path: Path, on_progress: OnBytes) -> Iterator[bytes]:
     if not path.is_file():
         raise SourceError(f"{path}: no such file (is the category on this source?)")
     total, done = path.stat().st_size, 0
@@ -115,7 +115,7 @@ def _local_lines(path: Path, on_progress: Progress) -> Iterator[bytes]:
             yield line
 
 
-def _remote_lines(url: str, final: Path, on_progress: Progress, policy: Network) -> Iterator[bytes]:
+def _remote_lines(url: str, final: Path, on_progress: OnBytes, policy: Network) -> Iterator[bytes]:
     if final.is_file():
         yield from _local_lines(final, on_progress)
         return
@@ -131,7 +131,7 @@ class _Download:
     checked (not a web page, a drawing on its first line, the announced size, the server's MD5,
     a final newline), and renamed to ``<name>`` only when every check passed."""
 
-    def __init__(self, url: str, final: Path, on_progress: Progress, policy: Network):
+    def __init__(self, url: str, final: Path, on_progress: OnBytes, policy: Network):
         self.url, self.final, self.on_progress, self.policy = url, final, on_progress, policy
         self.part = final.with_name(final.name + ".part")
         self.have = 0  # bytes in .part

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib.util
 import json
 import math
 import os
@@ -24,7 +23,7 @@ from . import artifacts, datastore
 from .artifacts import RunError, RunFiles
 from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from .splits import SPLITS
-from .errors import SketchError, writing
+from .errors import SketchError, installed, writing
 from .devices import import_tensorflow, keras_backend, resolve_device, resolve_jax_device
 
 if keras_backend() == "tensorflow":
@@ -33,7 +32,7 @@ import keras  # noqa: E402
 
 from . import flat, pipeline  # noqa: E402
 from .datastore import dataset_info  # noqa: E402
-from .inference import KerasPredictor, Predictor  # noqa: E402
+from .inference import KerasPredictor, TensorFlowPredictor  # noqa: E402
 from .model import build  # noqa: E402
 from .model_io import initialise_from, write_tflite  # noqa: E402
 from .schedule import TrainingState, learning_rate_at, planned_steps, read_state, stop_reason  # noqa: E402
@@ -202,7 +201,7 @@ def _initialised(config, model, labels) -> str:
 
 def _predictor(model, classes: int, config, on_tensorflow: bool):
     if on_tensorflow:
-        return Predictor(model, classes)
+        return TensorFlowPredictor(model, classes)
     # One padded length for validation under a compiling backend: one more shape, not four.
     return KerasPredictor(model, classes, pipeline.bucket_bounds(config.data.max_length)[-1:])
 
@@ -230,7 +229,7 @@ class _OneDevice:
 
 
 def _tensorflow_installed() -> bool:
-    return importlib.util.find_spec("tensorflow") is not None
+    return installed("tensorflow")
 
 
 def _tf_dataset(feed, per_step: bool):
@@ -325,7 +324,7 @@ def _completed_config(config, labels, info, train_split, train_size) -> RunConfi
 
 class Validation:
     """A fixed sample of at most VALID_SAMPLE drawings of the valid split (a bounded pass),
-    read once, scored with the same Predictor as evaluate and predict."""
+    read once, scored with the same TensorFlowPredictor as evaluate and predict."""
 
     def __init__(self, predictor, split: flat.FlatSplit, max_length: int):
         self.predictor = predictor

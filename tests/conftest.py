@@ -18,8 +18,10 @@ import numpy as np
 import pytest
 
 SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]  # the command as a user runs it
-TINY = ["--conv-filters", "16,16", "--conv-strides", "1,2", "--rnn-units", "16", "--batch-size", "16",
-        "--learning-rate", "0.01", "--patience", "100", "--image-side", "12"]
+# The one tiny model of the tests, as ModelConfig fields and as `sketch train` flags.
+TINY_MODEL = dict(conv_filters=(16, 16), conv_strides=(1, 2), rnn_units=16, image_side=12)
+TINY_MODEL_FLAGS = ["--conv-filters", "16,16", "--conv-strides", "1,2", "--rnn-units", "16", "--image-side", "12"]
+TINY = [*TINY_MODEL_FLAGS, "--batch-size", "16", "--learning-rate", "0.01", "--patience", "100"]
 
 
 def sketch(*args, stdin=None, cwd=None, timeout=300):
@@ -227,8 +229,6 @@ def tfds_rows(build: Path) -> list:
                   for split in ("train", "valid", "test") for row in tfds.as_numpy(builder.as_dataset(split=split)))
 
 
-TINY_MODEL = dict(conv_filters=(16, 16), conv_strides=(1, 2), rnn_units=16, image_side=12, image_filters=(8, 16),
-                  image_units=16)
 
 
 def tiny_config(epochs: int = 8, **model_overrides):

@@ -2,13 +2,11 @@
 
 import json
 import subprocess
-import sys
 
 import numpy as np
 
-from conftest import is_blank_png, shape_drawing
+from conftest import SKETCH, is_blank_png, shape_drawing
 
-SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]
 
 
 def draw_strokes(driver, canvas, strokes, pointer="mouse"):

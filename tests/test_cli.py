@@ -70,7 +70,7 @@ def test_network_failure_keeps_finished_categories(bucket, tmp_path, http_mirror
     url, _ = http_mirror(bucket)
     data = tmp_path / "d"
     result = CliRunner().invoke(main, ["download", "--data-dir", str(data), "--source", url,
-                                       "--categories", "circle,square,dragon"])
+                                       "--categories", "circle,square,dragon", "--workers", "1"])
     assert result.exit_code == 1
     assert "dragon.ndjson: HTTP 404" in result.output
     finished = data / "downloads/full/simplified"

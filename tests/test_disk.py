@@ -1,16 +1,14 @@
 """Before a download: how much it fetches and stores, and a clear stop when the disk cannot hold it."""
 
 import subprocess
-import sys
 
 from sketchrnn_cli.collect import CollectOptions
 from sketchrnn_cli.convert import Job
 from sketchrnn_cli.disk import (BYTES_PER_DRAWING, CONVERTED_PER_SOURCE_BYTE, FLAT_PER_SOURCE_BYTE, TFDS_PER_SOURCE_BYTE,
                                 plan)
 from sketchrnn_cli.sources import Network
-from conftest import SHAPES, write_bucket
+from conftest import SHAPES, SKETCH, write_bucket
 
-SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]
 
 
 def jobs(source, tmp_path, cap=None):

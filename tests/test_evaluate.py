@@ -62,7 +62,7 @@ def test_export_writes_the_model_with_its_labels(trained_run, tmp_path, fmt, pro
 def test_exported_saved_model_serves_the_same_answers(trained_run, tmp_path):
     import tensorflow as tf
 
-    from sketchrnn_cli.inference import open_backend, pad
+    from sketchrnn_cli.inference import open_predictor, pad
     from sketchrnn_cli.strokes import parse_drawing
 
     CliRunner().invoke(main, ["export", str(trained_run), "--format", "saved_model", "--out", str(tmp_path)])
@@ -71,7 +71,7 @@ def test_exported_saved_model_serves_the_same_answers(trained_run, tmp_path):
     sequences = [parse_drawing(shape_drawing(s, rng)) for s in ("circle", "zigzag", "square")]
     strokes, lengths = pad(sequences)
     outputs = served(strokes=tf.constant(strokes), length=tf.constant(lengths))
-    _, backend = open_backend(trained_run, "tensorflow")
+    _, backend = open_predictor(trained_run, "tensorflow")
     np.testing.assert_allclose(next(iter(outputs.values())).numpy(), backend.predict(sequences), atol=1e-5)
 
 

@@ -4,12 +4,10 @@ source, and as input to predict and evaluate."""
 import csv
 import json
 import subprocess
-import sys
 
 from sketchrnn_cli.reader import Drawing, Skipped, read_csv, read_lines
-from conftest import SHAPES, dataset_rows, write_bucket
+from conftest import SHAPES, SKETCH, dataset_rows, write_bucket
 
-SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]
 TRAIN_HEADER = ["countrycode", "drawing", "key_id", "recognized", "timestamp", "word"]
 TEST_HEADER = ["key_id", "countrycode", "drawing"]
 

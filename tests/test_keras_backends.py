@@ -4,16 +4,14 @@ built by `make test` in .venv-jax), and its weights served like any run's."""
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import SHAPES, sketch_without_tensorflow
+from conftest import SHAPES, SKETCH, sketch_without_tensorflow
 
 JAX_VENV = Path(os.environ.get("SKETCH_JAX_VENV", Path(__file__).resolve().parents[1] / ".venv-jax")).absolute()
-SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +48,14 @@ def test_the_keras_predictor_gives_the_tensorflow_predictors_probabilities(train
     from sketchrnn_cli.artifacts import RunFiles
     from sketchrnn_cli.datastore import dataset_dir
     from sketchrnn_cli.flat import FlatSplit
-    from sketchrnn_cli.inference import KerasPredictor, Predictor
+    from sketchrnn_cli.inference import KerasPredictor, TensorFlowPredictor
     from sketchrnn_cli.model_io import load_trained_model
 
     config, model = load_trained_model(RunFiles(trained_run))
     split = FlatSplit.open(dataset_dir(shapes_data, "simplified"), "valid", SHAPES)
     sequences = split.sequences(range(len(split)), config.data.max_length)
     by_keras = KerasPredictor(model, len(SHAPES), [64, 256], batch_size=8).predict(sequences)
-    by_tensorflow = Predictor(model, len(SHAPES)).predict(sequences)
+    by_tensorflow = TensorFlowPredictor(model, len(SHAPES)).predict(sequences)
     assert np.allclose(by_keras, by_tensorflow, atol=1e-5)
 
 

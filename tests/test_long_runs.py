@@ -3,16 +3,14 @@
 import json
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
 
 from sketchrnn_cli.flat import FlatSplit
 from sketchrnn_cli.pipeline import TRACED_BUCKETS, Feed
+from conftest import SKETCH, TINY_MODEL_FLAGS
 
-SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]
-TINY = ["--conv-filters", "16,16", "--rnn-units", "16", "--image-side", "12"]
 
 
 def test_tensorflow_reads_batches_of_every_padded_length():
@@ -31,7 +29,7 @@ def test_tensorflow_reads_batches_of_every_padded_length():
 def test_a_run_stopped_mid_epoch_resumes_from_its_last_checkpoint(shapes_data, tmp_path):
     run = tmp_path / "run"
     command = [*SKETCH, "train", "--data-dir", str(shapes_data), "--run-dir", str(run), "--epochs", "3",
-               "--batch-size", "4", "--checkpoint-minutes", "0.0002", *TINY]
+               "--batch-size", "4", "--checkpoint-minutes", "0.0002", *TINY_MODEL_FLAGS]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     progress = run / "checkpoint" / "progress.json"
     deadline = time.monotonic() + 300

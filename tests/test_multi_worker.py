@@ -4,12 +4,10 @@ import json
 import os
 import socket
 import subprocess
-import sys
 
 import numpy as np
+from conftest import SKETCH, TINY_MODEL_FLAGS
 
-SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]
-TINY = ["--conv-filters", "16,16", "--rnn-units", "16", "--image-side", "12"]
 
 
 def free_ports(count):
@@ -32,7 +30,7 @@ def test_two_workers_end_with_the_same_weights(shapes_data, tmp_path):
         env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
         workers.append(subprocess.Popen([*SKETCH, "train", "--data-dir", str(shapes_data), "--run-dir",
                                          str(tmp_path / f"worker{index}"), "--epochs", "2", "--batch-size", "16",
-                                         "--device", "cpu", *TINY], env=env, stdout=subprocess.DEVNULL,
+                                         "--device", "cpu", *TINY_MODEL_FLAGS], env=env, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE, text=True))
     outcomes = []
     for worker in workers:

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 from sketchrnn_cli.own_words import regroup, word_problem
-from conftest import SHAPES, shape_drawing
+from conftest import SHAPES, SKETCH, shape_drawing
 
-SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]
 
 
 def own_file(path, words, per_word=30, seed=0):

@@ -11,9 +11,8 @@ import pytest
 
 from sketchrnn_cli.render import braille
 from sketchrnn_cli.strokes import parse_drawing
-from conftest import shape_drawing
+from conftest import SKETCH, shape_drawing
 
-SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]
 
 
 def sketch(*args, stdin=None, env=None):

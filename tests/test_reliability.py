@@ -3,18 +3,14 @@
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from sketchrnn_cli.artifacts import RunFiles
-from conftest import SHAPES, dataset_rows, write_bucket
+from conftest import SHAPES, SKETCH, TINY, dataset_rows, write_bucket
 
-SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]
-TINY = ["--conv-filters", "16,16", "--conv-strides", "1,2", "--rnn-units", "16", "--batch-size", "16",
-        "--learning-rate", "0.01", "--patience", "100", "--image-side", "12"]
 
 
 def wait_for(condition, timeout=120.0, process=None):

@@ -12,13 +12,13 @@ from sketchrnn_cli.artifacts import RunError, RunFiles, read_config
 from sketchrnn_cli.devices import choose_device
 from sketchrnn_cli.errors import SketchError
 from sketchrnn_cli.datastore import dataset_dir
-from sketchrnn_cli.inference import open_backend
+from sketchrnn_cli.inference import open_predictor
 from sketchrnn_cli.train import train
 from conftest import SHAPES, tiny_config
 
 
 def valid_sequences(data_dir):
-    from sketchrnn_cli.data import load_split
+    from sketchrnn_cli.tfdata import load_split
 
     pairs = list(load_split(dataset_dir(data_dir, "simplified"), "valid").as_numpy_iterator())
     return [inputs["strokes"] for inputs, _ in pairs], np.array([label for _, label in pairs])
@@ -47,8 +47,8 @@ def test_the_saved_model_scores_what_training_measured(trained_run, shapes_data)
 
 def test_reloaded_model_gives_the_same_predictions_on_both_backends(trained_run, shapes_data):
     sequences, labels = valid_sequences(shapes_data)
-    _, tensorflow = open_backend(trained_run, "tensorflow")
-    _, litert = open_backend(trained_run, "litert")
+    _, tensorflow = open_predictor(trained_run, "tensorflow")
+    _, litert = open_predictor(trained_run, "litert")
     by_tensorflow, by_litert = tensorflow.predict(sequences), litert.predict(sequences)
     np.testing.assert_allclose(by_tensorflow, by_litert, atol=1e-4)
     assert (by_tensorflow.argmax(1) == by_litert.argmax(1)).all()

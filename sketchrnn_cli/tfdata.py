@@ -12,7 +12,6 @@ import numpy as np
 
 from . import flat
 from .devices import import_tensorflow
-from .errors import SketchError
 
 tf = import_tensorflow()
 
@@ -33,13 +32,7 @@ def load_split(path: Path, split: str, labels: tuple[str, ...] | None = None):
     names = builder.info.features["label"].names
     dataset = builder.as_dataset(split=split, shuffle_files=False)
     if labels is not None and tuple(labels) != tuple(names):
-        missing = [name for name in labels if name not in names]
-        if missing:
-            raise SketchError(f"categories not in the dataset at {path}: {', '.join(missing)}")
-        table = np.full(len(names), -1, dtype=np.int64)
-        for new, name in enumerate(labels):
-            table[names.index(name)] = new
-        remap = tf.constant(table)
+        remap = tf.constant(flat.label_table(tuple(names), tuple(labels), path))
         dataset = dataset.map(lambda e: {**e, "label": tf.gather(remap, e["label"])})
         dataset = dataset.filter(lambda e: e["label"] >= 0)
     return dataset.map(_to_pair)
