@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_train import RESULTS, prepare_data  # noqa: E402
+
 from sketchrnn_cli.artifacts import RunFiles  # noqa: E402
 from sketchrnn_cli.config import ModelConfig, RunConfig, TrainConfig  # noqa: E402
 

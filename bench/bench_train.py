@@ -80,6 +80,7 @@ def default_row() -> dict:
 
 def run_reference(name: str, dataset: Path, minutes: float) -> dict:
     from references import REFERENCES, rasterize, tutorial_features
+
     from sketchrnn_cli import metrics, tfdata
     from sketchrnn_cli.datastore import dataset_info
 

@@ -17,9 +17,8 @@ Each takes our stroke-3 dataset and turns it into the input its authors used:
 
 from __future__ import annotations
 
-import numpy as np
-
 import keras
+import numpy as np
 from keras import layers, ops
 
 from sketchrnn_cli.model import StepMask

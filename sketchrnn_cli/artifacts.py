@@ -22,14 +22,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .config import ConfigError, RunConfig, parse_json
 from .errors import SketchError, describe_os_error
-
 
 UMASK = os.umask(0)  # read once: the mode new files and folders get
 os.umask(UMASK)

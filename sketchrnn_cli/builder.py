@@ -25,10 +25,9 @@ import_tensorflow()  # quietly, before TFDS imports it
 import tensorflow_datasets as tfds  # noqa: E402
 from tensorflow_datasets.core import shuffle as tfds_shuffle  # noqa: E402
 
-from .convert import Converted, Job, category_examples, converted_or_reused
-from .config import FORMATS
-from .splits import SPLITS
-
+from .config import FORMATS  # noqa: E402
+from .convert import Converted, Job, category_examples, converted_or_reused  # noqa: E402
+from .splits import SPLITS  # noqa: E402
 
 SORT_IN_MEMORY_BYTES = 32 << 20
 
@@ -71,7 +70,7 @@ class QuickdrawStrokes(tfds.core.GeneratorBasedBuilder):
             yield key, _example(key_id, category, sequence)
 
 
-class QuickdrawStrokesOnBeam(QuickdrawStrokes, skip_registration=True):
+class QuickdrawStrokesOnBeam(QuickdrawStrokes, skip_registration=True):  # type: ignore[call-arg]
     """The same dataset, converted and written by an Apache Beam pipeline: one category file per
     element, so the workers of any runner share the categories."""
 
@@ -100,8 +99,8 @@ def _converted(item: Job | tuple[str, dict]) -> tuple[str, dict]:
 
 
 def _split_examples(converted: tuple[str, dict], split: str, folder: str):
-    category, manifest = converted
-    for key, key_id, category, sequence in category_examples(Path(folder), category, manifest, split):
+    name, manifest = converted
+    for key, key_id, category, sequence in category_examples(Path(folder), name, manifest, split):
         yield key, _example(key_id, category, sequence)
 
 

@@ -19,8 +19,8 @@ from .config import ARCHITECTURES, FORMATS, DataConfig, ModelConfig, TrainConfig
 from .devices import KERAS_BACKENDS
 from .errors import require
 from .inference import ENGINE_CHOICES, ENGINES
-from .splits import SCORED_SPLITS, SPLITS
 from .sources import OFFICIAL_SOURCE, Network
+from .splits import SCORED_SPLITS, SPLITS
 
 TRAIN_MODULES = ("tensorflow", "tensorflow_datasets")  # the [train] extra: train, export, download --tfds
 
@@ -58,7 +58,7 @@ class Interrupted(click.ClickException):
 
     def __init__(self, message: str, signal_number: int = signal.SIGINT):
         super().__init__(message)
-        self.exit_code = 128 + int(signal_number)
+        self.exit_code = 128 + int(signal_number)  # type: ignore[misc]  # click reads it per instance
 
 
 class Stop(KeyboardInterrupt):
@@ -144,7 +144,8 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
     """Download drawings and convert them into a stroke-delta dataset."""
     from . import categories as catalog
     from .collect import CollectOptions
-    from .download import BeamSettings, DownloadRequest, download as run_download
+    from .download import BeamSettings, DownloadRequest
+    from .download import download as run_download
 
     if beam_options and not beam_runner:
         raise click.UsageError("--beam-option goes with --beam-runner")
@@ -299,7 +300,8 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
     if keras_backend == "jax" and device == "cpu":
         os.environ["JAX_PLATFORMS"] = "cpu"
     require(*(TRAIN_MODULES if keras_backend == "tensorflow" else ("keras", "jax")))
-    from .train import TrainRequest, prepare, train as run_training
+    from .train import TrainRequest, prepare
+    from .train import train as run_training
 
     request = TrainRequest(
         data_dir=data_dir, format=format_, categories=category_list or "", run_dir=run_dir, resume=resume,
@@ -476,8 +478,8 @@ def _decimal(value) -> str:
 @click.option("--progressive", is_flag=True, help="The top guess after each stroke, as in the game.")
 def predict(inputs, run_dir, top_k, backend, as_json, show, progressive):
     """Classify the drawings in ndjson or Kaggle CSV files (or '-' for ndjson on standard input)."""
-    from .inference import open_predictor
     from .artifacts import newest_run
+    from .inference import open_predictor
     from .predict import CHUNK, classify_stream, is_live, read_inputs
     from .reader import Skipped
 

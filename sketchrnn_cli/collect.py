@@ -6,8 +6,8 @@ so a lazily downloaded file is only fetched as far as it is needed.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -41,7 +41,7 @@ class Collected:
     unrecognized_count: int = 0  # dropped by recognized_only; not errors
     known_count: int = 0  # left out as the category holds them already (your own drawings of it)
     kept: int = 0  # drawings added, flushed ones included
-    flush: Callable[["Collected"], None] | None = None  # takes the examples away once flush_every are held
+    flush: Callable[[Collected], None] | None = None  # takes the examples away once flush_every are held
     flush_every: int = 0
 
     def add(self, example: Example, split: str) -> None:
@@ -58,7 +58,7 @@ class Collected:
 
 def collect_ndjson(
     collected: Collected, category: str, lines: Iterable[bytes], source: str, options: CollectOptions,
-    known: set[str] = frozenset(),
+    known: frozenset[str] | set[str] = frozenset(),
 ) -> None:
     """Adds the drawings of one category's ndjson lines to ``collected``, but for those whose
     key_id is ``known`` (counted, not reported)."""
@@ -80,8 +80,9 @@ def collect_ndjson(
         if options.recognized_only and record.recognized is False:
             collected.unrecognized_count += 1
             continue
-        seen.add(record.key_id)
-        _add(collected, category, record.key_id, record.sequence)
+        key_id = record.key_id or ""  # _reason_to_skip refused a drawing without one
+        seen.add(key_id)
+        _add(collected, category, key_id, record.sequence)
         kept += 1
         if kept == options.max_per_class:
             break  # read no further: the source may be a download in progress

@@ -16,7 +16,7 @@ from .errors import SketchError
 FORMAT_VERSION = 5  # bump when keys are added; say in _ADDED_KEYS how older configs read
 
 # Keys each format version added, with the values that rebuild an older run's model as it was.
-_ADDED_KEYS = {
+_ADDED_KEYS: dict[int, dict[str, dict[str, object]]] = {
     2: {"model": {"image_side": 0, "image_filters": [32, 64, 128], "image_units": 128}},
     3: {"data": {"dataset": ""}},
     4: {"train": {"init_from": ""}},
@@ -118,7 +118,7 @@ class ModelConfig(_Checked):
 
     @classmethod
     def with_convs(cls, conv_filters: tuple[int, ...] | None = None, conv_strides: tuple[int, ...] | None = None,
-                   **fields) -> "ModelConfig":
+                   **fields) -> ModelConfig:
         """A config from command-line choices: the default strides go with the default widths;
         widths given without strides get stride 1 each (the default strides may not fit them)."""
         filters = conv_filters or cls.conv_filters
@@ -151,7 +151,7 @@ class RunConfig:
         return json.dumps(dataclasses.asdict(self), indent=2)
 
     @classmethod
-    def from_json(cls, text: str) -> "RunConfig":
+    def from_json(cls, text: str) -> RunConfig:
         """Raises ConfigError naming the problem (bad JSON, missing key, newer version, a value
         out of its bounds)."""
         raw = parse_json(text, "config")

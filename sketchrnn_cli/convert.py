@@ -19,12 +19,12 @@ import os
 import signal
 import time
 import zlib
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 
@@ -313,8 +313,10 @@ def _start_worker(reports) -> None:
 
 
 def _convert_in_worker(job: Job) -> tuple[str, dict]:
-    _reports.put((job.category, 0, None))  # begun: the parent knows what a dead worker was doing
-    return job.category, convert_category(job, _throttled(job.category, lambda *report: _reports.put(report)))
+    reports = _reports
+    assert reports is not None, "a worker starts with _start_worker"
+    reports.put((job.category, 0, None))  # begun: the parent knows what a dead worker was doing
+    return job.category, convert_category(job, _throttled(job.category, lambda *report: reports.put(report)))
 
 
 def _throttled(category: str, on_file: OnFile) -> sources.OnBytes:
@@ -359,7 +361,9 @@ def convert_category(job: Job, on_progress: sources.OnBytes = lambda d, t: None)
 
 
 def _convert(job: Job, on_progress: sources.OnBytes) -> dict:
-    chunks, checksums, counts = [], [], dict.fromkeys(SPLITS, 0)
+    chunks: list[str] = []
+    checksums: list[list[int]] = []
+    counts = dict.fromkeys(SPLITS, 0)
 
     def flush(collected: Collected) -> None:
         if any(collected.examples.values()):
@@ -381,7 +385,7 @@ def _convert(job: Job, on_progress: sources.OnBytes) -> dict:
     else:
         relative = sources.relative_path(job.format, job.category)
         lines = sources.open_lines(job.source, relative, job.download_dir, on_progress, job.network)
-        with closing(lines):  # stops a download that is no longer needed
+        with closing(lines):  # type: ignore[type-var]  # a generator: close() stops a download no longer needed
             collect_ndjson(collected, job.category, lines, display_name(job.source, relative), job.options,
                            known=_key_ids_of(job.known_chunks))
         complete = job.options.max_per_class is None or collected.kept < job.options.max_per_class
@@ -445,7 +449,7 @@ def _write_shard(path: Path, collected: Collected) -> None:
         arrays[f"{split}_offsets"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         arrays[f"{split}_key_ids"] = np.array([e.key_id for e in examples], dtype=np.str_)
     with path.open("wb") as handle:
-        np.savez(handle, **arrays)
+        np.savez(handle, **arrays)  # type: ignore[arg-type]  # NumPy's stub types allow_pickle among the arrays
 
 
 def display_name(source: str, relative: str) -> str:

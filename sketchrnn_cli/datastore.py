@@ -24,9 +24,8 @@ import shutil
 import tempfile
 import time
 from contextlib import contextmanager
-from pathlib import Path
-
 from dataclasses import dataclass
+from pathlib import Path
 
 from .artifacts import atomic_write_text
 from .config import FORMATS, ConfigError, parse_json

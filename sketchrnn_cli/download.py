@@ -8,15 +8,15 @@ SourceError / ValueError with a one-line message.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from . import convert, datastore, disk, flat, sources
+from .artifacts import atomic_write_text
 from .collect import CollectOptions
 from .config import FORMATS
 from .convert import Converted
-from .artifacts import atomic_write_text
 from .datastore import METADATA
 from .errors import SketchError, writing
 from .own_words import Regrouped
@@ -101,6 +101,7 @@ def _regroup(request: DownloadRequest) -> Regrouped:
     """Your drawings added to the data folder's, once the disk is known to hold them."""
     from .own_words import input_bytes, regroup
 
+    assert request.own_drawings is not None
     own = datastore.own_words_dir(request.data_dir)
     needed = input_bytes(request.own_drawings) * (1 + disk.CONVERTED_PER_SOURCE_BYTE + disk.FLAT_PER_SOURCE_BYTE)
     disk.check(disk.DiskPlan(0, int(needed), disk.free_bytes(request.data_dir), 0), request.data_dir)
@@ -178,16 +179,17 @@ def _build(request: DownloadRequest, jobs: list[convert.Job], converted: Convert
 def _write_on_beam(request: DownloadRequest, jobs: list[convert.Job], converted: Converted, staging: Path) -> Path:
     from .builder import write_dataset_on_beam
 
+    beam = request.beam
+    assert beam is not None
     try:
-        built = write_dataset_on_beam(converted, jobs, request.format, staging, request.beam.runner,
-                                      request.beam.options)
+        built = write_dataset_on_beam(converted, jobs, request.format, staging, beam.runner, beam.options)
     except ImportError as error:
         raise SketchError(f"--beam-runner needs Apache Beam ({error}); pip install 'sketchrnn-cli[beam]'") from None
     except SketchError:
         raise
     except Exception as error:  # the runner's own wrapping of a worker's error: its last line says what
         reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-        raise SketchError(f"the Beam pipeline ({request.beam.runner}) failed: {reason}") from error
+        raise SketchError(f"the Beam pipeline ({beam.runner}) failed: {reason}") from error
     for job in jobs:
         manifest = convert.reusable(job)
         if manifest is None:

@@ -330,7 +330,7 @@ def _names_of(host: str) -> set[str]:
     if host in EVERY_INTERFACE:
         names |= {socket.gethostname(), socket.getfqdn()}
         with contextlib.suppress(OSError):
-            names |= {info[4][0] for info in socket.getaddrinfo(socket.gethostname(), None)}
+            names |= {str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None)}
     return {f"[{name}]" if ":" in name else name for name in names if name not in EVERY_INTERFACE}
 
 

@@ -57,7 +57,7 @@ _HINTS = {
 
 def describe_os_error(error: OSError) -> str:
     """One line naming the file and what to do: '<path>: <problem>'."""
-    what = _HINTS.get(error.errno) or (error.strerror or str(error)).lower()
+    what = (_HINTS.get(error.errno) if error.errno is not None else None) or (error.strerror or str(error)).lower()
     where = error.filename if error.filename is not None else None
     if where is None:
         return f"{what} ({os.strerror(error.errno)})" if error.errno else what

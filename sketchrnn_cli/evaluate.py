@@ -90,7 +90,8 @@ def evaluate_files(run_dir: Path, paths: list[Path], backend: str = "tensorflow"
     config, model = open_predictor(run_dir, backend)
     index = {name: i for i, name in enumerate(config.data.labels)}
     sequences, labels = [], []
-    unknown, unlabelled, skipped = Counter(), 0, []
+    unknown: Counter[str] = Counter()
+    unlabelled, skipped = 0, []
     for path in _drawing_files(paths):
         with path.open("rb") as handle:
             for record in read_file(handle, str(path), config.data.max_length):
@@ -147,6 +148,8 @@ def write_report(run_dir: Path, scored: Scored, path: Path) -> None:
         history = []  # no or a damaged history leaves the curves out, not the report
     if not isinstance(history, list) or not all(isinstance(row, dict) for row in history):
         history = []
+    if scored.labels is None or scored.probabilities is None:
+        raise SketchError("nothing was scored, so there is no report to write")
     data = ReportData(Path(run_dir).name, scored.report, scored.names, scored.labels, scored.probabilities,
                       scored.sequences, history)
     atomic_write_text(path, render(data))

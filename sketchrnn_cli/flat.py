@@ -111,7 +111,7 @@ class FlatSplit:
     labels: np.ndarray  # [drawings] in the order of the labels asked for
 
     @classmethod
-    def open(cls, build: Path, split: str, names: tuple[str, ...], labels: tuple[str, ...] | None = None) -> "FlatSplit":
+    def open(cls, build: Path, split: str, names: tuple[str, ...], labels: tuple[str, ...] | None = None) -> FlatSplit:
         folder = Path(build) / FOLDER
         if not has_flat(build):
             raise SketchError(f"{build} has no flat arrays (built by an older sketch); run sketch download again")

@@ -9,7 +9,7 @@ backend" is only ever Keras's own (tensorflow, jax).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -43,8 +43,8 @@ class LiteRTPredictor:
         except (ValueError, RuntimeError) as error:
             raise RunError(f"{files.tflite_model}: not a readable LiteRT model ({error})") from None
         inputs = self.interpreter.get_input_details()
-        self.strokes = next((d for d in inputs if "strokes" in d["name"]), None)
-        self.length = next((d for d in inputs if "length" in d["name"]), None)
+        self.strokes: Any = next((d for d in inputs if "strokes" in d["name"]), None)
+        self.length: Any = next((d for d in inputs if "length" in d["name"]), None)
         self.output = self.interpreter.get_output_details()[0]
         if (self.strokes is None or self.length is None or self.output["shape"][-1] != len(config.data.labels)
                 or tuple(self.strokes["shape"][-1:]) != (3,) or self.strokes["dtype"] != np.float32

@@ -50,7 +50,7 @@ def most_confused(predicted: np.ndarray, labels: np.ndarray, names: list[str], l
     return [{"true": names[t], "predicted": names[p], "count": n} for (t, p), n in ranked[:limit]]
 
 
-def baselines(labels: np.ndarray, num_classes: int) -> dict[str, float]:
+def baselines(labels: np.ndarray, num_classes: int) -> dict[str, float | None]:
     """Chance (a uniform guess) and the best constant guess: always the most common class
     of the drawings scored."""
     majority = float(np.bincount(labels, minlength=num_classes).max() / len(labels)) if len(labels) else None

@@ -25,7 +25,6 @@ from keras import layers, ops
 from .config import ConfigError, ModelConfig
 from .strokes import steps_after_stride
 
-
 CLASS_LAYERS = ("classes", "step_classes")  # the layers with one output per category
 
 

@@ -6,8 +6,8 @@ build_model(config), and only weights are read from model.keras.
 
 from __future__ import annotations
 
-import warnings
 import tempfile
+import warnings
 from pathlib import Path
 
 from .artifacts import RunError, RunFiles, atomic_write, read_config, replace_folder, write_config

@@ -17,9 +17,10 @@ import os
 import shutil
 import tempfile
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from . import categories
 from .artifacts import TEMPORARY_PREFIX
@@ -119,11 +120,12 @@ def regroup(path: Path, out: Path, format: str, max_length: int) -> Regrouped:
     staging = Path(tempfile.mkdtemp(prefix=TEMPORARY_PREFIX, dir=folder))
     try:
         writer = _Regrouper(folder, staging)
-        skipped, merged = [], {}
+        skipped: list[str] = []
+        merged: dict[str, str] = {}
         for file in files:
             for number, record in records(file):
                 problem = record if isinstance(record, str) else _problem(record, str(file), number, max_length)
-                if problem:
+                if problem or isinstance(record, str):
                     skipped.append(f"{file}:{number}: {problem}")
                     continue
                 word = categories.canonical(record["word"], spellings)

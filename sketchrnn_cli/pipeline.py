@@ -174,7 +174,8 @@ class Feed:
 
     def one_batch_per_shape(self) -> list[tuple[dict, np.ndarray, np.ndarray]]:
         """A batch of each padded length the stream will make (to compile each shape first)."""
-        epoch, firsts = self.start // self.plan.batches_per_epoch, {}
+        epoch = self.start // self.plan.batches_per_epoch
+        firsts: dict[int, tuple[int, np.ndarray]] = {}
         for index, (rows, steps) in enumerate(self.plan.batches(epoch)):
             firsts.setdefault(steps, (index, rows))
         return [self.batch(epoch, index, rows, steps) for steps, (index, rows) in sorted(firsts.items())]

@@ -6,17 +6,17 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
 from .errors import SketchError
+from .inference import Predictor
 from .metrics import top_k
 from .reader import Drawing, Skipped, lines_of, read_file, read_lines
 from .strokes import first_strokes, stroke_count
-from .inference import Predictor
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,7 @@ def predict(predictor: Predictor, labels: tuple[str, ...], drawings: list[Drawin
 
 def _by_stroke(predictor: Predictor, labels: tuple[str, ...], sequence: np.ndarray) -> list[tuple[int, str, float]]:
     """The top guess after each stroke, as in the game."""
-    prefixes = [(n, first_strokes(sequence, n)) for n in range(1, stroke_count(sequence) + 1)]
-    prefixes = [(n, p) for n, p in prefixes if p is not None]
+    prefixes = [(n, p) for n in range(1, stroke_count(sequence) + 1) if (p := first_strokes(sequence, n)) is not None]
     if not prefixes:
         return []
     probabilities = predictor.predict([p for _, p in prefixes])

@@ -15,8 +15,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO
 
 import numpy as np
 
@@ -153,14 +154,15 @@ def csv_records(handle: BinaryIO, source: str) -> Iterator[tuple[int, dict | Ski
             if not all(_is_unicode(field) for field in row):
                 yield number, Skipped(source, number, "the row is not UTF-8 text")
                 continue
-            record = {name: row[index] for name, index in columns.items()}
+            fields = {name: row[index] for name, index in columns.items()}
+            record: dict[str, object] = dict(fields)
             try:
-                record["drawing"] = json_value(record["drawing"].encode(), "the drawing column")
+                record["drawing"] = json_value(fields["drawing"].encode(), "the drawing column")
             except ValueError as error:
                 yield number, Skipped(source, number, f"the drawing column: {error}")
                 continue
-            if "recognized" in record:
-                record["recognized"] = record["recognized"].strip().lower() == "true"
+            if "recognized" in fields:
+                record["recognized"] = fields["recognized"].strip().lower() == "true"
             yield number, record
     except (UnicodeDecodeError, csv.Error) as error:
         yield rows.line_num, Skipped(source, rows.line_num, f"not a readable CSV file ({error}); the rest is not read")

@@ -144,7 +144,7 @@ def chartable(history: list) -> list[dict]:
         epoch = row.get("epoch", index + 1)
         if isinstance(epoch, bool) or not isinstance(epoch, int) or abs(epoch) > 10**9:
             continue
-        values = {"epoch": epoch}
+        values: dict[str, float] = {"epoch": epoch}
         for key, value in row.items():
             if isinstance(value, (int, float)) and not isinstance(value, bool) and key != "epoch":
                 try:

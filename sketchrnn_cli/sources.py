@@ -22,10 +22,10 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 from .errors import SketchError
 from .reader import MAX_LINE_BYTES, lines_of
@@ -228,7 +228,7 @@ class _Download:
                 raise _Transient(f"HTTP {error.code} {error.reason}") from None
             hint = " (is the category on this source?)" if error.code == 404 else ""
             raise SourceError(f"{self.url}: HTTP {error.code} {error.reason}{hint}") from None
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise _Transient(f"no answer within {self.policy.timeout:g} s") from None
         except (urllib.error.URLError, OSError) as error:
             reason = getattr(error, "reason", error)
@@ -262,7 +262,7 @@ class _Download:
                     if window_bytes < MIN_BYTES_PER_WINDOW:
                         raise _Transient(f"stalled ({window_bytes} bytes in {self.policy.timeout:g} s)")
                     window_start, window_bytes = time.monotonic(), 0
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise _Transient(f"no data for {self.policy.timeout:g} s") from None
         except (OSError, http.client.HTTPException) as error:
             raise _Transient(f"connection lost ({error!r})") from None

@@ -13,18 +13,18 @@ import math
 import os
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from . import artifacts, datastore
 from .artifacts import RunError, RunFiles
 from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from .splits import SPLITS
-from .errors import SketchError, installed, writing
 from .devices import import_tensorflow, keras_backend, resolve_device, resolve_jax_device
+from .errors import SketchError, installed, writing
+from .splits import SPLITS
 
 if keras_backend() == "tensorflow":
     import_tensorflow()  # quietly, before Keras imports it
@@ -99,7 +99,7 @@ def prepare(request: TrainRequest) -> Prepared:
     if request.resume and request.run_dir is None:
         raise SketchError("--resume needs the --run-dir of the run to continue")
     notes = []
-    if request.resume:
+    if request.resume and request.run_dir is not None:
         saved = artifacts.read_config(RunFiles(request.run_dir)).data
         dataset = datastore.chosen_build(request.data_dir, saved.format, saved.dataset)
         if saved.dataset and dataset.name != saved.dataset:
@@ -107,7 +107,7 @@ def prepare(request: TrainRequest) -> Prepared:
     else:
         dataset = datastore.chosen_build(request.data_dir, request.format)
     info = dataset_info(dataset)
-    labels = ()
+    labels: tuple[str, ...] = ()
     if request.categories:  # named as the dataset names them: the one normalisation of categories.key
         from . import categories as catalog
 
@@ -145,7 +145,8 @@ def train(
 def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoch) -> TrainResult:
     keras.utils.set_random_seed(config.train.seed)
     on_tensorflow = keras_backend() == "tensorflow"
-    choice, strategy = resolve_device(device) if on_tensorflow else (resolve_jax_device(device), _OneDevice())
+    choice, strategy = (resolve_device(device) if on_tensorflow
+                        else (resolve_jax_device(device), _OneDevice()))  # type: tuple[Any, Any]
     if choice.mixed_precision:
         keras.mixed_precision.set_global_policy(choice.policy)
     info = dataset_info(dataset_path)

@@ -21,6 +21,7 @@ from rich.text import Text
 
 from .errors import SketchError, describe_os_error, missing_extra
 
+
 class _Console(Console):
     def on_broken_pipe(self) -> None:
         """The reader went away (`| head -1`): BrokenPipeError for the command line to stop on with

@@ -260,6 +260,21 @@ def trained_run(shapes_data, tmp_path_factory) -> Path:
     return run_dir
 
 
+# What makes a test slow (pytest -m "not slow", make test-fast, leaves these out): a trained model,
+# a `sketch` subprocess, a server, a browser, another environment, or a mounted disk.
+SLOW_FIXTURES = {"shapes_data", "trained_run", "run_copy", "draw_server", "browser", "http_mirror", "silent_server",
+                 "tiny_disk", "slim_sketch", "shared_quickdraw"}
+SLOW_MODULES = {"test_beam", "test_browser", "test_keras_backends", "test_long_runs", "test_multi_worker",
+                "test_red_team", "test_reliability", "test_slim_install"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        module = item.module.__name__ if item.module else ""
+        if module in SLOW_MODULES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_terminal_summary(terminalreporter):
     """Records how many fuzz inputs ran (README: reliability)."""
     from test_fuzz import CASES

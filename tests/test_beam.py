@@ -10,6 +10,7 @@ import pytest
 from sketchrnn_cli.collect import CollectOptions
 from sketchrnn_cli.download import BeamSettings, DownloadRequest, download
 from sketchrnn_cli.errors import SketchError
+
 from conftest import SHAPES, build_rows, tfds_rows, write_bucket
 
 pytest.importorskip("apache_beam")

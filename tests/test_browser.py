@@ -8,7 +8,6 @@ import numpy as np
 from conftest import SKETCH, is_blank_png, shape_drawing
 
 
-
 def draw_strokes(driver, canvas, strokes, pointer="mouse"):
     """Drags the pointer along each stroke (canvas pixels from its top-left corner)."""
     from selenium.webdriver.common.actions import interaction

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from sketchrnn_cli.config import ConfigError, DataConfig, FORMAT_VERSION, ModelConfig, RunConfig, TrainConfig
+from sketchrnn_cli.config import FORMAT_VERSION, ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig
 
 
 def test_config_round_trips_through_json():

@@ -5,12 +5,13 @@ import json
 import numpy as np
 import pytest
 
-from sketchrnn_cli.collect import CollectOptions
 from sketchrnn_cli import flat
+from sketchrnn_cli.collect import CollectOptions
 from sketchrnn_cli.datastore import dataset_dir, dataset_info
 from sketchrnn_cli.download import DownloadRequest, download
 from sketchrnn_cli.errors import SketchError
 from sketchrnn_cli.splits import split_of
+
 from conftest import SHAPES, build_rows, tfds_rows, write_bucket
 
 

@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from sketchrnn_cli.cli import main
+
 from conftest import SHAPES, shape_drawing
 
 

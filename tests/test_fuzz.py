@@ -4,7 +4,8 @@ sequence or is rejected with a ValueError naming why; the reader never stops ear
 import json
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sketchrnn_cli.reader import BYTE_ORDER_MARK, Drawing, Skipped, read_lines
 from sketchrnn_cli.strokes import parse_drawing

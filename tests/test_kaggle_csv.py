@@ -6,6 +6,7 @@ import json
 import subprocess
 
 from sketchrnn_cli.reader import Drawing, Skipped, read_csv, read_lines
+
 from conftest import SHAPES, SKETCH, dataset_rows, write_bucket
 
 TRAIN_HEADER = ["countrycode", "drawing", "key_id", "recognized", "timestamp", "word"]
@@ -87,8 +88,9 @@ def test_kaggle_files_as_a_download_source_give_the_same_dataset_as_the_bucket(t
 
 
 def test_predict_and_evaluate_read_kaggle_files(trained_run, tmp_path):
-    from conftest import shape_drawing
     import numpy as np
+
+    from conftest import shape_drawing
 
     rng = np.random.default_rng(4)
     objects = [{"key_id": str(100 + i), "countrycode": "DE", "word": shape, "drawing": shape_drawing(shape, rng)}

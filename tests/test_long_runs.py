@@ -9,8 +9,8 @@ import numpy as np
 
 from sketchrnn_cli.flat import FlatSplit
 from sketchrnn_cli.pipeline import TRACED_BUCKETS, Feed
-from conftest import SKETCH, TINY_MODEL_FLAGS
 
+from conftest import SKETCH, TINY_MODEL_FLAGS
 
 
 def test_tensorflow_reads_batches_of_every_padded_length():

@@ -6,8 +6,8 @@ import socket
 import subprocess
 
 import numpy as np
-from conftest import SKETCH, TINY_MODEL_FLAGS
 
+from conftest import SKETCH, TINY_MODEL_FLAGS
 
 
 def free_ports(count):

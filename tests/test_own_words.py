@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 
 from sketchrnn_cli.own_words import regroup, word_problem
-from conftest import SHAPES, SKETCH, shape_drawing
 
+from conftest import SHAPES, SKETCH, shape_drawing
 
 
 def own_file(path, words, per_word=30, seed=0):
     rng = np.random.default_rng(seed)
     lines = []
     for word, shape in words.items():
-        for i in range(per_word):
+        for _ in range(per_word):
             strokes = shape_drawing(shape, rng)
             raw = [[xs, ys, list(range(0, 10 * len(xs), 10))] for xs, ys in strokes]
             lines.append(json.dumps({"word": word, "key_id": str(10**15 + len(lines)), "drawing": raw}))

@@ -5,6 +5,7 @@ import pytest
 
 from sketchrnn_cli.flat import FlatSplit, has_flat
 from sketchrnn_cli.pipeline import EpochPlan, Feed, augment, bucket_bounds, make_batch, per_step_targets
+
 from conftest import SHAPES, dataset_rows
 
 

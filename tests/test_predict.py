@@ -11,8 +11,8 @@ import pytest
 
 from sketchrnn_cli.render import braille
 from sketchrnn_cli.strokes import parse_drawing
-from conftest import SKETCH, shape_drawing
 
+from conftest import SKETCH, shape_drawing
 
 
 def sketch(*args, stdin=None, env=None):

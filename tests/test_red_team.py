@@ -141,7 +141,7 @@ def test_11_a_tflite_model_of_another_input_width_is_one_line(run_copy):
     pooled = keras.layers.GlobalAveragePooling1D()(strokes)
     scaled = keras.layers.Lambda(lambda pair: pair[0] * keras.ops.cast(pair[1][:, None], "float32"))([pooled, length])
     model = keras.Model({"strokes": strokes, "length": length}, keras.layers.Dense(3, activation="softmax")(scaled))
-    with pytest.raises(Exception):  # our exporter signs [batch, time, 3]: build the file by hand instead
+    with pytest.raises(Exception):  # noqa: B017  any failure: our exporter signs [batch, time, 3]: build the file by hand instead
         write_tflite(model, run_copy / "model.tflite")
     import tensorflow as tf
 
@@ -434,9 +434,9 @@ def test_15_a_zip_bombed_or_self_referencing_npz_is_refused_before_it_is_expande
 
 
 def test_15_an_endless_line_is_cut_off_with_bounded_memory(run_copy):
-    from sketchrnn_cli.reader import read_lines, lines_of
-
     import io
+
+    from sketchrnn_cli.reader import lines_of, read_lines
 
     records = list(read_lines(lines_of(io.BytesIO(b"x" * 5000 + b"\n" + drawing_line().encode()), limit=1000),
                               "endless", limit=1000))

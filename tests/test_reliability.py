@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from sketchrnn_cli.artifacts import RunFiles
-from conftest import SHAPES, SKETCH, TINY, dataset_rows, write_bucket
 
+from conftest import SHAPES, SKETCH, TINY, dataset_rows, write_bucket
 
 
 def wait_for(condition, timeout=120.0, process=None):

@@ -3,9 +3,16 @@
 import numpy as np
 
 from sketchrnn_cli.categories import all_categories
-from sketchrnn_cli.report import (COLOUR_STEPS, WRONG_SHOWN, ReportData, confusion_matrix, drawing_svg,
-                                  most_confidently_wrong, render)
 from sketchrnn_cli.metrics import report as metrics_report
+from sketchrnn_cli.report import (
+    COLOUR_STEPS,
+    WRONG_SHOWN,
+    ReportData,
+    confusion_matrix,
+    drawing_svg,
+    most_confidently_wrong,
+    render,
+)
 
 
 def scored(classes: int, per_class: int, seed: int = 0):

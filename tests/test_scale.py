@@ -11,6 +11,7 @@ from sketchrnn_cli.collect import CollectOptions
 from sketchrnn_cli.datastore import dataset_dir, dataset_info
 from sketchrnn_cli.download import DownloadRequest, download
 from sketchrnn_cli.errors import SketchError
+
 from conftest import SHAPES, dataset_rows, write_bucket
 
 
@@ -162,6 +163,7 @@ def test_a_damaged_conversion_is_converted_again_never_reused(tmp_path, damage):
     assert json.loads(manifest_file.read_text())["chunks"] == ["circle.0.npz"]
 
 
+@pytest.mark.slow
 def test_a_worker_killed_by_the_oom_killer_is_replaced_and_the_download_completes(tmp_path):
     """Red team 2, #4: a conversion worker killed with SIGKILL hung sketch download for good."""
     bucket = write_bucket(tmp_path / "bucket", per_shape=15_000)
@@ -172,6 +174,7 @@ def test_a_worker_killed_by_the_oom_killer_is_replaced_and_the_download_complete
     assert sum(sum(split.values()) for split in dataset_info(dataset_dir(data, "simplified")).counts.values()) == 45_000
 
 
+@pytest.mark.slow
 def test_a_category_whose_worker_is_killed_twice_stops_the_download_naming_it(tmp_path):
     """Red team 2, #4: ... or, when it happens again, one line naming the category; the next run completes."""
     bucket = write_bucket(tmp_path / "bucket", per_shape=40_000)

@@ -1,7 +1,8 @@
 import pytest
-from conftest import write_bucket
 
 from sketchrnn_cli.sources import Network, SourceError, fetch_file, open_lines, relative_path
+
+from conftest import write_bucket
 
 RELATIVE = relative_path("simplified", "circle")
 

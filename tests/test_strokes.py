@@ -2,7 +2,8 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from sketchrnn_cli.strokes import (
     MIN_EXTENT,

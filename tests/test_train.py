@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from sketchrnn_cli.artifacts import RunError, RunFiles, read_config
+from sketchrnn_cli.datastore import dataset_dir
 from sketchrnn_cli.devices import choose_device
 from sketchrnn_cli.errors import SketchError
-from sketchrnn_cli.datastore import dataset_dir
 from sketchrnn_cli.inference import open_predictor
 from sketchrnn_cli.train import train
+
 from conftest import SHAPES, tiny_config
 
 
