@@ -6,6 +6,7 @@ import os
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import SketchError
 
@@ -102,7 +103,7 @@ def resolve_jax_device(requested: str) -> DeviceChoice:
     return DeviceChoice(choice.kind, 1, choice.policy, choice.reason.replace(f"{len(gpus[:1])} GPU(s)", "1 GPU"))
 
 
-def resolve_device(requested: str) -> tuple[DeviceChoice, object]:
+def resolve_device(requested: str) -> tuple[DeviceChoice, Any]:
     """Chooses the device and builds its tf.distribute strategy: with TF_CONFIG set, a
     MultiWorkerMirroredStrategy over the machines it names."""
     tf = import_tensorflow()

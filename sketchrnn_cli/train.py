@@ -145,8 +145,10 @@ def train(
 def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoch) -> TrainResult:
     keras.utils.set_random_seed(config.train.seed)
     on_tensorflow = keras_backend() == "tensorflow"
-    choice, strategy = (resolve_device(device) if on_tensorflow
-                        else (resolve_jax_device(device), _OneDevice()))  # type: tuple[Any, Any]
+    if on_tensorflow:
+        choice, strategy = resolve_device(device)
+    else:
+        choice, strategy = resolve_jax_device(device), _OneDevice()
     if choice.mixed_precision:
         keras.mixed_precision.set_global_policy(choice.policy)
     info = dataset_info(dataset_path)
