@@ -58,12 +58,23 @@ def main() -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     for drawings in args.drawings:
         with tempfile.TemporaryDirectory() as tmp:
-            done = subprocess.run([sys.executable, "-c", ONE_SIZE, str(drawings), tmp, str(SHARED)],
-                                  capture_output=True, text=True, check=True)
-        print(json.dumps({"benchmark": "one conversion worker's peak memory by category size",
-                          **json.loads(done.stdout),
-                          "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-                          "commit": commit}), flush=True)
+            done = subprocess.run(
+                [sys.executable, "-c", ONE_SIZE, str(drawings), tmp, str(SHARED)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+        print(
+            json.dumps(
+                {
+                    "benchmark": "one conversion worker's peak memory by category size",
+                    **json.loads(done.stdout),
+                    "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+                    "commit": commit,
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -56,9 +56,23 @@ def small_download(runs: int, env: dict) -> dict:
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
             started = time.perf_counter()
-            subprocess.run([str(sketch), "download", "--data-dir", tmp, "--source", str(SHARED),
-                            "--categories", ",".join(CATEGORIES), "--max-per-class", "450"],
-                           check=True, capture_output=True, env=env)
+            subprocess.run(
+                [
+                    str(sketch),
+                    "download",
+                    "--data-dir",
+                    tmp,
+                    "--source",
+                    str(SHARED),
+                    "--categories",
+                    ",".join(CATEGORIES),
+                    "--max-per-class",
+                    "450",
+                ],
+                check=True,
+                capture_output=True,
+                env=env,
+            )
             times.append(time.perf_counter() - started)
     return {"runs": [round(t, 2) for t in times], "median_seconds": round(statistics.median(times), 2)}
 
@@ -75,14 +89,21 @@ def main() -> None:
     if args.code:
         with code_at(args.code) as (env, commit):
             before = {f"download_15x450_whole_command_at_{commit}": small_download(args.runs, env)}
-    print(json.dumps({
-        "benchmark": "sketch download of a small set (local simplified ndjson -> published dataset build)",
-        "conversion_one_core": one_core_rate(args.copies),
-        "download_15x450_whole_command": small_download(args.runs, dict(os.environ)),
-        **before,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
-    }, indent=1))
+    print(
+        json.dumps(
+            {
+                "benchmark": "sketch download of a small set (local simplified ndjson -> published dataset build)",
+                "conversion_one_core": one_core_rate(args.copies),
+                "download_15x450_whole_command": small_download(args.runs, dict(os.environ)),
+                **before,
+                "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+                "commit": subprocess.run(
+                    ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+                ).stdout.strip(),
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

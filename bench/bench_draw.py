@@ -41,8 +41,10 @@ def drawings_of_about(points: int, limit: int = 200) -> list:
 
 def percentiles(samples: list[float]) -> dict:
     ordered = sorted(samples)
-    return {"median_ms": round(statistics.median(ordered) * 1000, 2),
-            "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 2)}
+    return {
+        "median_ms": round(statistics.median(ordered) * 1000, 2),
+        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))] * 1000, 2),
+    }
 
 
 def main() -> None:
@@ -72,9 +74,13 @@ def main() -> None:
                 with urllib.request.urlopen(request) as response:
                     response.read()
                 round_trips.append(time.perf_counter() - started)
-    result = {"drawings": len(drawings), "points_each": f"{args.points} +- 10%",
-              "mean_points": round(float(np.mean([sum(len(s[0]) for s in d) for d in drawings])), 1),
-              "server": percentiles(server_times), "http_round_trip": percentiles(round_trips)}
+    result = {
+        "drawings": len(drawings),
+        "points_each": f"{args.points} +- 10%",
+        "mean_points": round(float(np.mean([sum(len(s[0]) for s in d) for d in drawings])), 1),
+        "server": percentiles(server_times),
+        "http_round_trip": percentiles(round_trips),
+    }
     print(json.dumps(result, indent=None if args.json else 1))
 
 

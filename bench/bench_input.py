@@ -30,8 +30,9 @@ def rate(split: FlatSplit, augment: bool, seconds: float, batch_size: int, worke
         from sketchrnn_cli.pipeline import TRACED_BUCKETS
         from sketchrnn_cli.train import _tf_dataset
 
-        feed = Feed(split, batch_size, DEFAULT_MAX_LENGTH, seed=0, augment=augment, workers=workers,
-                    buckets=TRACED_BUCKETS)
+        feed = Feed(
+            split, batch_size, DEFAULT_MAX_LENGTH, seed=0, augment=augment, workers=workers, buckets=TRACED_BUCKETS
+        )
         stream = iter(_tf_dataset(feed, per_step=False))
     else:
         stream = Feed(split, batch_size, DEFAULT_MAX_LENGTH, seed=0, augment=augment, workers=workers).stream()
@@ -54,11 +55,15 @@ def main() -> None:
     build = dataset_dir(args.data_dir, "simplified")
     split = FlatSplit.open(build, "train", dataset_info(build).labels)
     workers = args.workers or min(os.cpu_count() or 1, 8)
-    result = {"reader": "tf.data" if args.tf else "NumPy",
-              "augment_on": round(rate(split, True, args.seconds, args.batch_size, workers, args.tf)),
-              "augment_off": round(rate(split, False, args.seconds, args.batch_size, workers, args.tf)),
-              "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-              "train_drawings": len(split), "batch_size": args.batch_size, "workers": workers}
+    result = {
+        "reader": "tf.data" if args.tf else "NumPy",
+        "augment_on": round(rate(split, True, args.seconds, args.batch_size, workers, args.tf)),
+        "augment_off": round(rate(split, False, args.seconds, args.batch_size, workers, args.tf)),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "train_drawings": len(split),
+        "batch_size": args.batch_size,
+        "workers": workers,
+    }
     print(json.dumps(result, indent=None if args.json else 1))
 
 

@@ -56,19 +56,31 @@ def main() -> None:
             for word in WORDS:
                 lines = (MIRROR / "full" / "raw" / f"{word}.ndjson").read_text().splitlines()
                 train_file.write("\n".join(lines[: args.per_word]) + "\n")
-                test_file.write("\n".join(lines[args.per_word:]) + "\n")
+                test_file.write("\n".join(lines[args.per_word :]) + "\n")
         before = evaluate(args.base, "--data-dir", str(data), "--split", "test")
         sketch("download", "--data-dir", str(data), "--source", str(mine), "--own-categories")
         run = tmp / "runs" / "own"
-        sketch("train", "--data-dir", str(data), "--init-from", str(args.base), "--run-dir", str(run),
-               "--max-minutes", str(args.minutes))
+        sketch(
+            "train",
+            "--data-dir",
+            str(data),
+            "--init-from",
+            str(args.base),
+            "--run-dir",
+            str(run),
+            "--max-minutes",
+            str(args.minutes),
+        )
         after = evaluate(run, "--data-dir", str(data), "--split", "test")
         new_words = evaluate(run, "--data", str(held_out))
     old = [name for name in before["per_class"]]
     result = {
-        "new_words": list(WORDS), "per_word_trained": args.per_word, "minutes": args.minutes,
+        "new_words": list(WORDS),
+        "per_word_trained": args.per_word,
+        "minutes": args.minutes,
         "held_out_new_word_drawings": new_words["count"],
-        "new_words_top1": new_words["top1"], "new_words_top3": new_words["top3"],
+        "new_words_top1": new_words["top1"],
+        "new_words_top3": new_words["top3"],
         "new_words_per_class": {w: new_words["per_class"].get(w, {}).get("accuracy") for w in WORDS},
         "old_categories_test_top1_before": before["top1"],
         "old_categories_test_top1_after": _mean_over(after, old),

@@ -28,9 +28,11 @@ import numpy as np
 
 SKETCH = [sys.executable, "-m", "sketchrnn_cli.cli"]
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "quickdraw" / "full" / "simplified"
-MEASURE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-           "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
-           "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)")
+MEASURE = (
+    "import resource, subprocess, sys, time; t = time.perf_counter(); "
+    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+    "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)"
+)
 
 
 def measure(args: list[str]) -> tuple[float, float]:
@@ -50,8 +52,10 @@ def best_of(args: list[str], runs: int = 5) -> dict:
 def one_drawing_file(folder: Path) -> Path:
     rng = np.random.default_rng(0)
     t = np.linspace(0, 2 * np.pi, 30)
-    drawing = [[(128 + 100 * np.cos(t)).astype(int).tolist(), (128 + 100 * np.sin(t)).astype(int).tolist()],
-               [rng.integers(0, 255, 10).tolist(), rng.integers(0, 255, 10).tolist()]]
+    drawing = [
+        [(128 + 100 * np.cos(t)).astype(int).tolist(), (128 + 100 * np.sin(t)).astype(int).tolist()],
+        [rng.integers(0, 255, 10).tolist(), rng.integers(0, 255, 10).tolist()],
+    ]
     path = folder / "one.ndjson"
     path.write_text(json.dumps({"word": "cat", "key_id": "1", "drawing": drawing}) + "\n")
     return path
@@ -72,8 +76,11 @@ def big_file(folder: Path, megabytes: int) -> Path:
 def evaluate_speed(command: list[str]) -> dict:
     started = time.perf_counter()
     report = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
-    return {"drawings": report["count"], "drawings_per_second_model": round(report["drawings_per_second"]),
-            "whole_command_seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "drawings": report["count"],
+        "drawings_per_second_model": round(report["drawings_per_second"]),
+        "whole_command_seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def main() -> None:
@@ -87,13 +94,17 @@ def main() -> None:
         base = [*SKETCH, "predict", "--model", str(args.run_dir), str(one)]
         result["predict_one_litert"] = best_of([*base, "--backend", "litert"])
         result["predict_one_tensorflow"] = best_of([*base, "--backend", "tensorflow"])
-        result["litert_speedup"] = round(result["predict_one_tensorflow"]["wall_seconds"]
-                                         / result["predict_one_litert"]["wall_seconds"], 1)
+        result["litert_speedup"] = round(
+            result["predict_one_tensorflow"]["wall_seconds"] / result["predict_one_litert"]["wall_seconds"], 1
+        )
         for megabytes in (10, 100):
             path = big_file(Path(tmp), megabytes)
             seconds, peak = measure([*SKETCH, "predict", "--model", str(args.run_dir), "--json", str(path)])
-            result[f"predict_{megabytes}mb_file"] = {"bytes": path.stat().st_size, "wall_seconds": round(seconds, 1),
-                                                     "peak_mb": round(peak, 1)}
+            result[f"predict_{megabytes}mb_file"] = {
+                "bytes": path.stat().st_size,
+                "wall_seconds": round(seconds, 1),
+                "peak_mb": round(peak, 1),
+            }
             path.unlink()
     # Both backends: batched TensorFlow, and LiteRT (one drawing a call, but no graph to build).
     test_split = [*SKETCH, "evaluate", str(args.run_dir), "--data-dir", str(args.data_dir), "--json"]
@@ -106,8 +117,9 @@ def main() -> None:
         if all(f.is_file() for f in files):
             result[f"evaluate_shared_files_{backend}"] = evaluate_speed([*shared, "--backend", backend])
     result["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    result["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                      text=True).stdout.strip()
+    result["commit"] = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     print(json.dumps(result, indent=1))
 
 

@@ -32,8 +32,23 @@ from pathlib import Path
 import psutil
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "quickdraw"
-CATEGORIES = ("airplane", "bicycle", "calculator", "camera", "cat", "computer", "crayon", "dragon", "eye",
-              "guitar", "headphones", "map", "paint can", "paintbrush", "television")
+CATEGORIES = (
+    "airplane",
+    "bicycle",
+    "calculator",
+    "camera",
+    "cat",
+    "computer",
+    "crayon",
+    "dragon",
+    "eye",
+    "guitar",
+    "headphones",
+    "map",
+    "paint can",
+    "paintbrush",
+    "television",
+)
 
 
 def build_mirror(root: Path, drawings: int) -> None:
@@ -53,9 +68,11 @@ def build_mirror(root: Path, drawings: int) -> None:
 def code_at(rev: str | None):
     """(environment, commit) to run `sketch` as it was at ``rev`` (a temporary git worktree put
     first on PYTHONPATH, in this environment), or as it is (the working tree at HEAD)."""
+
     def short(name: str) -> str:
-        return subprocess.run(["git", "rev-parse", "--short", name], capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", name], capture_output=True, text=True, check=True
+        ).stdout.strip()
 
     if not rev:
         yield dict(os.environ), short("HEAD")
@@ -71,8 +88,19 @@ def code_at(rev: str | None):
 
 def run_download(mirror: Path, data: Path, workers: int, flags: list[str], env: dict) -> dict:
     sketch = Path(sys.executable).with_name("sketch")
-    command = [str(sketch), "download", "--data-dir", str(data), "--source", str(mirror), "--workers", str(workers),
-               "--categories", ",".join(CATEGORIES), *flags]
+    command = [
+        str(sketch),
+        "download",
+        "--data-dir",
+        str(data),
+        "--source",
+        str(mirror),
+        "--workers",
+        str(workers),
+        "--categories",
+        ",".join(CATEGORIES),
+        *flags,
+    ]
     errors = tempfile.TemporaryFile()  # not a pipe: a full pipe would stall the command
     started = time.perf_counter()
     process = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, env=env)
@@ -114,13 +142,21 @@ def measure(args, env: dict, commit: str) -> None:
                 result = run_download(Path(tmp) / "mirror", data, workers, shlex.split(args.flags), env)
                 shutil.rmtree(data)
                 total = drawings // len(CATEGORIES) * len(CATEGORIES)
-                print(json.dumps({
-                    "benchmark": "sketch download, local simplified ndjson -> published dataset (whole process)",
-                    "drawings": total, "workers": workers, "flags": args.flags, **result,
-                    "drawings_per_second": round(total / result["seconds"]),
-                    "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-                    "commit": commit,
-                }), flush=True)
+                print(
+                    json.dumps(
+                        {
+                            "benchmark": "sketch download, local simplified ndjson -> published dataset (whole process)",
+                            "drawings": total,
+                            "workers": workers,
+                            "flags": args.flags,
+                            **result,
+                            "drawings_per_second": round(total / result["seconds"]),
+                            "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+                            "commit": commit,
+                        }
+                    ),
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

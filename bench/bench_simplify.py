@@ -45,8 +45,12 @@ def agreement(root: Path = SHARED) -> dict:
         total += 1
         same_length += len(ours) == len(google)
         same += len(ours) == len(google) and bool(np.array_equal(ours, google))
-    return {"pairs": total, "identical": same / total, "same_length": same_length / total,
-            "raw_drawings_per_second": total / (time.perf_counter() - started)}
+    return {
+        "pairs": total,
+        "identical": same / total,
+        "same_length": same_length / total,
+        "raw_drawings_per_second": total / (time.perf_counter() - started),
+    }
 
 
 def main() -> None:
@@ -57,8 +61,10 @@ def main() -> None:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{result['pairs']:,} raw drawings: {result['identical']:.1%} identical to Google's simplified "
-              f"drawing, {result['same_length']:.1%} of the same length")
+        print(
+            f"{result['pairs']:,} raw drawings: {result['identical']:.1%} identical to Google's simplified "
+            f"drawing, {result['same_length']:.1%} of the same length"
+        )
 
 
 if __name__ == "__main__":

@@ -35,16 +35,32 @@ SHARED = HERE.parents[1] / "shared" / "quickdraw"
 RESULTS = HERE / "results"
 DEFAULT_RUN = RESULTS / "runs" / "default"
 DEFAULT_NAME = "sketch train default"  # its row's name goes on to say what the default is
-CATEGORIES = ("airplane", "bicycle", "calculator", "camera", "cat", "computer", "crayon", "dragon", "eye",
-              "guitar", "headphones", "map", "paint can", "paintbrush", "television")
+CATEGORIES = (
+    "airplane",
+    "bicycle",
+    "calculator",
+    "camera",
+    "cat",
+    "computer",
+    "crayon",
+    "dragon",
+    "eye",
+    "guitar",
+    "headphones",
+    "map",
+    "paint can",
+    "paintbrush",
+    "television",
+)
 
 
 def prepare_data() -> Path:
     from sketchrnn_cli.collect import CollectOptions
     from sketchrnn_cli.download import DownloadRequest, download
 
-    request = DownloadRequest(CATEGORIES, RESULTS / "data", source=str(SHARED),
-                              options=CollectOptions(max_per_class=450))
+    request = DownloadRequest(
+        CATEGORIES, RESULTS / "data", source=str(SHARED), options=CollectOptions(max_per_class=450)
+    )
     return download(request).dataset_dir
 
 
@@ -53,8 +69,12 @@ def run_default(dataset: Path, minutes: float, seed: int = 0) -> dict:
     from sketchrnn_cli.train import train
 
     shutil.rmtree(DEFAULT_RUN, ignore_errors=True)
-    train(RunConfig(train=TrainConfig(max_minutes=minutes, seed=seed)), dataset, DEFAULT_RUN,
-          on_epoch=lambda r: print(f"  epoch {r.epoch}: valid {r.val_accuracy:.3f}", flush=True))
+    train(
+        RunConfig(train=TrainConfig(max_minutes=minutes, seed=seed)),
+        dataset,
+        DEFAULT_RUN,
+        on_epoch=lambda r: print(f"  epoch {r.epoch}: valid {r.val_accuracy:.3f}", flush=True),
+    )
     return default_row()
 
 
@@ -71,11 +91,17 @@ def default_row() -> dict:
     loss = "per-step" if model.per_step_loss else "pooled"
     seed = read_config(files).train.seed
     seeded = f", seed {seed}" if seed else ""
-    return {"model": f"{DEFAULT_NAME} ({model.arch}, {loss} loss{image}{seeded})",
-            "top1": report["top1"], "top3": report["top3"], "map3": report["map3"],
-            "test_drawings": report["count"], "parameters": summary["parameters"], "epochs": summary["epochs_run"],
-            "train_drawings_per_second": round(summary["drawings_per_second"]),
-            "best_valid_top1": summary["best_val_accuracy"]}
+    return {
+        "model": f"{DEFAULT_NAME} ({model.arch}, {loss} loss{image}{seeded})",
+        "top1": report["top1"],
+        "top3": report["top3"],
+        "map3": report["map3"],
+        "test_drawings": report["count"],
+        "parameters": summary["parameters"],
+        "epochs": summary["epochs_run"],
+        "train_drawings_per_second": round(summary["drawings_per_second"]),
+        "best_valid_top1": summary["best_val_accuracy"],
+    }
 
 
 def run_reference(name: str, dataset: Path, minutes: float) -> dict:
@@ -105,8 +131,11 @@ def run_reference(name: str, dataset: Path, minutes: float) -> dict:
             return dataset_.batch(batch_size).prefetch(2), len(y)
         generator = tf.data.Dataset.from_generator(
             lambda: (({"strokes": f, "length": len(f)}, label) for f, label in zip(x, y)),
-            output_signature=({"strokes": tf.TensorSpec((None, 3), tf.float32),
-                               "length": tf.TensorSpec((), tf.int32)}, tf.TensorSpec((), tf.int64)))
+            output_signature=(
+                {"strokes": tf.TensorSpec((None, 3), tf.float32), "length": tf.TensorSpec((), tf.int32)},
+                tf.TensorSpec((), tf.int64),
+            ),
+        )
         return tfdata.batches(generator, batch_size, 250, shuffle_seed=0 if shuffle else None), len(y)
 
     train_batches, train_size = batches("train", True)
@@ -126,10 +155,17 @@ def run_reference(name: str, dataset: Path, minutes: float) -> dict:
         test_y.append(batch_labels.numpy())
     probabilities, test_y = np.concatenate(probabilities), np.concatenate(test_y)
     report = metrics.report(probabilities, test_y, list(labels))
-    return {"model": name, "top1": report["top1"], "top3": report["top3"], "map3": report["map3"],
-            "test_drawings": report["count"], "parameters": int(model.count_params()), "epochs": budget.epochs,
-            "train_drawings_per_second": round(train_size * budget.epochs / seconds),
-            "best_valid_top1": budget.best}
+    return {
+        "model": name,
+        "top1": report["top1"],
+        "top3": report["top3"],
+        "map3": report["map3"],
+        "test_drawings": report["count"],
+        "parameters": int(model.count_params()),
+        "epochs": budget.epochs,
+        "train_drawings_per_second": round(train_size * budget.epochs / seconds),
+        "best_valid_top1": budget.best,
+    }
 
 
 class BudgetAndBest(keras.callbacks.Callback):
@@ -155,11 +191,15 @@ def row_key(row: dict) -> str:
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| model | test top-1 | test top-3 | MAP@3 | parameters | epochs | train drawings/s |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| model | test top-1 | test top-3 | MAP@3 | parameters | epochs | train drawings/s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for row in rows:
-        lines.append(f"| {row['model']} | {row['top1']:.1%} | {row['top3']:.1%} | {row['map3']:.3f} | "
-                     f"{row['parameters']:,} | {row['epochs']} | {row['train_drawings_per_second']:,} |")
+        lines.append(
+            f"| {row['model']} | {row['top1']:.1%} | {row['top3']:.1%} | {row['map3']:.3f} | "
+            f"{row['parameters']:,} | {row['epochs']} | {row['train_drawings_per_second']:,} |"
+        )
     return "\n".join(lines)
 
 
@@ -178,8 +218,9 @@ def main() -> None:
     rows = {row_key(row): row for row in previous.get("rows", [])}
 
     def save(row: dict) -> dict:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=HERE).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
+        ).stdout.strip()
         rows[row_key(row)] = {**row, "commit": commit}
         result = {
             "benchmark": f"15 categories x 450 drawings from ../shared/quickdraw, {args.minutes:g} min of CPU each",

@@ -29,8 +29,18 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "run"
-        command = [sys.executable, "-m", "sketchrnn_cli.cli", "train", "--data-dir", str(args.data_dir),
-                   "--run-dir", str(run), "--max-minutes", str(args.minutes)]
+        command = [
+            sys.executable,
+            "-m",
+            "sketchrnn_cli.cli",
+            "train",
+            "--data-dir",
+            str(args.data_dir),
+            "--run-dir",
+            str(run),
+            "--max-minutes",
+            str(args.minutes),
+        ]
         errors = tempfile.TemporaryFile()  # not a pipe: a full pipe would stall the command
         process = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
         peak = 0
@@ -47,10 +57,15 @@ def main() -> None:
         config = json.loads((run / "config.json").read_text())
     from sketchrnn_cli.datastore import dataset_dir, dataset_info
 
-    result = {"train_drawings": dataset_info(dataset_dir(args.data_dir, "simplified")).count("train"),
-              "peak_rss_mb": round(peak / 2**20), "drawings_per_second": round(summary["drawings_per_second"]),
-              "epochs": summary["epochs_run"], "stopped": summary["stopped"],
-              "augment": config["train"]["augment"], "seconds": round(summary["seconds"])}
+    result = {
+        "train_drawings": dataset_info(dataset_dir(args.data_dir, "simplified")).count("train"),
+        "peak_rss_mb": round(peak / 2**20),
+        "drawings_per_second": round(summary["drawings_per_second"]),
+        "epochs": summary["epochs_run"],
+        "stopped": summary["stopped"],
+        "augment": config["train"]["augment"],
+        "seconds": round(summary["seconds"]),
+    }
     print(json.dumps(result, indent=None if args.json else 1))
 
 

@@ -51,8 +51,9 @@ class QuickdrawStrokes(tfds.core.GeneratorBasedBuilder):
             features=tfds.features.FeaturesDict(
                 {
                     # Raw bytes: one field per drawing instead of a proto list of floats.
-                    "strokes": tfds.features.Tensor(shape=(None, 3), dtype=np.float32,
-                                                    encoding=tfds.features.Encoding.BYTES),
+                    "strokes": tfds.features.Tensor(
+                        shape=(None, 3), dtype=np.float32, encoding=tfds.features.Encoding.BYTES
+                    ),
                     "length": tfds.features.Scalar(dtype=np.int32),
                     "label": tfds.features.ClassLabel(names=list(self._converted.categories)),
                     "key_id": tfds.features.Text(),
@@ -83,13 +84,16 @@ class QuickdrawStrokesOnBeam(QuickdrawStrokes, skip_registration=True):  # type:
     def _split_generators(self, dl_manager, pipeline):
         beam = tfds.core.lazy_imports.apache_beam
         earlier = [(name, self._converted.manifests[name]) for name in self._converted.manifests]
-        categories = (pipeline
-                      | "Categories" >> beam.Create([*self._jobs, *earlier])
-                      | "Spread" >> beam.Reshuffle()  # one category per worker at a time
-                      | "Convert" >> beam.Map(_converted))
+        categories = (
+            pipeline
+            | "Categories" >> beam.Create([*self._jobs, *earlier])
+            | "Spread" >> beam.Reshuffle()  # one category per worker at a time
+            | "Convert" >> beam.Map(_converted)
+        )
         folder = str(self._converted.folder)
-        return {split: categories | f"Examples {split}" >> beam.FlatMap(_split_examples, split, folder)
-                for split in SPLITS}
+        return {
+            split: categories | f"Examples {split}" >> beam.FlatMap(_split_examples, split, folder) for split in SPLITS
+        }
 
 
 def _converted(item: Job | tuple[str, dict]) -> tuple[str, dict]:
@@ -114,8 +118,9 @@ def write_dataset(converted: Converted, format: str, staging: Path) -> Path:
     return _prepare(QuickdrawStrokes(converted=converted, format=format, data_dir=staging), staging)
 
 
-def write_dataset_on_beam(converted: Converted, jobs: list[Job], format: str, staging: Path, runner: str,
-                          options: tuple[str, ...]) -> Path:
+def write_dataset_on_beam(
+    converted: Converted, jobs: list[Job], format: str, staging: Path, runner: str, options: tuple[str, ...]
+) -> Path:
     """Converts ``jobs`` and writes the TFDS files of them and of ``converted``'s categories done
     before, with a Beam pipeline on ``runner`` (with ``options`` as on Beam's command line); the
     manifests land in ``converted.folder`` as without Beam."""

@@ -51,7 +51,7 @@ def resolve_among(names: list[str], known: tuple[str, ...]) -> list[str]:
 
 
 def parse_list(text: str) -> list[str]:
-    """"cat, airplane,paint can" or one name per line (a file) -> names; '#' starts a comment."""
+    """ "cat, airplane,paint can" or one name per line (a file) -> names; '#' starts a comment."""
     names = []
     for line in text.splitlines():
         line = line.split("#", 1)[0]

@@ -114,33 +114,100 @@ def main() -> None:
 @click.option("--categories", "category_list", metavar="NAMES", help='Comma-separated, e.g. "cat,airplane,paint can".')
 @click.option("--categories-file", type=click.File("r"), help="A file of category names, one per line.")
 @click.option("--all", "all_categories", is_flag=True, help="All 345 categories.")
-@click.option("--format", "format_", type=click.Choice(FORMATS), default="simplified", show_default=True,
-              help="simplified or raw ndjson, or Sketch-RNN npz.")
-@click.option("--source", default=OFFICIAL_SOURCE, envvar="SKETCH_SOURCE", show_default=True, show_envvar=True,
-              help="Base URL (http/https) or local folder laid out like the official bucket.")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(FORMATS),
+    default="simplified",
+    show_default=True,
+    help="simplified or raw ndjson, or Sketch-RNN npz.",
+)
+@click.option(
+    "--source",
+    default=OFFICIAL_SOURCE,
+    envvar="SKETCH_SOURCE",
+    show_default=True,
+    show_envvar=True,
+    help="Base URL (http/https) or local folder laid out like the official bucket.",
+)
 @click.option("--max-per-class", type=click.IntRange(min=1), help="Keep at most N drawings per category.")
 @click.option("--recognized-only", is_flag=True, help="Keep only drawings the game recognised.")
-@click.option("--max-length", type=click.IntRange(**limits(DataConfig, "max_length")), default=DataConfig.max_length, show_default=True,
-              help="Points kept per drawing.")
-@click.option("--retries", type=click.IntRange(0, 100), default=Network.retries, show_default=True,
-              help="Tries again after a dropped connection, a timeout or HTTP 5xx/429, resuming where it stopped.")
-@click.option("--timeout", type=FiniteRange(0.1, 3600), default=Network.timeout, show_default=True,
-              help="Seconds without an answer, or with almost no data, before a transfer counts as stalled.")
-@click.option("--workers", type=click.IntRange(1, 256), default=os.cpu_count() or 1, show_default="all cores",
-              help="Categories converted at once, each in its own process.")
-@click.option("--keep-downloads/--no-keep-downloads", default=True, show_default=True,
-              help="Keep each fetched file (the full simplified set is ~22 GB) or delete it once converted.")
-@click.option("--own-categories", is_flag=True,
-              help="--source is your own ndjson file or folder (as sketch draw saves), or Kaggle's CSV files: the categories are their words, known or not.")
-@click.option("--tfds", "tfds_files", is_flag=True,
-              help="Also write TFDS files (tfds.builder_from_directory reads them); sketch itself reads the flat arrays.")
-@click.option("--beam-runner", metavar="RUNNER",
-              help="Convert and write the TFDS files with Apache Beam: DirectRunner, FlinkRunner, SparkRunner, DataflowRunner... (needs sketchrnn-cli[beam]).")
-@click.option("--beam-option", "beam_options", metavar="OPTION", multiple=True,
-              help='A Beam pipeline option, as on Beam\'s command line: --beam-option=--direct_num_workers=2 (repeatable).')
-def download(data_dir, category_list, categories_file, all_categories, format_, source, max_per_class,
-             recognized_only, max_length, retries, timeout, workers, keep_downloads, own_categories, tfds_files,
-             beam_runner, beam_options):
+@click.option(
+    "--max-length",
+    type=click.IntRange(**limits(DataConfig, "max_length")),
+    default=DataConfig.max_length,
+    show_default=True,
+    help="Points kept per drawing.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0, 100),
+    default=Network.retries,
+    show_default=True,
+    help="Tries again after a dropped connection, a timeout or HTTP 5xx/429, resuming where it stopped.",
+)
+@click.option(
+    "--timeout",
+    type=FiniteRange(0.1, 3600),
+    default=Network.timeout,
+    show_default=True,
+    help="Seconds without an answer, or with almost no data, before a transfer counts as stalled.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=os.cpu_count() or 1,
+    show_default="all cores",
+    help="Categories converted at once, each in its own process.",
+)
+@click.option(
+    "--keep-downloads/--no-keep-downloads",
+    default=True,
+    show_default=True,
+    help="Keep each fetched file (the full simplified set is ~22 GB) or delete it once converted.",
+)
+@click.option(
+    "--own-categories",
+    is_flag=True,
+    help="--source is your own ndjson file or folder (as sketch draw saves), or Kaggle's CSV files: the categories are their words, known or not.",
+)
+@click.option(
+    "--tfds",
+    "tfds_files",
+    is_flag=True,
+    help="Also write TFDS files (tfds.builder_from_directory reads them); sketch itself reads the flat arrays.",
+)
+@click.option(
+    "--beam-runner",
+    metavar="RUNNER",
+    help="Convert and write the TFDS files with Apache Beam: DirectRunner, FlinkRunner, SparkRunner, DataflowRunner... (needs sketchrnn-cli[beam]).",
+)
+@click.option(
+    "--beam-option",
+    "beam_options",
+    metavar="OPTION",
+    multiple=True,
+    help="A Beam pipeline option, as on Beam's command line: --beam-option=--direct_num_workers=2 (repeatable).",
+)
+def download(
+    data_dir,
+    category_list,
+    categories_file,
+    all_categories,
+    format_,
+    source,
+    max_per_class,
+    recognized_only,
+    max_length,
+    retries,
+    timeout,
+    workers,
+    keep_downloads,
+    own_categories,
+    tfds_files,
+    beam_runner,
+    beam_options,
+):
     """Download drawings and convert them into a stroke-delta dataset."""
     from . import categories as catalog
     from .collect import CollectOptions
@@ -176,8 +243,12 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
 
         def on_done(name, done, count, drawings):
             rate = drawings / max(time.monotonic() - started, 1e-6)
-            progress.update(overall, description=f"[{done}/{count}] categories done; {drawings:,} drawings, "
-                                                 f"{rate:,.0f}/s", completed=done, total=count)
+            progress.update(
+                overall,
+                description=f"[{done}/{count}] categories done; {drawings:,} drawings, {rate:,.0f}/s",
+                completed=done,
+                total=count,
+            )
             if name in reading:
                 progress.remove_task(reading.pop(name))
 
@@ -192,8 +263,11 @@ def download(data_dir, category_list, categories_file, all_categories, format_, 
                 from .disk import size_text
 
                 fetched = f"fetches at most {size_text(room.fetch)} and " if room.fetch else ""
-                progress.console.print(f"this download {fetched}stores about {size_text(room.store)} under "
-                                       f"{data_dir} ({size_text(room.free)} free)", markup=False)
+                progress.console.print(
+                    f"this download {fetched}stores about {size_text(room.store)} under "
+                    f"{data_dir} ({size_text(room.free)} free)",
+                    markup=False,
+                )
 
         summary = run_download(request, on_done, on_file, on_plan)
     _show_download(summary)
@@ -265,36 +339,152 @@ def _csv_ints(ctx, param, value):
 
 @main.command()
 @data_dir_option
-@click.option("--format", "format_", type=click.Choice(FORMATS), help="Which dataset of the data folder (default: the only one, else simplified).")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(FORMATS),
+    help="Which dataset of the data folder (default: the only one, else simplified).",
+)
 @click.option("--categories", "category_list", metavar="NAMES", help="Train on a subset of the dataset's categories.")
-@click.option("--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Run folder (default: a new one under runs/).")
-@click.option("--resume", is_flag=True, help="Continue the run in --run-dir from its last finished epoch, with its saved settings.")
+@click.option(
+    "--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Run folder (default: a new one under runs/)."
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the run in --run-dir from its last finished epoch, with its saved settings.",
+)
 @click.option("--arch", type=click.Choice(ARCHITECTURES), default=ModelConfig.arch, show_default=True)
-@click.option("--epochs", type=click.IntRange(**limits(TrainConfig, "epochs")), default=TrainConfig.epochs, show_default=True)
-@click.option("--batch-size", type=click.IntRange(**limits(TrainConfig, "batch_size")), default=TrainConfig.batch_size, show_default=True)
-@click.option("--learning-rate", type=FiniteRange(**limits(TrainConfig, "learning_rate")), default=TrainConfig.learning_rate, show_default=True)
-@click.option("--max-minutes", type=FiniteRange(**limits(TrainConfig, "max_minutes")), help="Stop within a step of this budget (compiling included); the best weights are kept.")
-@click.option("--checkpoint-minutes", type=FiniteRange(**limits(TrainConfig, "checkpoint_minutes")), default=TrainConfig.checkpoint_minutes, show_default=True, help="Also checkpoint (and validate) this often within an epoch; --resume goes on from there.")
-@click.option("--patience", type=click.IntRange(**limits(TrainConfig, "patience")), default=TrainConfig.patience, show_default=True, help="Early stopping: epochs without a better valid accuracy.")
-@click.option("--seed", type=click.IntRange(**limits(TrainConfig, "seed")), default=TrainConfig.seed, show_default=True, help="Same seed, same data: same result on CPU (without --max-minutes).")
+@click.option(
+    "--epochs", type=click.IntRange(**limits(TrainConfig, "epochs")), default=TrainConfig.epochs, show_default=True
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(**limits(TrainConfig, "batch_size")),
+    default=TrainConfig.batch_size,
+    show_default=True,
+)
+@click.option(
+    "--learning-rate",
+    type=FiniteRange(**limits(TrainConfig, "learning_rate")),
+    default=TrainConfig.learning_rate,
+    show_default=True,
+)
+@click.option(
+    "--max-minutes",
+    type=FiniteRange(**limits(TrainConfig, "max_minutes")),
+    help="Stop within a step of this budget (compiling included); the best weights are kept.",
+)
+@click.option(
+    "--checkpoint-minutes",
+    type=FiniteRange(**limits(TrainConfig, "checkpoint_minutes")),
+    default=TrainConfig.checkpoint_minutes,
+    show_default=True,
+    help="Also checkpoint (and validate) this often within an epoch; --resume goes on from there.",
+)
+@click.option(
+    "--patience",
+    type=click.IntRange(**limits(TrainConfig, "patience")),
+    default=TrainConfig.patience,
+    show_default=True,
+    help="Early stopping: epochs without a better valid accuracy.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(**limits(TrainConfig, "seed")),
+    default=TrainConfig.seed,
+    show_default=True,
+    help="Same seed, same data: same result on CPU (without --max-minutes).",
+)
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
-@click.option("--keras-backend", type=click.Choice(KERAS_BACKENDS), envvar="KERAS_BACKEND", default="tensorflow",
-              show_default=True, show_envvar=True, help="What Keras trains on; jax needs no TensorFlow (pip install \".[jax]\").")
-@click.option("--augment/--no-augment", default=None, help="Random stretch, rotation, dropped points and strokes [default: on below 50,000 train drawings].")
-@click.option("--per-step-loss/--no-per-step-loss", default=ModelConfig.per_step_loss, show_default=True, help="Loss on the class at every real step, not only the pooled one.")
+@click.option(
+    "--keras-backend",
+    type=click.Choice(KERAS_BACKENDS),
+    envvar="KERAS_BACKEND",
+    default="tensorflow",
+    show_default=True,
+    show_envvar=True,
+    help='What Keras trains on; jax needs no TensorFlow (pip install ".[jax]").',
+)
+@click.option(
+    "--augment/--no-augment",
+    default=None,
+    help="Random stretch, rotation, dropped points and strokes [default: on below 50,000 train drawings].",
+)
+@click.option(
+    "--per-step-loss/--no-per-step-loss",
+    default=ModelConfig.per_step_loss,
+    show_default=True,
+    help="Loss on the class at every real step, not only the pooled one.",
+)
 @click.option("--layer-norm", is_flag=True, help="LayerNormalization after each recurrent layer.")
-@click.option("--conv-filters", callback=_csv_ints, metavar="N,N,...", help=f"Conv1D widths [default: {','.join(map(str, ModelConfig.conv_filters))}].")
-@click.option("--conv-strides", callback=_csv_ints, metavar="N,N,...", help=f"Conv1D strides [default: {','.join(map(str, ModelConfig.conv_strides))}].")
-@click.option("--rnn-units", type=click.IntRange(**limits(ModelConfig, "rnn_units")), default=ModelConfig.rnn_units, show_default=True)
-@click.option("--rnn-layers", type=click.IntRange(**limits(ModelConfig, "rnn_layers")), default=ModelConfig.rnn_layers, show_default=True)
-@click.option("--dropout", type=FiniteRange(**limits(ModelConfig, "dropout")), default=ModelConfig.dropout, show_default=True)
-@click.option("--init-from", type=click.Path(file_okay=False, exists=True, path_type=Path), metavar="RUN",
-              help="Start from a trained run's weights and architecture (model options are then ignored); categories it does not know get new outputs.")
-@click.option("--image-side", type=click.IntRange(**limits(ModelConfig, "image_side")), default=ModelConfig.image_side, show_default=True,
-              help="Also draw each drawing as an N x N image for a small CNN beside the strokes; 0: strokes only.")
-def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch_size, learning_rate, max_minutes,
-          patience, seed, device, augment, per_step_loss, layer_norm, conv_filters, conv_strides, rnn_units,
-          rnn_layers, dropout, image_side, init_from, keras_backend, checkpoint_minutes):
+@click.option(
+    "--conv-filters",
+    callback=_csv_ints,
+    metavar="N,N,...",
+    help=f"Conv1D widths [default: {','.join(map(str, ModelConfig.conv_filters))}].",
+)
+@click.option(
+    "--conv-strides",
+    callback=_csv_ints,
+    metavar="N,N,...",
+    help=f"Conv1D strides [default: {','.join(map(str, ModelConfig.conv_strides))}].",
+)
+@click.option(
+    "--rnn-units",
+    type=click.IntRange(**limits(ModelConfig, "rnn_units")),
+    default=ModelConfig.rnn_units,
+    show_default=True,
+)
+@click.option(
+    "--rnn-layers",
+    type=click.IntRange(**limits(ModelConfig, "rnn_layers")),
+    default=ModelConfig.rnn_layers,
+    show_default=True,
+)
+@click.option(
+    "--dropout", type=FiniteRange(**limits(ModelConfig, "dropout")), default=ModelConfig.dropout, show_default=True
+)
+@click.option(
+    "--init-from",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    metavar="RUN",
+    help="Start from a trained run's weights and architecture (model options are then ignored); categories it does not know get new outputs.",
+)
+@click.option(
+    "--image-side",
+    type=click.IntRange(**limits(ModelConfig, "image_side")),
+    default=ModelConfig.image_side,
+    show_default=True,
+    help="Also draw each drawing as an N x N image for a small CNN beside the strokes; 0: strokes only.",
+)
+def train(
+    data_dir,
+    format_,
+    category_list,
+    run_dir,
+    resume,
+    arch,
+    epochs,
+    batch_size,
+    learning_rate,
+    max_minutes,
+    patience,
+    seed,
+    device,
+    augment,
+    per_step_loss,
+    layer_norm,
+    conv_filters,
+    conv_strides,
+    rnn_units,
+    rnn_layers,
+    dropout,
+    image_side,
+    init_from,
+    keras_backend,
+    checkpoint_minutes,
+):
     """Train a classifier on a downloaded dataset; writes a run folder."""
     os.environ["KERAS_BACKEND"] = keras_backend  # read once, when Keras is first imported
     if keras_backend == "jax" and device == "cpu":
@@ -304,32 +494,65 @@ def train(data_dir, format_, category_list, run_dir, resume, arch, epochs, batch
     from .train import train as run_training
 
     request = TrainRequest(
-        data_dir=data_dir, format=format_, categories=category_list or "", run_dir=run_dir, resume=resume,
-        init_from=init_from, device=device,
-        model=ModelConfig.with_convs(conv_filters, conv_strides, arch=arch, rnn_units=rnn_units,
-                                     rnn_layers=rnn_layers, layer_norm=layer_norm, dropout=dropout,
-                                     per_step_loss=per_step_loss, image_side=image_side),
-        train=TrainConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
-                          max_minutes=max_minutes, patience=patience, augment=augment,
-                          checkpoint_minutes=checkpoint_minutes))
+        data_dir=data_dir,
+        format=format_,
+        categories=category_list or "",
+        run_dir=run_dir,
+        resume=resume,
+        init_from=init_from,
+        device=device,
+        model=ModelConfig.with_convs(
+            conv_filters,
+            conv_strides,
+            arch=arch,
+            rnn_units=rnn_units,
+            rnn_layers=rnn_layers,
+            layer_norm=layer_norm,
+            dropout=dropout,
+            per_step_loss=per_step_loss,
+            image_side=image_side,
+        ),
+        train=TrainConfig(
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            seed=seed,
+            max_minutes=max_minutes,
+            patience=patience,
+            augment=augment,
+            checkpoint_minutes=checkpoint_minutes,
+        ),
+    )
     prepared = prepare(request)
     for note in prepared.notes:
         ui.warn(note)
     try:
-        result = run_training(prepared.config, prepared.dataset, prepared.run_dir, device=device, resume=resume,
-                              on_start=_show_train_start, on_epoch=_show_epoch)
+        result = run_training(
+            prepared.config,
+            prepared.dataset,
+            prepared.run_dir,
+            device=device,
+            resume=resume,
+            on_start=_show_train_start,
+            on_epoch=_show_epoch,
+        )
     except KeyboardInterrupt as stop:
         raise Interrupted(_how_to_continue(prepared.run_dir), getattr(stop, "signal_number", signal.SIGINT)) from None
     except Exception:
         if _signals_received:  # our Stop, raised inside TensorFlow's code and wrapped by it as its own error
             raise Interrupted(_how_to_continue(prepared.run_dir), _signals_received[-1]) from None
         raise
-    rows = [["run folder", result.run_dir], ["architecture", result.config.model.arch],
-            ["parameters", f"{result.parameters:,}"], ["device", result.device],
-            ["epochs", f"{result.epochs_run} ({result.stopped})"],
-            ["best valid accuracy", f"{result.best_val_accuracy:.2%} (epoch {result.best_epoch})"],
-            ["drawings/s (train)", f"{result.drawings_per_second:,.0f}"],
-            ["training time", f"{result.seconds / 60:.1f} min"], ["model.tflite", result.tflite]]
+    rows = [
+        ["run folder", result.run_dir],
+        ["architecture", result.config.model.arch],
+        ["parameters", f"{result.parameters:,}"],
+        ["device", result.device],
+        ["epochs", f"{result.epochs_run} ({result.stopped})"],
+        ["best valid accuracy", f"{result.best_val_accuracy:.2%} (epoch {result.best_epoch})"],
+        ["drawings/s (train)", f"{result.drawings_per_second:,.0f}"],
+        ["training time", f"{result.seconds / 60:.1f} min"],
+        ["model.tflite", result.tflite],
+    ]
     ui.out.print(ui.table("Training finished", ["", ""], rows, justify_numbers=False))
     ui.note(f"next: sketch evaluate {result.run_dir} --report report.html")
     from .artifacts import RunFiles
@@ -368,15 +591,19 @@ def _interrupt_on(*signals) -> None:
 
 def _show_train_start(reason: str, config, sizes: dict) -> None:
     ui.note(reason)
-    ui.note(f"{len(config.data.labels)} categories; train {sizes['train']:,}, valid {sizes['valid']:,} drawings; "
-            f"augmentation {'on' if config.train.augment else 'off'}")
+    ui.note(
+        f"{len(config.data.labels)} categories; train {sizes['train']:,}, valid {sizes['valid']:,} drawings; "
+        f"augmentation {'on' if config.train.augment else 'off'}"
+    )
 
 
 def _show_epoch(report) -> None:
     left = f"{int(report.seconds_left // 60)}m{int(report.seconds_left % 60):02d}s left"
-    ui.note(f"epoch {report.epoch:>3}/{report.epochs}  loss {report.loss:.3f}  acc {report.accuracy:6.1%}  "
-            f"valid {report.val_accuracy:6.1%} (best {report.best_val_accuracy:.1%})  "
-            f"lr {report.learning_rate:.1e}  {report.drawings_per_second:,.0f} drawings/s  {left}")
+    ui.note(
+        f"epoch {report.epoch:>3}/{report.epochs}  loss {report.loss:.3f}  acc {report.accuracy:6.1%}  "
+        f"valid {report.val_accuracy:6.1%} (best {report.best_val_accuracy:.1%})  "
+        f"lr {report.learning_rate:.1e}  {report.drawings_per_second:,.0f} drawings/s  {left}"
+    )
 
 
 run_dir_argument = click.argument("run_dir", type=click.Path(path_type=Path))
@@ -386,13 +613,22 @@ run_dir_argument = click.argument("run_dir", type=click.Path(path_type=Path))
 @run_dir_argument
 @data_dir_option
 @click.option("--split", type=click.Choice(SCORED_SPLITS), default=SCORED_SPLITS[0], show_default=True)
-@click.option("--data", "data_paths", multiple=True, type=click.Path(path_type=Path),
-              help="Score on these ndjson or Kaggle CSV files or folders instead (labels from each drawing's word).")
+@click.option(
+    "--data",
+    "data_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Score on these ndjson or Kaggle CSV files or folders instead (labels from each drawing's word).",
+)
 @click.option("--backend", type=click.Choice(ENGINES), default=ENGINES[0], show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON object to FILE.")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write an HTML report to FILE: per-category bars, confusion matrix, training curves, wrong drawings.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write an HTML report to FILE: per-category bars, confusion matrix, training curves, wrong drawings.",
+)
 def evaluate(run_dir, data_dir, split, data_paths, backend, as_json, out, report_path):
     """Score a trained run: top-1, top-3, MAP@3, per category, confusions, baselines."""
     from .evaluate import evaluate_files, evaluate_split
@@ -419,27 +655,48 @@ def evaluate(run_dir, data_dir, split, data_paths, backend, as_json, out, report
 
 def _show_report(run_dir, report: dict) -> None:
     pct = _percent
-    rows = [["drawings", f"{report['count']:,}"], ["top-1", pct(report["top1"])], ["top-3", pct(report["top3"])],
-            ["MAP@3", _decimal(report["map3"])],
-            ["baseline: chance", pct(report["baseline_chance"])],
-            ["baseline: most common category", pct(report["baseline_majority"])]]
+    rows = [
+        ["drawings", f"{report['count']:,}"],
+        ["top-1", pct(report["top1"])],
+        ["top-3", pct(report["top3"])],
+        ["MAP@3", _decimal(report["map3"])],
+        ["baseline: chance", pct(report["baseline_chance"])],
+        ["baseline: most common category", pct(report["baseline_majority"])],
+    ]
     ui.note(f"{run_dir} scored on {report['source']} with {report['backend']}")
     ui.out.print(ui.table(None, ["metric", "value"], rows))
     per_class = sorted(report["per_class"].items(), key=lambda item: item[1]["accuracy"])
-    ui.out.print(ui.table("Per category (worst first)", ["category", "accuracy", "drawings"],
-                          [[name, pct(v["accuracy"]), v["count"]] for name, v in per_class]))
+    ui.out.print(
+        ui.table(
+            "Per category (worst first)",
+            ["category", "accuracy", "drawings"],
+            [[name, pct(v["accuracy"]), v["count"]] for name, v in per_class],
+        )
+    )
     if report["confused"]:
-        ui.out.print(ui.table("Most confused", ["true", "predicted as", "drawings"],
-                              [[c["true"], c["predicted"], c["count"]] for c in report["confused"]]))
-    ui.warn_some([f"{count} drawing(s) of {name!r}, a category this model does not know, were not scored"
-                  for name, count in report.get("unknown_categories", {}).items()], "unknown categories")
+        ui.out.print(
+            ui.table(
+                "Most confused",
+                ["true", "predicted as", "drawings"],
+                [[c["true"], c["predicted"], c["count"]] for c in report["confused"]],
+            )
+        )
+    ui.warn_some(
+        [
+            f"{count} drawing(s) of {name!r}, a category this model does not know, were not scored"
+            for name, count in report.get("unknown_categories", {}).items()
+        ],
+        "unknown categories",
+    )
     if report.get("unlabelled"):
         ui.warn(f"{report['unlabelled']} drawing(s) without a 'word' were not scored")
     ui.warn_some([f"skipped {line}" for line in report.get("skipped_examples", [])], "lines skipped")
 
 
 @main.command("evaluate-all")
-@click.argument("runs_root", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"))  # artifacts.RUNS_ROOT
+@click.argument(
+    "runs_root", type=click.Path(file_okay=False, path_type=Path), default=Path("runs")
+)  # artifacts.RUNS_ROOT
 @data_dir_option
 @click.option("--split", type=click.Choice(SCORED_SPLITS), default=SCORED_SPLITS[0], show_default=True)
 def evaluate_all(runs_root, data_dir, split):
@@ -449,13 +706,29 @@ def evaluate_all(runs_root, data_dir, split):
     scores, failed = score_every_run(runs_root, data_dir, split)
     for run, reason in failed:
         ui.warn(f"{run}: {reason}")
-    rows = [[s.run.name, s.arch, _percent(s.report["top1"]), _percent(s.report["top3"]), _decimal(s.report["map3"]),
-             f"{s.parameters:,}" if s.parameters is not None else "?"] for s in scores]
-    ui.out.print(ui.table(f"Runs under {runs_root} on the {split} split",
-                          ["run", "architecture", "top-1", "top-3", "MAP@3", "parameters"], rows))
+    rows = [
+        [
+            s.run.name,
+            s.arch,
+            _percent(s.report["top1"]),
+            _percent(s.report["top3"]),
+            _decimal(s.report["map3"]),
+            f"{s.parameters:,}" if s.parameters is not None else "?",
+        ]
+        for s in scores
+    ]
+    ui.out.print(
+        ui.table(
+            f"Runs under {runs_root} on the {split} split",
+            ["run", "architecture", "top-1", "top-3", "MAP@3", "parameters"],
+            rows,
+        )
+    )
     if failed:
         names = ", ".join(run.name for run, _ in failed)
-        raise click.ClickException(f"{len(failed)} of {len(scores) + len(failed)} run(s) could not be evaluated: {names}")
+        raise click.ClickException(
+            f"{len(failed)} of {len(scores) + len(failed)} run(s) could not be evaluated: {names}"
+        )
 
 
 def _percent(value) -> str:
@@ -468,11 +741,24 @@ def _decimal(value) -> str:
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option("--model", "run_dir", type=click.Path(path_type=Path), envvar="SKETCH_MODEL", show_envvar=True,
-              help="Run folder [default: the newest under runs/].")
+@click.option(
+    "--model",
+    "run_dir",
+    type=click.Path(path_type=Path),
+    envvar="SKETCH_MODEL",
+    show_envvar=True,
+    help="Run folder [default: the newest under runs/].",
+)
 @click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option("--backend", type=click.Choice(ENGINE_CHOICES), default=ENGINE_CHOICES[0], envvar="SKETCH_BACKEND",
-              show_default=True, show_envvar=True, help="auto: LiteRT when the run has model.tflite.")
+@click.option(
+    "--backend",
+    type=click.Choice(ENGINE_CHOICES),
+    default=ENGINE_CHOICES[0],
+    envvar="SKETCH_BACKEND",
+    show_default=True,
+    show_envvar=True,
+    help="auto: LiteRT when the run has model.tflite.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per drawing.")
 @click.option("--show", is_flag=True, help="Draw each sketch in the terminal beside its predictions.")
 @click.option("--progressive", is_flag=True, help="The top guess after each stroke, as in the game.")
@@ -506,13 +792,29 @@ def predict(inputs, run_dir, top_k, backend, as_json, show, progressive):
 
 
 @main.command()
-@click.option("--model", "run_dir", type=click.Path(path_type=Path), envvar="SKETCH_MODEL", show_envvar=True,
-              help="Run folder [default: the newest under runs/].")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; others expose the page to your network.")
+@click.option(
+    "--model",
+    "run_dir",
+    type=click.Path(path_type=Path),
+    envvar="SKETCH_MODEL",
+    show_envvar=True,
+    help="Run folder [default: the newest under runs/].",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; others expose the page to your network.",
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="0 picks a free port.")
 @click.option("--no-browser", is_flag=True, help="Print the address; do not open a browser.")
-@click.option("--save-to", type=click.Path(dir_okay=False, path_type=Path), default=Path("my_drawings.ndjson"),
-              show_default=True, help="Saved drawings are appended here (Quick, Draw! raw ndjson).")
+@click.option(
+    "--save-to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("my_drawings.ndjson"),
+    show_default=True,
+    help="Saved drawings are appended here (Quick, Draw! raw ndjson).",
+)
 def draw(run_dir, host, port, no_browser, save_to):
     """Draw in your browser while the model guesses; save drawings to train on."""
     from .artifacts import newest_run

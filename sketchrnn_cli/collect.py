@@ -57,7 +57,11 @@ class Collected:
 
 
 def collect_ndjson(
-    collected: Collected, category: str, lines: Iterable[bytes], source: str, options: CollectOptions,
+    collected: Collected,
+    category: str,
+    lines: Iterable[bytes],
+    source: str,
+    options: CollectOptions,
     known: frozenset[str] | set[str] = frozenset(),
 ) -> None:
     """Adds the drawings of one category's ndjson lines to ``collected``, but for those whose

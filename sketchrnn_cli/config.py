@@ -82,7 +82,9 @@ class DataConfig(_Checked):
     _section = "data"
     format: str = bounded("simplified", choices=FORMATS)  # which dataset of the data folder
     labels: tuple[str, ...] = ()  # category names, in the order of the model's outputs
-    max_length: int = bounded(DEFAULT_MAX_LENGTH, 2, 10_000)  # points per drawing fed to the model (longer ones are cut)
+    max_length: int = bounded(
+        DEFAULT_MAX_LENGTH, 2, 10_000
+    )  # points per drawing fed to the model (longer ones are cut)
     input_scale: float = bounded(1.0, 0.0, 1e6, low_open=True)  # dx, dy times this: 1 / std of train offsets
     dataset: str = ""  # the dataset build trained on (its folder's name); --resume reads the same one
 
@@ -117,8 +119,9 @@ class ModelConfig(_Checked):
     image_units: int = bounded(128, 1, 2048)  # the image's features, given to the classifier at every step
 
     @classmethod
-    def with_convs(cls, conv_filters: tuple[int, ...] | None = None, conv_strides: tuple[int, ...] | None = None,
-                   **fields) -> ModelConfig:
+    def with_convs(
+        cls, conv_filters: tuple[int, ...] | None = None, conv_strides: tuple[int, ...] | None = None, **fields
+    ) -> ModelConfig:
         """A config from command-line choices: the default strides go with the default widths;
         widths given without strides get stride 1 each (the default strides may not fit them)."""
         filters = conv_filters or cls.conv_filters

@@ -89,8 +89,13 @@ class Converted:
         return sum(self.manifests[name]["unrecognized"] for name in self.categories)
 
     def metadata(self) -> dict:
-        return {"categories": list(self.categories), "counts": self.counts(), "skipped": self.skipped_count,
-                "unrecognized_dropped": self.unrecognized_count, "max_length": self.max_length}
+        return {
+            "categories": list(self.categories),
+            "counts": self.counts(),
+            "skipped": self.skipped_count,
+            "unrecognized_dropped": self.unrecognized_count,
+            "max_length": self.max_length,
+        }
 
     def wait(self) -> None:
         """Takes every category still arriving."""
@@ -115,7 +120,9 @@ class Converted:
             yield name
 
 
-def category_examples(folder: Path, category: str, manifest: dict, split: str) -> Iterator[tuple[str, str, str, np.ndarray]]:
+def category_examples(
+    folder: Path, category: str, manifest: dict, split: str
+) -> Iterator[tuple[str, str, str, np.ndarray]]:
     """(key, key_id, category, stroke-3) of one category's split, read chunk by chunk."""
     for chunk in manifest["chunks"]:
         with np.load(Path(folder) / chunk) as shard:
@@ -160,31 +167,45 @@ def read_manifest(folder: Path, category: str) -> dict | None:
 
 def _well_formed(manifest, category: str) -> bool:
     """Every field of the types we write; chunk names only this category's, in this folder."""
+
     def count(value) -> bool:
         return type(value) is int and value >= 0
 
     try:
         chunks, checksums, source = manifest["chunks"], manifest["checksums"], manifest["source"]
-        return (manifest["version"] == MANIFEST_VERSION and manifest["category"] == category
-                and isinstance(manifest["counts"], dict) and sorted(manifest["counts"]) == sorted(SPLITS)
-                and all(count(v) for v in manifest["counts"].values())
-                and isinstance(chunks, list) and all(_is_chunk_of(c, category) for c in chunks)
-                and isinstance(checksums, list) and len(checksums) == len(chunks)
-                and all(isinstance(c, list) and len(c) == 2 and all(count(v) for v in c) for c in checksums)
-                and isinstance(source, dict) and isinstance(source["file"], str)
-                and (source["bytes"] is None or count(source["bytes"]))
-                and (manifest["max_per_class"] is None or count(manifest["max_per_class"]))
-                and isinstance(manifest["complete"], bool) and count(manifest["skipped"])
-                and count(manifest["unrecognized"]) and isinstance(manifest["skipped_examples"], list)
-                and all(isinstance(line, str) for line in manifest["skipped_examples"])
-                and (manifest.get("joins") is None or isinstance(manifest["joins"], str)))
+        return (
+            manifest["version"] == MANIFEST_VERSION
+            and manifest["category"] == category
+            and isinstance(manifest["counts"], dict)
+            and sorted(manifest["counts"]) == sorted(SPLITS)
+            and all(count(v) for v in manifest["counts"].values())
+            and isinstance(chunks, list)
+            and all(_is_chunk_of(c, category) for c in chunks)
+            and isinstance(checksums, list)
+            and len(checksums) == len(chunks)
+            and all(isinstance(c, list) and len(c) == 2 and all(count(v) for v in c) for c in checksums)
+            and isinstance(source, dict)
+            and isinstance(source["file"], str)
+            and (source["bytes"] is None or count(source["bytes"]))
+            and (manifest["max_per_class"] is None or count(manifest["max_per_class"]))
+            and isinstance(manifest["complete"], bool)
+            and count(manifest["skipped"])
+            and count(manifest["unrecognized"])
+            and isinstance(manifest["skipped_examples"], list)
+            and all(isinstance(line, str) for line in manifest["skipped_examples"])
+            and (manifest.get("joins") is None or isinstance(manifest["joins"], str))
+        )
     except (KeyError, TypeError, AttributeError):
         return False
 
 
 def _is_chunk_of(name, category: str) -> bool:
-    return (isinstance(name, str) and name.startswith(category + ".") and name.endswith(".npz")
-            and name[len(category) + 1 : -4].isdigit())
+    return (
+        isinstance(name, str)
+        and name.startswith(category + ".")
+        and name.endswith(".npz")
+        and name[len(category) + 1 : -4].isdigit()
+    )
 
 
 _checked: dict[tuple, tuple[int, int]] = {}  # (path, size, mtime) -> checksum: a download reads each chunk once
@@ -223,15 +244,21 @@ OnFile = Callable[[str, int, "int | None"], None]
 REPORTS_PER_SECOND = 5
 
 
-def convert_all(jobs: list[Job], workers: int, on_done: OnDone = lambda c, d, n, k: None,
-                on_file: OnFile = lambda c, d, t: None) -> dict[str, dict]:
+def convert_all(
+    jobs: list[Job], workers: int, on_done: OnDone = lambda c, d, n, k: None, on_file: OnFile = lambda c, d, t: None
+) -> dict[str, dict]:
     """Every job's manifest, once all are converted."""
     return dict(converting(jobs, workers, on_done, on_file))
 
 
-def converting(jobs: list[Job], workers: int, on_done: OnDone = lambda c, d, n, k: None,
-               on_file: OnFile = lambda c, d, t: None, start: int = 0,
-               total: int | None = None) -> Iterator[tuple[str, dict]]:
+def converting(
+    jobs: list[Job],
+    workers: int,
+    on_done: OnDone = lambda c, d, n, k: None,
+    on_file: OnFile = lambda c, d, t: None,
+    start: int = 0,
+    total: int | None = None,
+) -> Iterator[tuple[str, dict]]:
     """(category, manifest) of every job: first those converted before, then the others as
     ``workers`` processes finish them, each reporting the bytes of its file through ``on_file``;
     on_done counts from ``start`` of ``total`` (one progress over several calls)."""
@@ -268,8 +295,10 @@ def _run(jobs: list[Job], workers: int, on_file: OnFile) -> Iterator[tuple[str, 
         for category in started & {job.category for job in todo}:
             deaths[category] += 1
             if deaths[category] >= 2:
-                raise SketchError(f"the worker converting {category!r} was killed twice (by the system, most "
-                                  f"likely for lack of memory); free memory or use --workers 1, then download again")
+                raise SketchError(
+                    f"the worker converting {category!r} was killed twice (by the system, most "
+                    f"likely for lack of memory); free memory or use --workers 1, then download again"
+                )
 
 
 def _run_pool(jobs: list[Job], workers: int, on_file: OnFile, started: set[str]) -> Iterator[tuple[str, dict]]:
@@ -284,8 +313,9 @@ def _run_pool(jobs: list[Job], workers: int, on_file: OnFile, started: set[str])
             started.add(report[0])
             on_file(*report)
 
-    pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context, initializer=_start_worker,
-                               initargs=(reports,))
+    pool = ProcessPoolExecutor(
+        min(workers, len(jobs)), mp_context=context, initializer=_start_worker, initargs=(reports,)
+    )
     try:
         pending = {pool.submit(_convert_in_worker, job) for job in jobs}
         while pending:
@@ -378,16 +408,23 @@ def _convert(job: Job, on_progress: sources.OnBytes) -> dict:
     collected = Collected(flush=flush, flush_every=job.chunk)
     started = time.perf_counter()
     if job.format == "npz":
-        path = sources.fetch_file(job.source, sources.relative_npz_path(job.category), job.download_dir,
-                                  on_progress, job.network)
+        path = sources.fetch_file(
+            job.source, sources.relative_npz_path(job.category), job.download_dir, on_progress, job.network
+        )
         collect_npz(collected, job.category, load_npz(path), str(path), job.options)
         complete = True
     else:
         relative = sources.relative_path(job.format, job.category)
         lines = sources.open_lines(job.source, relative, job.download_dir, on_progress, job.network)
         with closing(lines):  # type: ignore[type-var]  # a generator: close() stops a download no longer needed
-            collect_ndjson(collected, job.category, lines, display_name(job.source, relative), job.options,
-                           known=_key_ids_of(job.known_chunks))
+            collect_ndjson(
+                collected,
+                job.category,
+                lines,
+                display_name(job.source, relative),
+                job.options,
+                known=_key_ids_of(job.known_chunks),
+            )
         complete = job.options.max_per_class is None or collected.kept < job.options.max_per_class
     flush(collected)
     manifest = {
@@ -444,8 +481,9 @@ def _write_shard(path: Path, collected: Collected) -> None:
     for split in SPLITS:
         examples = collected.examples[split]
         lengths = [len(example.sequence) for example in examples]
-        arrays[f"{split}_points"] = (np.concatenate([e.sequence for e in examples]) if examples
-                                     else np.zeros((0, 3), np.float32))
+        arrays[f"{split}_points"] = (
+            np.concatenate([e.sequence for e in examples]) if examples else np.zeros((0, 3), np.float32)
+        )
         arrays[f"{split}_offsets"] = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         arrays[f"{split}_key_ids"] = np.array([e.key_id for e in examples], dtype=np.str_)
     with path.open("wb") as handle:

@@ -198,8 +198,9 @@ def dataset_info(path: Path) -> DatasetInfo:
         metadata = parse_json(metadata_file.read_text(), "metadata.json")
         # Datasets of sketch 0.x did not record their format; their folder was named by it.
         format = metadata.get("format", Path(path).parent.name)
-        info = DatasetInfo(Path(path), tuple(metadata["categories"]), metadata["counts"], int(metadata["max_length"]),
-                           format)
+        info = DatasetInfo(
+            Path(path), tuple(metadata["categories"]), metadata["counts"], int(metadata["max_length"]), format
+        )
         info.count("train")  # every category has counts
         return info
     except OSError as error:

@@ -68,8 +68,9 @@ class DeviceChoice:
         return self.policy != "float32"
 
 
-def choose_device(requested: str, gpus: list, cpus: list, compute_capabilities: list[tuple[int, int]],
-                  seen_by: str = "TensorFlow") -> DeviceChoice:
+def choose_device(
+    requested: str, gpus: list, cpus: list, compute_capabilities: list[tuple[int, int]], seen_by: str = "TensorFlow"
+) -> DeviceChoice:
     """Pure decision: requested auto|cpu|gpu and what the backend sees -> what to use and why."""
     if requested not in ("auto", "cpu", "gpu"):
         raise SketchError(f"unknown device {requested!r}; choose auto, cpu or gpu")
@@ -83,10 +84,12 @@ def choose_device(requested: str, gpus: list, cpus: list, compute_capabilities: 
     lowest = min(compute_capabilities) if compute_capabilities else (0, 0)
     policy = "mixed_bfloat16" if lowest >= (8, 0) else "mixed_float16" if lowest >= (7, 0) else "float32"
     precision = {"mixed_bfloat16": "mixed bfloat16", "mixed_float16": "mixed float16"}.get(
-        policy, "float32 (GPU older than compute capability 7.0)")
+        policy, "float32 (GPU older than compute capability 7.0)"
+    )
     capability = f", compute capability {lowest[0]}.{lowest[1]}" if compute_capabilities else ""
-    return DeviceChoice("gpu", len(gpus), policy,
-                        f"training on {len(gpus)} GPU(s) with {precision} ({seen_by} sees a GPU{capability})")
+    return DeviceChoice(
+        "gpu", len(gpus), policy, f"training on {len(gpus)} GPU(s) with {precision} ({seen_by} sees a GPU{capability})"
+    )
 
 
 def resolve_jax_device(requested: str) -> DeviceChoice:
@@ -137,8 +140,10 @@ def _multi_worker(tf, requested: str) -> tuple[DeviceChoice, object]:
     strategy = tf.distribute.MultiWorkerMirroredStrategy()  # before any other TensorFlow op
     gpus = tf.config.list_logical_devices("GPU")
     local = choose_device(requested, gpus, tf.config.list_logical_devices("CPU"), [])
-    reason = (f"training on {workers} workers from TF_CONFIG, {strategy.num_replicas_in_sync} replicas in all "
-              f"({local.reason.removeprefix('training on ')})")
+    reason = (
+        f"training on {workers} workers from TF_CONFIG, {strategy.num_replicas_in_sync} replicas in all "
+        f"({local.reason.removeprefix('training on ')})"
+    )
     return DeviceChoice(local.kind, strategy.num_replicas_in_sync, local.policy, reason), strategy
 
 

@@ -43,9 +43,13 @@ def build_per_source_byte(tfds: bool) -> float:
 def plan(jobs: list, others: dict[str, dict], data_dir: Path, keep_downloads: bool, tfds: bool = False) -> DiskPlan:
     """``jobs``: the convert.Jobs not converted yet; ``others``: manifests of categories the
     dataset will also hold (converted before); ``tfds``: the build has TFDS files too."""
+
     def expected(job) -> int | None:
-        relative = (sources.relative_npz_path(job.category) if job.format == "npz"
-                    else sources.relative_path(job.format, job.category))
+        relative = (
+            sources.relative_npz_path(job.category)
+            if job.format == "npz"
+            else sources.relative_path(job.format, job.category)
+        )
         size = sources.file_size(job.source, relative, job.network)
         cap = job.options.max_per_class
         if size is not None and cap is not None and job.format in BYTES_PER_DRAWING:
@@ -58,8 +62,9 @@ def plan(jobs: list, others: dict[str, dict], data_dir: Path, keep_downloads: bo
     remote = bool(jobs) and sources.is_remote(jobs[0].source)
     fetch = sum(known) if remote else 0
     before = sum((m.get("source") or {}).get("bytes") or 0 for m in others.values())
-    store = (fetch if keep_downloads else 0) + int(sum(known) * CONVERTED_PER_SOURCE_BYTE
-                                                   + (sum(known) + before) * build_per_source_byte(tfds))
+    store = (fetch if keep_downloads else 0) + int(
+        sum(known) * CONVERTED_PER_SOURCE_BYTE + (sum(known) + before) * build_per_source_byte(tfds)
+    )
     return DiskPlan(fetch, store, free_bytes(data_dir), len(sizes) - len(known))
 
 
@@ -69,9 +74,11 @@ def free_bytes(data_dir: Path) -> int:
 
 def check(disk: DiskPlan, data_dir: Path) -> None:
     if not disk.fits():
-        raise SketchError(f"{data_dir}: this download needs about {size_text(disk.store * MARGIN)} of disk and "
-                          f"{size_text(disk.free)} is free; free some space, choose another --data-dir, or take "
-                          f"less (--max-per-class, fewer categories, --no-keep-downloads)")
+        raise SketchError(
+            f"{data_dir}: this download needs about {size_text(disk.store * MARGIN)} of disk and "
+            f"{size_text(disk.free)} is free; free some space, choose another --data-dir, or take "
+            f"less (--max-per-class, fewer categories, --no-keep-downloads)"
+        )
 
 
 def size_text(count: float) -> str:

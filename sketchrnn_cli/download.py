@@ -71,13 +71,15 @@ def download(
         own_words = own_words_of(request)
         categories = list(dict.fromkeys([*names, *sorted(others), *own_words]))
         todo = [job for job in jobs if convert.reusable(job) is None]
-        room = disk.plan(todo, others, request.data_dir, request.keep_downloads,
-                         tfds=request.tfds or request.beam is not None)
+        room = disk.plan(
+            todo, others, request.data_dir, request.keep_downloads, tfds=request.tfds or request.beam is not None
+        )
         on_plan(room)
         disk.check(room, request.data_dir)  # before anything is fetched or written
         if own_words and request.beam is not None:
-            raise SketchError(f"{yours} holds your own drawings, which --beam-runner does not convert; "
-                              "download without --beam-runner")
+            raise SketchError(
+                f"{yours} holds your own drawings, which --beam-runner does not convert; download without --beam-runner"
+            )
         ready = {name: manifest for name, manifest in others.items() if name not in own_words}
         converted = convert.Converted(categories, ready, folder, request.options.max_length)
         staging = datastore.new_staging(request.data_dir, request.format)
@@ -109,16 +111,38 @@ def _regroup(request: DownloadRequest) -> Regrouped:
         return regroup(request.own_drawings, own, request.format, request.options.max_length)
 
 
-def _job(request: DownloadRequest, category: str, source: str, out: Path, official: dict | None = None,
-         official_folder: Path | None = None) -> convert.Job:
+def _job(
+    request: DownloadRequest,
+    category: str,
+    source: str,
+    out: Path,
+    official: dict | None = None,
+    official_folder: Path | None = None,
+) -> convert.Job:
     known = tuple(official_folder / chunk for chunk in official["chunks"]) if official else ()
-    return convert.Job(category, source, request.format, datastore.downloads_dir(request.data_dir), out,
-                       request.options, request.network, keep_downloads=request.keep_downloads, known_chunks=known,
-                       joins=convert.manifest_digest(official) if official else None)
+    return convert.Job(
+        category,
+        source,
+        request.format,
+        datastore.downloads_dir(request.data_dir),
+        out,
+        request.options,
+        request.network,
+        keep_downloads=request.keep_downloads,
+        known_chunks=known,
+        joins=convert.manifest_digest(official) if official else None,
+    )
 
 
-def _arriving(request: DownloadRequest, jobs: list[convert.Job], others: dict[str, dict], own_words: list[str],
-              folder: Path, on_done: convert.OnDone, on_file: convert.OnFile) -> Iterator[tuple[str, dict]]:
+def _arriving(
+    request: DownloadRequest,
+    jobs: list[convert.Job],
+    others: dict[str, dict],
+    own_words: list[str],
+    folder: Path,
+    on_done: convert.OnDone,
+    on_file: convert.OnFile,
+) -> Iterator[tuple[str, dict]]:
     """(category, manifest) as each is converted: the official categories first, then your
     own drawings of each word, joined to its official conversion (deduplicated by key_id)."""
     official = dict(others)
@@ -127,10 +151,18 @@ def _arriving(request: DownloadRequest, jobs: list[convert.Job], others: dict[st
         official[name] = manifest
         if name not in own_words:
             yield name, manifest
-    mine = [_job(request, word, str(datastore.own_words_dir(request.data_dir)), folder / OWN_FOLDER,
-                 official.get(word), folder) for word in own_words]
-    for name, manifest in convert.converting(mine, request.workers, on_done, on_file, start=len(jobs),
-                                             total=count):
+    mine = [
+        _job(
+            request,
+            word,
+            str(datastore.own_words_dir(request.data_dir)),
+            folder / OWN_FOLDER,
+            official.get(word),
+            folder,
+        )
+        for word in own_words
+    ]
+    for name, manifest in convert.converting(mine, request.workers, on_done, on_file, start=len(jobs), total=count):
         yield name, joined(official.get(name), manifest)
 
 
@@ -153,8 +185,13 @@ def joined(official: dict | None, own: dict) -> dict:
     }
 
 
-def _build(request: DownloadRequest, jobs: list[convert.Job], converted: Converted,
-           arriving: Iterator[tuple[str, dict]], staging: Path) -> Path:
+def _build(
+    request: DownloadRequest,
+    jobs: list[convert.Job],
+    converted: Converted,
+    arriving: Iterator[tuple[str, dict]],
+    staging: Path,
+) -> Path:
     """Converts what is not converted yet and writes the build into ``staging``; returns its folder."""
     if request.beam is not None:
         built = _write_on_beam(request, jobs, converted, staging)

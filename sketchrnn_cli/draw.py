@@ -77,7 +77,9 @@ class Guesser:
             raise BadRequest(f"'drawing': {error}") from None
         with self._lock:
             probabilities = self.predictor.predict([sequence])[0]
-        return [(self.labels[i], float(probabilities[i])) for i in top_k(probabilities[None], min(k, len(self.labels)))[0]]
+        return [
+            (self.labels[i], float(probabilities[i])) for i in top_k(probabilities[None], min(k, len(self.labels)))[0]
+        ]
 
 
 def raw_line(drawing: list, word: str, recognized: bool) -> bytes:
@@ -125,9 +127,12 @@ class DrawApp:
 
     def page(self) -> bytes:
         template = resources.files(__package__).joinpath("web/draw.html").read_text("utf-8")
-        values = {"__SKETCH_TOKEN__": self.token, "__SKETCH_MODEL__": html.escape(self.model_name),
-                  "__SKETCH_LABELS__": html.escape(", ".join(self.guesser.labels)),
-                  "__SKETCH_SAVE_TO__": html.escape(str(self.save_to))}
+        values = {
+            "__SKETCH_TOKEN__": self.token,
+            "__SKETCH_MODEL__": html.escape(self.model_name),
+            "__SKETCH_LABELS__": html.escape(", ".join(self.guesser.labels)),
+            "__SKETCH_SAVE_TO__": html.escape(str(self.save_to)),
+        }
         for placeholder, value in values.items():
             template = template.replace(placeholder, value)
         return template.encode("utf-8")
@@ -141,8 +146,10 @@ class DrawApp:
 
     def save(self, body: dict, token: str | None) -> dict:
         if not token or not secrets.compare_digest(token, self.token):
-            raise BadRequest("missing or wrong X-Sketch-Token: saving works only from the page this server sent",
-                             HTTPStatus.FORBIDDEN)
+            raise BadRequest(
+                "missing or wrong X-Sketch-Token: saving works only from the page this server sent",
+                HTTPStatus.FORBIDDEN,
+            )
         drawing = _field(body, "drawing")
         if not _is_raw(drawing):
             raise BadRequest("'drawing' must be raw strokes: [[x...], [y...], [t...]] per stroke")
@@ -156,8 +163,9 @@ class DrawApp:
         try:
             append_line(self.save_to, raw_line(drawing, word, recognized=guesses[0][0] == word))
         except OSError as error:
-            raise BadRequest(f"cannot save to {self.save_to}: {error.strerror or error}",
-                             HTTPStatus.INTERNAL_SERVER_ERROR) from None
+            raise BadRequest(
+                f"cannot save to {self.save_to}: {error.strerror or error}", HTTPStatus.INTERNAL_SERVER_ERROR
+            ) from None
         except SketchError as error:
             raise BadRequest(str(error), HTTPStatus.INTERNAL_SERVER_ERROR) from None
         return {"saved": str(self.save_to), "word": word}
@@ -173,9 +181,12 @@ def _is_raw(drawing) -> bool:
     """Three lists per stroke, the times finite numbers (parse_drawing checks x and y): every
     number saved is one that strict JSON readers take."""
     return isinstance(drawing, list) and all(
-        isinstance(s, list) and len(s) == 3 and isinstance(s[2], list)
+        isinstance(s, list)
+        and len(s) == 3
+        and isinstance(s[2], list)
         and all(isinstance(t, (int, float)) and not isinstance(t, bool) and math.isfinite(t) for t in s[2])
-        for s in drawing)
+        for s in drawing
+    )
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -203,8 +214,10 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         if not self._host_allowed():
             return
-        routes = {"/api/predict": lambda body: self.app.predict(body),
-                  "/api/save": lambda body: self.app.save(body, self.headers.get("X-Sketch-Token"))}
+        routes = {
+            "/api/predict": lambda body: self.app.predict(body),
+            "/api/save": lambda body: self.app.save(body, self.headers.get("X-Sketch-Token")),
+        }
         try:
             route = routes.get(self.path)
             if route is None:
@@ -217,16 +230,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def _json_body(self) -> dict:
         if self.headers.get_content_type() != "application/json":
-            raise BadRequest("the body must be JSON (Content-Type: application/json)",
-                             HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+            raise BadRequest(
+                "the body must be JSON (Content-Type: application/json)", HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+            )
         try:
             size = int(self.headers.get("Content-Length", ""))
         except ValueError:
             raise BadRequest("the request needs a Content-Length", HTTPStatus.LENGTH_REQUIRED) from None
         if size > MAX_BODY_BYTES:
             self.close_connection = True  # the unread body must not be taken for the next request
-            raise BadRequest(f"the body is {size:,} bytes; at most {MAX_BODY_BYTES:,}",
-                             HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
+            raise BadRequest(
+                f"the body is {size:,} bytes; at most {MAX_BODY_BYTES:,}", HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+            )
         try:
             body = json_value(self.rfile.read(max(size, 0)), "the body")
         except ValueError as error:
@@ -250,8 +265,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; "
-                         "style-src 'unsafe-inline'; connect-src 'self'; img-src data:")
+        self.send_header(
+            "Content-Security-Policy",
+            "default-src 'none'; script-src 'unsafe-inline'; "
+            "style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
+        )
         self.end_headers()
         self.wfile.write(body)
 

@@ -17,8 +17,15 @@ class SketchError(Exception):
 
 
 # The extra that brings each optional module: `pip install "sketchrnn-cli[EXTRA]"`.
-EXTRAS = {"tensorflow": "train", "tensorflow_datasets": "train", "keras": "train", "tensorboard": "train",
-          "absl": "train", "jax": "jax", "apache_beam": "beam"}
+EXTRAS = {
+    "tensorflow": "train",
+    "tensorflow_datasets": "train",
+    "keras": "train",
+    "tensorboard": "train",
+    "absl": "train",
+    "jax": "jax",
+    "apache_beam": "beam",
+}
 
 
 def missing_extra(error: ModuleNotFoundError) -> str | None:
@@ -27,7 +34,7 @@ def missing_extra(error: ModuleNotFoundError) -> str | None:
     extra = EXTRAS.get(module)
     if extra is None:
         return None
-    return f"this command needs {module}, which the slim install leaves out: pip install \"sketchrnn-cli[{extra}]\""
+    return f'this command needs {module}, which the slim install leaves out: pip install "sketchrnn-cli[{extra}]"'
 
 
 def installed(module: str) -> bool:

@@ -63,8 +63,11 @@ def evaluate_all(runs_root: Path, data_dir: Path, split: str) -> tuple[list[RunS
             files = RunFiles(run)
             summary = read_json(files.summary) if files.summary.is_file() else {}
             parameters = summary.get("parameters") if isinstance(summary, dict) else None
-            scores.append(RunScore(run, read_config(files).model.arch,
-                                   parameters if isinstance(parameters, int) else None, report))
+            scores.append(
+                RunScore(
+                    run, read_config(files).model.arch, parameters if isinstance(parameters, int) else None, report
+                )
+            )
         except (SketchError, OSError) as error:
             failed.append((run, str(error)))
     return scores, failed
@@ -104,9 +107,14 @@ def evaluate_files(run_dir: Path, paths: list[Path], backend: str = "tensorflow"
                 else:
                     sequences.append(record.sequence)
                     labels.append(index[record.word])
-    extra = {"source": ", ".join(str(p) for p in paths), "backend": model.name,
-             "unknown_categories": dict(unknown), "unlabelled": unlabelled,
-             "skipped": len(skipped), "skipped_examples": skipped[:20]}
+    extra = {
+        "source": ", ".join(str(p) for p in paths),
+        "backend": model.name,
+        "unknown_categories": dict(unknown),
+        "unlabelled": unlabelled,
+        "skipped": len(skipped),
+        "skipped_examples": skipped[:20],
+    }
     return _score(model, sequences, np.array(labels, dtype=np.int64), config.data.labels, extra)
 
 
@@ -150,6 +158,7 @@ def write_report(run_dir: Path, scored: Scored, path: Path) -> None:
         history = []
     if scored.labels is None or scored.probabilities is None:
         raise SketchError("nothing was scored, so there is no report to write")
-    data = ReportData(Path(run_dir).name, scored.report, scored.names, scored.labels, scored.probabilities,
-                      scored.sequences, history)
+    data = ReportData(
+        Path(run_dir).name, scored.report, scored.names, scored.labels, scored.probabilities, scored.sequences, history
+    )
     atomic_write_text(path, render(data))

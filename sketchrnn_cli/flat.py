@@ -34,8 +34,11 @@ def write(converted, build: Path) -> None:
     conversions are done) into ``build``/flat, labels numbered as ``converted.categories``."""
     out = Path(build) / FOLDER
     out.mkdir(parents=True)
-    chunks = [(index, converted.folder / chunk) for index, category in enumerate(converted.categories)
-              for chunk in converted.manifests[category]["chunks"]]
+    chunks = [
+        (index, converted.folder / chunk)
+        for index, category in enumerate(converted.categories)
+        for chunk in converted.manifests[category]["chunks"]
+    ]
     for split in SPLITS:
         _write_split(out, split, chunks)
 
@@ -48,8 +51,12 @@ def _write_split(out: Path, split: str, chunks: list[tuple[int, Path]]) -> None:
             sizes.append((drawings, points, _utf8(shard[f"{split}_key_ids"]).itemsize))
     drawings, points = sum(n for n, _, _ in sizes), sum(p for _, p, _ in sizes)
     key_id_type = np.dtype(f"S{max([w for n, _, w in sizes if n] or [1])}")
-    shapes = {"strokes": (np.float32, (points, 3)), "offsets": (np.int64, (drawings + 1,)),
-              "labels": (np.int32, (drawings,)), "key_ids": (key_id_type, (drawings,))}
+    shapes = {
+        "strokes": (np.float32, (points, 3)),
+        "offsets": (np.int64, (drawings + 1,)),
+        "labels": (np.int32, (drawings,)),
+        "key_ids": (key_id_type, (drawings,)),
+    }
     # Written in sequence through plain file handles, not memory maps: nothing of the split is
     # held in memory or mapped, whatever its size.
     with contextlib.ExitStack() as stack:
@@ -97,8 +104,11 @@ def examples(build: Path, split: str):
     folder = Path(build) / FOLDER
     strokes, offsets, labels, key_ids = (_load(folder / f"{split}.{part}.npy") for part in PARTS)
     for index in range(len(labels)):
-        yield (bytes(key_ids[index]).decode(), int(labels[index]),
-               np.asarray(strokes[offsets[index] : offsets[index + 1]]))
+        yield (
+            bytes(key_ids[index]).decode(),
+            int(labels[index]),
+            np.asarray(strokes[offsets[index] : offsets[index + 1]]),
+        )
 
 
 @dataclass(frozen=True)

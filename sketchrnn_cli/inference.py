@@ -46,11 +46,18 @@ class LiteRTPredictor:
         self.strokes: Any = next((d for d in inputs if "strokes" in d["name"]), None)
         self.length: Any = next((d for d in inputs if "length" in d["name"]), None)
         self.output = self.interpreter.get_output_details()[0]
-        if (self.strokes is None or self.length is None or self.output["shape"][-1] != len(config.data.labels)
-                or tuple(self.strokes["shape"][-1:]) != (3,) or self.strokes["dtype"] != np.float32
-                or self.length["dtype"] != np.int32):
-            raise RunError(f"{files.tflite_model}: does not match the run's config and labels "
-                           f"(expected strokes [1, time, 3] float32, length int32, {len(config.data.labels)} classes)")
+        if (
+            self.strokes is None
+            or self.length is None
+            or self.output["shape"][-1] != len(config.data.labels)
+            or tuple(self.strokes["shape"][-1:]) != (3,)
+            or self.strokes["dtype"] != np.float32
+            or self.length["dtype"] != np.int32
+        ):
+            raise RunError(
+                f"{files.tflite_model}: does not match the run's config and labels "
+                f"(expected strokes [1, time, 3] float32, length int32, {len(config.data.labels)} classes)"
+            )
         self.path = files.tflite_model
 
     def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
@@ -80,8 +87,7 @@ class TensorFlowPredictor:
         tf = import_tensorflow()
         # One trace for every batch and length (predict_on_batch would trace each new shape);
         # plain calls, not predict_on_batch: under a MirroredStrategy that repeats the batch.
-        signature = {"strokes": tf.TensorSpec([None, None, 3], tf.float32),
-                     "length": tf.TensorSpec([None], tf.int32)}
+        signature = {"strokes": tf.TensorSpec([None, None, 3], tf.float32), "length": tf.TensorSpec([None], tf.int32)}
         self.call = tf.function(lambda inputs: model(inputs, training=False), input_signature=[signature])
         self.batch_size = batch_size
         self.classes = classes
@@ -154,8 +160,10 @@ def open_predictor(run_dir: Path, backend: str = "auto"):
         backend = "litert" if files.tflite_model.is_file() and _litert_installed() else "tensorflow"
     if backend == "litert":
         if not files.tflite_model.is_file():
-            raise RunError(f"{files.tflite_model}: missing; make it with sketch export {files.root} --format tflite "
-                           f"--out {files.root} (or use --backend tensorflow where a command has it)")
+            raise RunError(
+                f"{files.tflite_model}: missing; make it with sketch export {files.root} --format tflite "
+                f"--out {files.root} (or use --backend tensorflow where a command has it)"
+            )
         if not _litert_installed():
             raise RunError("the litert backend needs ai-edge-litert (pip install ai-edge-litert)")
         return config, LiteRTPredictor(files, config)

@@ -144,11 +144,13 @@ class Rasterize(_Unmasked):
         centres = self._centres(strokes.dtype)  # [4, pixels]: cx, cy, 1, |c|^2
         a_dot_d = ops.sum(start * direction, axis=-1, keepdims=True)
         far = ops.where(mask[..., None], 0.0, 1e4)
-        along_unscaled = ops.matmul(
-            ops.concatenate([direction, -a_dot_d, ops.zeros_like(a_dot_d)], axis=-1), centres)
-        to_start2 = ops.matmul(ops.concatenate(
-            [-2 * start, ops.sum(ops.square(start), axis=-1, keepdims=True) + far, ops.ones_like(a_dot_d)],
-            axis=-1), centres)
+        along_unscaled = ops.matmul(ops.concatenate([direction, -a_dot_d, ops.zeros_like(a_dot_d)], axis=-1), centres)
+        to_start2 = ops.matmul(
+            ops.concatenate(
+                [-2 * start, ops.sum(ops.square(start), axis=-1, keepdims=True) + far, ops.ones_like(a_dot_d)], axis=-1
+            ),
+            centres,
+        )
         length2 = ops.sum(ops.square(direction), axis=-1, keepdims=True)
         along = ops.clip(along_unscaled / ops.maximum(length2, 1e-6), 0.0, 1.0)
         # |c - (a + t d)|^2 = |c - a|^2 - t (2 (c - a).d - t |d|^2)
@@ -255,10 +257,12 @@ def _wavenet_stack(x, length, config: ModelConfig):
         for dilation in config.wavenet_dilations:
             name = f"wavenet{stack}_d{dilation}"
             conv = layers.Conv1D(2 * width, 2, dilation_rate=dilation, padding="causal", name=name)(x)
-            gated = layers.Multiply(name=f"{name}_gate")([
-                layers.Activation("tanh")(conv[..., :width]),
-                layers.Activation("sigmoid")(conv[..., width:]),
-            ])
+            gated = layers.Multiply(name=f"{name}_gate")(
+                [
+                    layers.Activation("tanh")(conv[..., :width]),
+                    layers.Activation("sigmoid")(conv[..., width:]),
+                ]
+            )
             skips.append(layers.Conv1D(width, 1, name=f"{name}_skip")(gated))
             x = layers.Add(name=f"{name}_residual")([x, layers.Conv1D(width, 1, name=f"{name}_res")(gated)])
     x = layers.Activation("relu", name="wavenet_skips")(layers.Add()(skips))
@@ -268,8 +272,10 @@ def _wavenet_stack(x, length, config: ModelConfig):
 def _image_branch(strokes, step_mask, config: ModelConfig):
     """The drawing as an image, through a small CNN: what the whole looks like at once."""
     if config.image_side < 2 ** len(config.image_filters):
-        raise ConfigError(f"image_side {config.image_side} is too small for {len(config.image_filters)} "
-                         f"2x2 poolings; use at least {2 ** len(config.image_filters)}, or 0 for no image")
+        raise ConfigError(
+            f"image_side {config.image_side} is too small for {len(config.image_filters)} "
+            f"2x2 poolings; use at least {2 ** len(config.image_filters)}, or 0 for no image"
+        )
     # float32 even under mixed precision: pen positions are running sums of many offsets.
     x = Rasterize(config.image_side, dtype="float32", name="image")(strokes, step_mask)
     for index, filters in enumerate(config.image_filters):

@@ -44,8 +44,10 @@ def initialise_from(run_dir: Path, model, labels: tuple[str, ...]) -> list[str]:
     known = {name: index for index, name in enumerate(source_config.data.labels)}
     theirs_by_name = {layer.name: layer for layer in source.layers}
     for layer in model.layers:
-        mine, theirs = layer.get_weights(), (theirs_by_name[layer.name].get_weights()
-                                             if layer.name in theirs_by_name else [])
+        mine, theirs = (
+            layer.get_weights(),
+            (theirs_by_name[layer.name].get_weights() if layer.name in theirs_by_name else []),
+        )
         if not mine or len(mine) != len(theirs):
             continue
         if layer.name in CLASS_LAYERS:
@@ -67,10 +69,12 @@ def _by_category(mine, theirs, labels, known):
 def export_saved_model(model, folder: Path, batch_size: int | None = None) -> None:
     """A TF SavedModel with one signature: strokes [batch, time, 3], length [batch]."""
     tf = import_tensorflow()
-    signature = [{
-        "strokes": tf.TensorSpec([batch_size, None, 3], tf.float32, name="strokes"),
-        "length": tf.TensorSpec([batch_size], tf.int32, name="length"),
-    }]
+    signature = [
+        {
+            "strokes": tf.TensorSpec([batch_size, None, 3], tf.float32, name="strokes"),
+            "length": tf.TensorSpec([batch_size], tf.int32, name="length"),
+        }
+    ]
     model.export(str(folder), format="tf_saved_model", input_signature=signature, verbose=False)
 
 

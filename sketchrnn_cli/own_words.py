@@ -83,7 +83,7 @@ def records(file: Path) -> Iterator[tuple[int, dict | str]]:
             return
         for number, raw in enumerate(lines_of(handle), start=1):
             if number == 1 and raw.startswith(BYTE_ORDER_MARK):
-                raw = raw[len(BYTE_ORDER_MARK):]
+                raw = raw[len(BYTE_ORDER_MARK) :]
             if raw.strip():
                 try:
                     yield number, json_value(raw, "line")
@@ -140,8 +140,13 @@ def regroup(path: Path, out: Path, format: str, max_length: int) -> Regrouped:
             os.replace(staging / f"{word}.ndjson", folder / f"{word}.ndjson")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Regrouped(tuple(sorted(writer.words)), Path(out), tuple(skipped), dict(writer.added),
-                     tuple(f"{given!r} is {word!r}" for given, word in merged.items()))
+    return Regrouped(
+        tuple(sorted(writer.words)),
+        Path(out),
+        tuple(skipped),
+        dict(writer.added),
+        tuple(f"{given!r} is {word!r}" for given, word in merged.items()),
+    )
 
 
 class _Regrouper:

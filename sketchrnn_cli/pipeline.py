@@ -61,30 +61,43 @@ class EpochPlan:
             rows = order[self.bucket[order] == index]
             if len(rows) < self.batch_size:
                 continue
-            batches += [(rows[s : s + self.batch_size], int(bound))
-                        for s in range(0, len(rows) - self.batch_size + 1, self.batch_size)]
+            batches += [
+                (rows[s : s + self.batch_size], int(bound))
+                for s in range(0, len(rows) - self.batch_size + 1, self.batch_size)
+            ]
         if not batches:  # fewer drawings than one batch: one batch of all of them
             batches = [(order, int(self.bounds[-1]))]
         return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def make_batch(split: FlatSplit, rows: np.ndarray, steps: int, max_length: int,
-               rng: np.random.Generator | None = None) -> tuple[dict, np.ndarray]:
+def make_batch(
+    split: FlatSplit, rows: np.ndarray, steps: int, max_length: int, rng: np.random.Generator | None = None
+) -> tuple[dict, np.ndarray]:
     """({"strokes": [b, steps, 3], "length": [b]}, labels [b]); augmented when ``rng`` is given.
     Whole-batch array operations: no Python loop per drawing."""
     lengths = np.minimum(split.lengths[rows], min(max_length, steps)).astype(np.int32)
     real = np.arange(steps)[None, :] < lengths[:, None]
     index = np.where(real, split.starts[rows][:, None] + np.arange(steps)[None, :], 0)
-    strokes = np.asarray(split.strokes[index], dtype=np.float32) if len(split.strokes) else \
-        np.zeros((len(rows), steps, 3), np.float32)
+    strokes = (
+        np.asarray(split.strokes[index], dtype=np.float32)
+        if len(split.strokes)
+        else np.zeros((len(rows), steps, 3), np.float32)
+    )
     strokes[~real] = 0
     if rng is not None:
         strokes, lengths = augment(strokes, lengths, rng)
     return {"strokes": strokes, "length": lengths}, split.labels[rows].astype(np.int32)
 
 
-def augment(strokes: np.ndarray, lengths: np.ndarray, rng: np.random.Generator, rotation_degrees: float = 15.0,
-            stretch: float = 0.2, drop_point: float = 0.1, drop_stroke: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+def augment(
+    strokes: np.ndarray,
+    lengths: np.ndarray,
+    rng: np.random.Generator,
+    rotation_degrees: float = 15.0,
+    stretch: float = 0.2,
+    drop_point: float = 0.1,
+    drop_stroke: float = 0.05,
+) -> tuple[np.ndarray, np.ndarray]:
     """Over a padded batch, per drawing: a random rotation, per-axis stretch, dropped points
     and strokes, and the result back in the unit box. Returns (strokes, lengths)."""
     batch, steps = strokes.shape[:2]
@@ -137,8 +150,18 @@ class Feed:
     """What fit reads: an endless stream of (inputs, targets, weights) batches from
     ``first_epoch`` on, made ahead by a pool of threads (NumPy releases the GIL in its copies)."""
 
-    def __init__(self, split: FlatSplit, batch_size: int, max_length: int, seed: int, augment: bool,
-                 stride: int | None = None, start: int = 0, workers: int | None = None, buckets: int = BUCKETS):
+    def __init__(
+        self,
+        split: FlatSplit,
+        batch_size: int,
+        max_length: int,
+        seed: int,
+        augment: bool,
+        stride: int | None = None,
+        start: int = 0,
+        workers: int | None = None,
+        buckets: int = BUCKETS,
+    ):
         import os
 
         self.split, self.max_length, self.seed, self.augment = split, max_length, seed, augment

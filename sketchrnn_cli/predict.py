@@ -33,8 +33,9 @@ class Prediction:
             "predictions": [{"label": label, "probability": round(p, 6)} for label, p in self.labels],
         }
         if self.by_stroke:
-            result["by_stroke"] = [{"strokes": n, "label": label, "probability": round(p, 6)}
-                                   for n, label, p in self.by_stroke]
+            result["by_stroke"] = [
+                {"strokes": n, "label": label, "probability": round(p, 6)} for n, label, p in self.by_stroke
+            ]
         return result
 
     def first_right_stroke(self) -> int | None:
@@ -71,8 +72,14 @@ def is_live(path: str) -> bool:
 CHUNK = 256  # drawings classified together; memory stays flat however long the input
 
 
-def classify_stream(predictor: Predictor, labels: tuple[str, ...], records: Iterable[Drawing | Skipped], k: int,
-                    progressive: bool = False, chunk: int = CHUNK) -> Iterator[Prediction | Skipped]:
+def classify_stream(
+    predictor: Predictor,
+    labels: tuple[str, ...],
+    records: Iterable[Drawing | Skipped],
+    k: int,
+    progressive: bool = False,
+    chunk: int = CHUNK,
+) -> Iterator[Prediction | Skipped]:
     """Predictions and skips in input order, ``chunk`` drawings at a time (inputs may be any
     size; a chunk of 1 answers each drawing of a live input at once)."""
     pending: list[Drawing | Skipped] = []
@@ -91,15 +98,17 @@ def _classify_chunk(predictor, labels, records, k, progressive) -> Iterator[Pred
         yield next(predictions) if isinstance(record, Drawing) else record
 
 
-def predict(predictor: Predictor, labels: tuple[str, ...], drawings: list[Drawing], k: int,
-            progressive: bool = False) -> list[Prediction]:
+def predict(
+    predictor: Predictor, labels: tuple[str, ...], drawings: list[Drawing], k: int, progressive: bool = False
+) -> list[Prediction]:
     if not drawings:
         return []
     k = min(k, len(labels))
     probabilities = predictor.predict([d.sequence for d in drawings])
     if not np.isfinite(probabilities).all():
-        raise SketchError("the model gave probabilities that are not finite numbers; its weights are damaged "
-                          "(retrain the run)")
+        raise SketchError(
+            "the model gave probabilities that are not finite numbers; its weights are damaged (retrain the run)"
+        )
     results = []
     for drawing, row in zip(drawings, probabilities):
         best = top_k(row[None], k)[0]
@@ -115,4 +124,3 @@ def _by_stroke(predictor: Predictor, labels: tuple[str, ...], sequence: np.ndarr
         return []
     probabilities = predictor.predict([p for _, p in prefixes])
     return [(n, labels[int(np.argmax(row))], float(np.max(row))) for (n, _), row in zip(prefixes, probabilities)]
-

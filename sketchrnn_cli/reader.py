@@ -65,7 +65,7 @@ def read_lines(
             yield Skipped(source, number, f"line is longer than {limit:,} bytes; the rest of the input is not read")
             return
         if number == 1 and raw.startswith(BYTE_ORDER_MARK):
-            raw = raw[len(BYTE_ORDER_MARK):]
+            raw = raw[len(BYTE_ORDER_MARK) :]
         if not raw.strip():
             continue
         try:

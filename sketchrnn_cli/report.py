@@ -35,8 +35,10 @@ def render(data: ReportData) -> str:
     sections = [
         _section("Scores", _metrics_table(data.report)),
         _section("Accuracy per category (worst first)", _per_category_bars(data.report["per_class"])),
-        _section("Confusion matrix (rows: true category, columns: predicted; share of each row)",
-                 _confusion_heatmap(data.labels, data.probabilities, data.names)),
+        _section(
+            "Confusion matrix (rows: true category, columns: predicted; share of each row)",
+            _confusion_heatmap(data.labels, data.probabilities, data.names),
+        ),
         _section("Training", _training_curves(data.history)),
         _section(f"The {WRONG_SHOWN} most confidently wrong drawings", _wrong_drawings(data)),
     ]
@@ -63,7 +65,7 @@ svg text {{ font-family: system-ui, sans-serif; }}
 
 
 def _section(title: str, body: str) -> str:
-    return f'<section><h2>{html.escape(title)}</h2>{body}</section>\n'
+    return f"<section><h2>{html.escape(title)}</h2>{body}</section>\n"
 
 
 def _percent(value) -> str:
@@ -71,10 +73,13 @@ def _percent(value) -> str:
 
 
 def _metrics_table(report: dict) -> str:
-    rows = [("top-1 accuracy", _percent(report["top1"])), ("top-3 accuracy", _percent(report["top3"])),
-            ("MAP@3", "n/a" if report["map3"] is None else f"{report['map3']:.4f}"),
-            ("baseline: chance", _percent(report["baseline_chance"])),
-            ("baseline: always the most common category", _percent(report["baseline_majority"]))]
+    rows = [
+        ("top-1 accuracy", _percent(report["top1"])),
+        ("top-3 accuracy", _percent(report["top3"])),
+        ("MAP@3", "n/a" if report["map3"] is None else f"{report['map3']:.4f}"),
+        ("baseline: chance", _percent(report["baseline_chance"])),
+        ("baseline: always the most common category", _percent(report["baseline_majority"])),
+    ]
     cells = "".join(f"<tr><td>{html.escape(k)}</td><td class=n>{v}</td></tr>" for k, v in rows)
     return f'<table class="metrics">{cells}</table>'
 
@@ -88,14 +93,18 @@ def _per_category_bars(per_class: dict) -> str:
     for i, (name, value) in enumerate(items):
         y = i * row
         width = value["accuracy"] * bar_width
-        lines.append(f'<text x="{label_width - 6}" y="{y + 12}" text-anchor="end" font-size="12">{html.escape(name)}</text>'
-                     f'<rect class="bar" x="{label_width}" y="{y + 2}" width="{width:.1f}" height="{row - 4}" fill="#3d70d6">'
-                     f'<title>{html.escape(name)}: {value["accuracy"]:.1%} of {value["count"]}</title></rect>'
-                     f'<text x="{label_width + width + 4:.1f}" y="{y + 12}" font-size="11" fill="#6b7385">'
-                     f'{value["accuracy"]:.0%} ({value["count"]})</text>')
+        lines.append(
+            f'<text x="{label_width - 6}" y="{y + 12}" text-anchor="end" font-size="12">{html.escape(name)}</text>'
+            f'<rect class="bar" x="{label_width}" y="{y + 2}" width="{width:.1f}" height="{row - 4}" fill="#3d70d6">'
+            f"<title>{html.escape(name)}: {value['accuracy']:.1%} of {value['count']}</title></rect>"
+            f'<text x="{label_width + width + 4:.1f}" y="{y + 12}" font-size="11" fill="#6b7385">'
+            f"{value['accuracy']:.0%} ({value['count']})</text>"
+        )
     height = len(items) * row
-    return (f'<div class="scroll"><svg class="per-category" width="{label_width + bar_width + 90}" height="{height}" '
-            f'role="img" aria-label="accuracy per category">{"".join(lines)}</svg></div>')
+    return (
+        f'<div class="scroll"><svg class="per-category" width="{label_width + bar_width + 90}" height="{height}" '
+        f'role="img" aria-label="accuracy per category">{"".join(lines)}</svg></div>'
+    )
 
 
 def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
@@ -119,21 +128,29 @@ def _confusion_heatmap(labels: np.ndarray, probabilities: np.ndarray, names: tup
     for step, colour in enumerate(COLOUR_STEPS):  # one path per colour: small at 345 x 345
         rows, columns = np.nonzero((steps == step) & (counts > 0))
         if len(rows):
-            d = "".join(f"M{margin + c * cell} {margin + r * cell}h{cell}v{cell}h-{cell}z" for r, c in zip(rows, columns))
+            d = "".join(
+                f"M{margin + c * cell} {margin + r * cell}h{cell}v{cell}h-{cell}z" for r, c in zip(rows, columns)
+            )
             paths.append(f'<path class="cells" fill="{colour}" d="{d}"/>')
     labels_svg = []
     for i, name in enumerate(names):
         middle = margin + i * cell + cell / 2 + font / 3  # the text's baseline, centred on the cell
-        labels_svg.append(f'<text x="{margin - 4}" y="{middle:.1f}" text-anchor="end" font-size="{font}">{html.escape(name)}</text>'
-                          f'<text transform="translate({middle:.1f},{margin - 4}) rotate(-90)" '
-                          f'font-size="{font}">{html.escape(name)}</text>')
+        labels_svg.append(
+            f'<text x="{margin - 4}" y="{middle:.1f}" text-anchor="end" font-size="{font}">{html.escape(name)}</text>'
+            f'<text transform="translate({middle:.1f},{margin - 4}) rotate(-90)" '
+            f'font-size="{font}">{html.escape(name)}</text>'
+        )
     side = margin + n * cell + 2
     grid = f'<rect x="{margin}" y="{margin}" width="{n * cell}" height="{n * cell}" fill="none" stroke="#c9cede"/>'
-    legend = " ".join(f'<span style="background:{c};padding:0 10px" title="{i / len(COLOUR_STEPS):.0%}+"></span>'
-                      for i, c in enumerate(COLOUR_STEPS))
-    return (f'<div class="scroll"><svg class="confusion" width="{side}" height="{side}" role="img" '
-            f'aria-label="confusion matrix">{grid}{"".join(paths)}{"".join(labels_svg)}</svg></div>'
-            f'<p class="muted">0% {legend} 100% of the row\'s drawings</p>')
+    legend = " ".join(
+        f'<span style="background:{c};padding:0 10px" title="{i / len(COLOUR_STEPS):.0%}+"></span>'
+        for i, c in enumerate(COLOUR_STEPS)
+    )
+    return (
+        f'<div class="scroll"><svg class="confusion" width="{side}" height="{side}" role="img" '
+        f'aria-label="confusion matrix">{grid}{"".join(paths)}{"".join(labels_svg)}</svg></div>'
+        f'<p class="muted">0% {legend} 100% of the row\'s drawings</p>'
+    )
 
 
 def chartable(history: list) -> list[dict]:
@@ -162,10 +179,16 @@ def _training_curves(history: list) -> str:
     if not history:
         return "<p class='muted'>no history.json in the run</p>"
     epochs = [h["epoch"] for h in history]
-    charts = [("loss", [("train loss", "loss", "#3d70d6")]),
-              ("accuracy", [("train", "accuracy", "#3d70d6"), ("valid", "val_accuracy", "#d6683d")]),
-              ("learning rate", [("learning rate", "learning_rate", "#4a9a5b")])]
-    return '<div class="drawings">' + "".join(_line_chart(title, epochs, history, series) for title, series in charts) + "</div>"
+    charts = [
+        ("loss", [("train loss", "loss", "#3d70d6")]),
+        ("accuracy", [("train", "accuracy", "#3d70d6"), ("valid", "val_accuracy", "#d6683d")]),
+        ("learning rate", [("learning rate", "learning_rate", "#4a9a5b")]),
+    ]
+    return (
+        '<div class="drawings">'
+        + "".join(_line_chart(title, epochs, history, series) for title, series in charts)
+        + "</div>"
+    )
 
 
 def _line_chart(title: str, epochs: list, history: list, series: list) -> str:
@@ -180,23 +203,33 @@ def _line_chart(title: str, epochs: list, history: list, series: list) -> str:
     span = max(last - first, 1)
 
     def point(epoch, value):
-        return (f"{pad + (epoch - first) / span * (width - 2 * pad):.1f},"
-                f"{height - pad - (value - low) / (high - low) * (height - 2 * pad):.1f}")
+        return (
+            f"{pad + (epoch - first) / span * (width - 2 * pad):.1f},"
+            f"{height - pad - (value - low) / (high - low) * (height - 2 * pad):.1f}"
+        )
 
     lines, keys = [], []
     for index, (name, key, colour) in enumerate(series):
         points = [point(e, h[key]) for e, h in zip(epochs, history) if key in h]
-        lines.append(f'<polyline class="curve" fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(points)}"/>')
-        keys.append(f'<text x="{pad + 4 + index * 80}" y="14" font-size="11" fill="{colour}">{html.escape(name)}</text>')
-    axes = (f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#999"/>'
-            f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#999"/>'
-            f'<text x="{pad}" y="{height - pad + 14}" font-size="10">{first}</text>'
-            f'<text x="{width - pad}" y="{height - pad + 14}" font-size="10" text-anchor="end">epoch {last}</text>'
-            f'<text x="{pad - 4}" y="{pad + 4}" font-size="10" text-anchor="end">{_short(high)}</text>'
-            f'<text x="{pad - 4}" y="{height - pad}" font-size="10" text-anchor="end">{_short(low)}</text>')
-    return (f'<figure style="width:{width}px"><svg class="chart" width="{width}" height="{height}" role="img" '
-            f'aria-label="{html.escape(title)}">{axes}{"".join(lines)}{"".join(keys)}</svg>'
-            f'<figcaption>{html.escape(title)}</figcaption></figure>')
+        lines.append(
+            f'<polyline class="curve" fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(points)}"/>'
+        )
+        keys.append(
+            f'<text x="{pad + 4 + index * 80}" y="14" font-size="11" fill="{colour}">{html.escape(name)}</text>'
+        )
+    axes = (
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#999"/>'
+        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#999"/>'
+        f'<text x="{pad}" y="{height - pad + 14}" font-size="10">{first}</text>'
+        f'<text x="{width - pad}" y="{height - pad + 14}" font-size="10" text-anchor="end">epoch {last}</text>'
+        f'<text x="{pad - 4}" y="{pad + 4}" font-size="10" text-anchor="end">{_short(high)}</text>'
+        f'<text x="{pad - 4}" y="{height - pad}" font-size="10" text-anchor="end">{_short(low)}</text>'
+    )
+    return (
+        f'<figure style="width:{width}px"><svg class="chart" width="{width}" height="{height}" role="img" '
+        f'aria-label="{html.escape(title)}">{axes}{"".join(lines)}{"".join(keys)}</svg>'
+        f"<figcaption>{html.escape(title)}</figcaption></figure>"
+    )
 
 
 def _short(value: float) -> str:
@@ -219,9 +252,11 @@ def _wrong_drawings(data: ReportData) -> str:
     for index in chosen:
         predicted = int(np.argmax(data.probabilities[index]))
         truth, guess = html.escape(data.names[data.labels[index]]), html.escape(data.names[predicted])
-        figures.append(f'<figure class="wrong">{drawing_svg(data.sequences[index])}<figcaption>'
-                       f'<b>{guess}</b> {data.probabilities[index, predicted]:.0%}<br>'
-                       f'<span class="muted">true: {truth}</span></figcaption></figure>')
+        figures.append(
+            f'<figure class="wrong">{drawing_svg(data.sequences[index])}<figcaption>'
+            f"<b>{guess}</b> {data.probabilities[index, predicted]:.0%}<br>"
+            f'<span class="muted">true: {truth}</span></figcaption></figure>'
+        )
     return f'<div class="drawings">{"".join(figures)}</div>'
 
 
@@ -232,5 +267,7 @@ def drawing_svg(sequence, side: int = 120) -> str:
     for stroke in stroke3_to_strokes(np.asarray(sequence)):
         points = " ".join(f"{5 + x * inner:.1f},{5 + y * inner:.1f}" for x, y in stroke)
         lines.append(f'<polyline points="{points}"/>')
-    return (f'<svg class="drawing" width="{side}" height="{side}" viewBox="0 0 {side} {side}" fill="none" '
-            f'stroke="#1d2433" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">{"".join(lines)}</svg>')
+    return (
+        f'<svg class="drawing" width="{side}" height="{side}" viewBox="0 0 {side} {side}" fill="none" '
+        f'stroke="#1d2433" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">{"".join(lines)}</svg>'
+    )

@@ -37,8 +37,9 @@ def learning_rate_at(step: int, total_steps: int, train: TrainConfig) -> float:
     return train.learning_rate * (MIN_LR_FRACTION + (1 - MIN_LR_FRACTION) * cosine)
 
 
-def planned_steps(position: int, steps_per_second: float, seconds_left: float, train: TrainConfig,
-                  steps_per_epoch: int) -> int:
+def planned_steps(
+    position: int, steps_per_second: float, seconds_left: float, train: TrainConfig, steps_per_epoch: int
+) -> int:
     """The run's total steps: its epochs', or fewer when the time left at the measured speed
     (validation included) allows fewer."""
     by_epochs = train.epochs * steps_per_epoch
@@ -71,6 +72,8 @@ def read_state(path: Path) -> TrainingState:
         wanted = type(getattr(defaults, name))
         if not isinstance(value, wanted) or isinstance(value, bool) or (wanted is int and isinstance(value, float)):
             if not (wanted is float and type(value) is int):
-                raise RunError(f"{path}: {name!r} is {type(value).__name__}, not {wanted.__name__}; "
-                               f"delete {path.parent} to resume from the start")
+                raise RunError(
+                    f"{path}: {name!r} is {type(value).__name__}, not {wanted.__name__}; "
+                    f"delete {path.parent} to resume from the start"
+                )
     return progress

@@ -44,6 +44,7 @@ class Network:
     retries: int = 5
     backoff: float = 1.0
 
+
 # on_progress(bytes_done, bytes_total or None), called as bytes arrive or are read
 OnBytes = Callable[[int, "int | None"], None]
 
@@ -68,8 +69,9 @@ def relative_npz_path(category: str) -> str:
     return f"sketchrnn/{category}.npz"
 
 
-def open_lines(source: str, relative: str, download_dir: Path, on_progress: OnBytes = _ignore,
-               network: Network = Network()) -> Iterator[bytes]:
+def open_lines(
+    source: str, relative: str, download_dir: Path, on_progress: OnBytes = _ignore, network: Network = Network()
+) -> Iterator[bytes]:
     """The lines of one file of the source, fetched (or resumed) as the caller reads them."""
     if is_remote(source):
         url = source.rstrip("/") + "/" + urllib.parse.quote(relative)
@@ -91,8 +93,9 @@ def file_size(source: str, relative: str, network: Network = Network()) -> int |
     return int(length) if length and length.isdigit() else None
 
 
-def fetch_file(source: str, relative: str, download_dir: Path, on_progress: OnBytes = _ignore,
-               network: Network = Network()) -> Path:
+def fetch_file(
+    source: str, relative: str, download_dir: Path, on_progress: OnBytes = _ignore, network: Network = Network()
+) -> Path:
     """A complete local copy of one file (the file itself for a local source)."""
     if not is_remote(source):
         path = Path(source).expanduser() / relative
@@ -153,8 +156,10 @@ class _Download:
             except _Transient as error:
                 failures += 1
                 if failures > self.policy.retries:
-                    raise SourceError(f"{self.url}: {error}; gave up after {self.policy.retries} retries "
-                                      f"({self.have:,} bytes kept: run again to resume)") from None
+                    raise SourceError(
+                        f"{self.url}: {error}; gave up after {self.policy.retries} retries "
+                        f"({self.have:,} bytes kept: run again to resume)"
+                    ) from None
                 time.sleep(min(self.policy.backoff * 2 ** (failures - 1), 30.0))
         self._verify()
         os.replace(self.part, self.final)

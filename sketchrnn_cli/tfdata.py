@@ -48,8 +48,10 @@ def _from_flat_arrays(path: Path, split: str, labels: tuple[str, ...] | None):
             strokes = drawings.sequence(row, len(drawings.strokes))
             yield {"strokes": strokes, "length": np.int32(len(strokes))}, label
 
-    signature = ({"strokes": tf.TensorSpec((None, 3), tf.float32), "length": tf.TensorSpec((), tf.int32)},
-                 tf.TensorSpec((), tf.int64))
+    signature = (
+        {"strokes": tf.TensorSpec((None, 3), tf.float32), "length": tf.TensorSpec((), tf.int32)},
+        tf.TensorSpec((), tf.int64),
+    )
     return tf.data.Dataset.from_generator(pairs, output_signature=signature)
 
 

@@ -115,8 +115,11 @@ def prepare(request: TrainRequest) -> Prepared:
     model = request.model
     if request.init_from and not request.resume:
         model = artifacts.read_config(RunFiles(request.init_from)).model  # the weights fit only their architecture
-    config = RunConfig(data=DataConfig(format=info.format, labels=labels), model=model,
-                       train=dataclasses.replace(request.train, init_from=str(request.init_from or "")))
+    config = RunConfig(
+        data=DataConfig(format=info.format, labels=labels),
+        model=model,
+        train=dataclasses.replace(request.train, init_from=str(request.init_from or "")),
+    )
     return Prepared(config, dataset, request.run_dir or artifacts.new_run_dir(model.arch), tuple(notes))
 
 
@@ -154,9 +157,13 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     info = dataset_info(dataset_path)
     labels = config.data.labels or info.labels
     if len(labels) < 2:
-        raise SketchError(f"training needs at least two categories to tell apart; {dataset_path} gives "
-                          f"{len(labels)} ({', '.join(labels) or 'none'}): download another or widen --categories")
-    train_split, valid_split = (flat.FlatSplit.open(dataset_path, split, info.labels, labels) for split in ("train", "valid"))
+        raise SketchError(
+            f"training needs at least two categories to tell apart; {dataset_path} gives "
+            f"{len(labels)} ({', '.join(labels) or 'none'}): download another or widen --categories"
+        )
+    train_split, valid_split = (
+        flat.FlatSplit.open(dataset_path, split, info.labels, labels) for split in ("train", "valid")
+    )
     sizes = {split: info.count(split, labels) for split in SPLITS}
     if sizes["train"] == 0 or sizes["valid"] == 0:
         raise SketchError(f"the dataset needs drawings in train and valid to train; it has {sizes}")
@@ -165,8 +172,11 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
 
     with strategy.scope():
         classifier = build(config.model, len(labels), config.data.input_scale)  # before any file: it checks the config
-        classifier.trainer.compile(keras.optimizers.Adam(config.train.learning_rate),
-                                   keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+        classifier.trainer.compile(
+            keras.optimizers.Adam(config.train.learning_rate),
+            keras.losses.SparseCategoricalCrossentropy(),
+            metrics=["accuracy"],
+        )
         progress, best_weights = _restore(files, classifier.trainer) if resume else (TrainingState(), None)
         reason = choice.reason if resume else choice.reason + _initialised(config, classifier.model, labels)
     if not resume:
@@ -175,20 +185,40 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     if files.summary.exists():  # written last: the run is complete
         raise RunError(f"{files.root} finished training already ({progress.stopped or 'summary.json written'})")
 
-    feed = pipeline.Feed(train_split, config.train.batch_size, config.data.max_length, config.train.seed,
-                         config.train.augment, classifier.stride if classifier.per_step else None,
-                         start=progress.position, buckets=pipeline.TRACED_BUCKETS if on_tensorflow else pipeline.BUCKETS)
+    feed = pipeline.Feed(
+        train_split,
+        config.train.batch_size,
+        config.data.max_length,
+        config.train.seed,
+        config.train.augment,
+        classifier.stride if classifier.per_step else None,
+        start=progress.position,
+        buckets=pipeline.TRACED_BUCKETS if on_tensorflow else pipeline.BUCKETS,
+    )
     compile_seconds = 0.0 if on_tensorflow or progress.stopped else _compile_every_shape(classifier.trainer, feed)
-    validation = Validation(_predictor(classifier.model, len(labels), config, on_tensorflow), valid_split,
-                            config.data.max_length)
-    monitor = Monitor(classifier.model, validation, files, config, progress, best_weights,
-                      feed.plan.batches_per_epoch, config.train.batch_size, on_epoch, compile_seconds)
+    validation = Validation(
+        _predictor(classifier.model, len(labels), config, on_tensorflow), valid_split, config.data.max_length
+    )
+    monitor = Monitor(
+        classifier.model,
+        validation,
+        files,
+        config,
+        progress,
+        best_weights,
+        feed.plan.batches_per_epoch,
+        config.train.batch_size,
+        on_epoch,
+        compile_seconds,
+    )
     if not progress.stopped:  # a stopped run crashed after its last checkpoint: just save it
         _fit(classifier, strategy, feed, config, progress, monitor, files, on_tensorflow)
     if monitor.diverged_in:
-        raise SketchError(f"training diverged: the loss was not a number in epoch {monitor.diverged_in}; "
-                          f"epochs before it are saved in {files.checkpoint}. Lower --learning-rate and "
-                          f"train a new run")
+        raise SketchError(
+            f"training diverged: the loss was not a number in epoch {monitor.diverged_in}; "
+            f"epochs before it are saved in {files.checkpoint}. Lower --learning-rate and "
+            f"train a new run"
+        )
     progress.stopped = progress.stopped or "epochs done"
     return _finish(files, config, classifier.model, monitor, choice.reason)
 
@@ -198,8 +228,10 @@ def _initialised(config, model, labels) -> str:
     if not config.train.init_from:
         return ""
     new = initialise_from(Path(config.train.init_from), model, labels)
-    return (f"; starting from {config.train.init_from}'s weights, "
-            f"{len(new)} new categor{'y' if len(new) == 1 else 'ies'}{': ' if new else ''}{', '.join(new)}")
+    return (
+        f"; starting from {config.train.init_from}'s weights, "
+        f"{len(new)} new categor{'y' if len(new) == 1 else 'ies'}{': ' if new else ''}{', '.join(new)}"
+    )
 
 
 def _predictor(model, classes: int, config, on_tensorflow: bool):
@@ -220,8 +252,14 @@ def _fit(classifier, strategy, feed, config, progress, monitor, files, on_tensor
         callbacks.append(keras.callbacks.TensorBoard(str(files.logs), write_graph=False, profile_batch=0))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*(ran out of data|shuffle=True).*")
-        trainer.fit(batches, epochs=config.train.epochs, initial_epoch=progress.epoch, steps_per_epoch=steps,
-                    callbacks=callbacks, verbose=0)
+        trainer.fit(
+            batches,
+            epochs=config.train.epochs,
+            initial_epoch=progress.epoch,
+            steps_per_epoch=steps,
+            callbacks=callbacks,
+            verbose=0,
+        )
 
 
 class _OneDevice:
@@ -240,8 +278,11 @@ def _tf_dataset(feed, per_step: bool):
     first two batches, and refuse a third of another length)."""
     tf = import_tensorflow()
     targets = [None, None] if per_step else [None]
-    signature = ({"strokes": tf.TensorSpec([None, None, 3], tf.float32), "length": tf.TensorSpec([None], tf.int32)},
-                 tf.TensorSpec(targets, tf.int32), tf.TensorSpec(targets, tf.float32))
+    signature = (
+        {"strokes": tf.TensorSpec([None, None, 3], tf.float32), "length": tf.TensorSpec([None], tf.int32)},
+        tf.TensorSpec(targets, tf.int32),
+        tf.TensorSpec(targets, tf.float32),
+    )
     return tf.data.Dataset.from_generator(feed.stream, output_signature=signature).prefetch(2)
 
 
@@ -319,8 +360,13 @@ def _completed_config(config, labels, info, train_split, train_size) -> RunConfi
         input_scale = flat.offset_scale(train_split)
     return dataclasses.replace(
         config,
-        data=dataclasses.replace(config.data, labels=tuple(labels), max_length=info.max_length,
-                                 input_scale=input_scale, dataset=info.path.name),
+        data=dataclasses.replace(
+            config.data,
+            labels=tuple(labels),
+            max_length=info.max_length,
+            input_scale=input_scale,
+            dataset=info.path.name,
+        ),
         train=dataclasses.replace(config.train, augment=augment),
     )
 
@@ -347,8 +393,19 @@ class Monitor(keras.callbacks.Callback):
     between the first two epoch ends or checkpoints: after compiling and tracing, with
     validation's share of the time in it."""
 
-    def __init__(self, model, validation, files, config, progress, best_weights, steps_per_epoch, batch_size,
-                 on_epoch, compile_seconds: float = 0.0):
+    def __init__(
+        self,
+        model,
+        validation,
+        files,
+        config,
+        progress,
+        best_weights,
+        steps_per_epoch,
+        batch_size,
+        on_epoch,
+        compile_seconds: float = 0.0,
+    ):
         super().__init__()
         self.inference_model, self.validation, self.files, self.config = model, validation, files, config
         self.progress, self.best_weights, self.on_epoch = progress, best_weights, on_epoch
@@ -396,21 +453,36 @@ class Monitor(keras.callbacks.Callback):
         val_accuracy = logs["val_accuracy"] = self._validate(epoch + 1)
         state.epoch = epoch + 1
         self.rates.append((state.position - self.epoch_position) * self.batch_size / max(seconds, 1e-9))
-        state.history.append({"epoch": epoch + 1, "loss": float(logs.get("loss", math.nan)),
-                              "accuracy": float(logs.get("accuracy", math.nan)),
-                              "val_accuracy": float(val_accuracy),
-                              "learning_rate": float(np.asarray(self.model.optimizer.learning_rate)),
-                              "seconds": seconds, "drawings_per_second": self.rates[-1], "steps": state.position})
+        state.history.append(
+            {
+                "epoch": epoch + 1,
+                "loss": float(logs.get("loss", math.nan)),
+                "accuracy": float(logs.get("accuracy", math.nan)),
+                "val_accuracy": float(val_accuracy),
+                "learning_rate": float(np.asarray(self.model.optimizer.learning_rate)),
+                "seconds": seconds,
+                "drawings_per_second": self.rates[-1],
+                "steps": state.position,
+            }
+        )
         state.seconds = self.elapsed()
         state.stopped = stop_reason(state, self.config.train, self.steps_per_epoch)
         if state.stopped:
             self.model.stop_training = True
         self._save()
-        self.on_epoch(EpochReport(
-            epoch=epoch + 1, epochs=self.config.train.epochs, loss=state.history[-1]["loss"],
-            accuracy=state.history[-1]["accuracy"], val_accuracy=val_accuracy,
-            best_val_accuracy=state.best_val_accuracy, learning_rate=state.history[-1]["learning_rate"],
-            drawings_per_second=self.rates[-1], seconds_left=self._seconds_left(seconds)))
+        self.on_epoch(
+            EpochReport(
+                epoch=epoch + 1,
+                epochs=self.config.train.epochs,
+                loss=state.history[-1]["loss"],
+                accuracy=state.history[-1]["accuracy"],
+                val_accuracy=val_accuracy,
+                best_val_accuracy=state.best_val_accuracy,
+                learning_rate=state.history[-1]["learning_rate"],
+                drawings_per_second=self.rates[-1],
+                seconds_left=self._seconds_left(seconds),
+            )
+        )
 
     def _sync(self):
         sync = getattr(self.model, "jax_state_sync", None)
@@ -443,9 +515,16 @@ class Monitor(keras.callbacks.Callback):
             return
         steps, seconds = position - self.window[0], now - self.window[1]
         if steps > 0 and seconds > 0:
-            self.progress.total_steps = max(1, planned_steps(
-                position, steps / seconds, 60 * self.config.train.max_minutes - self.elapsed(), self.config.train,
-                self.steps_per_epoch))
+            self.progress.total_steps = max(
+                1,
+                planned_steps(
+                    position,
+                    steps / seconds,
+                    60 * self.config.train.max_minutes - self.elapsed(),
+                    self.config.train,
+                    self.steps_per_epoch,
+                ),
+            )
             self.planning = False
 
     def _seconds_left(self, epoch_seconds: float) -> float:
@@ -489,8 +568,9 @@ def _restore(files: RunFiles, trainer):
 
 def _damaged(path: Path, error: Exception) -> RunError:
     reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
-    return RunError(f"{path}: damaged checkpoint ({reason}); delete {path.parent} to resume from the "
-                    f"start, or train a new run")
+    return RunError(
+        f"{path}: damaged checkpoint ({reason}); delete {path.parent} to resume from the start, or train a new run"
+    )
 
 
 def _finish(files: RunFiles, config: RunConfig, model, monitor: Monitor, device_reason: str) -> TrainResult:
@@ -508,11 +588,17 @@ def _finish(files: RunFiles, config: RunConfig, model, monitor: Monitor, device_
     else:
         tflite = f"not written (no TensorFlow here); run sketch export {files.root} --out {files.root} where it is"
     result = TrainResult(
-        run_dir=files.root, config=config, device=device_reason, epochs_run=progress.epoch,
-        best_epoch=progress.best_epoch, best_val_accuracy=progress.best_val_accuracy,
+        run_dir=files.root,
+        config=config,
+        device=device_reason,
+        epochs_run=progress.epoch,
+        best_epoch=progress.best_epoch,
+        best_val_accuracy=progress.best_val_accuracy,
         parameters=int(model.count_params()),
         drawings_per_second=float(np.median(monitor.rates)) if monitor.rates else 0.0,
-        seconds=progress.seconds, stopped=progress.stopped, tflite=tflite,
+        seconds=progress.seconds,
+        stopped=progress.stopped,
+        tflite=tflite,
     )
     artifacts.atomic_write_text(files.history, json.dumps(progress.history, indent=1))
     summary = {k: v for k, v in dataclasses.asdict(result).items() if k not in ("config", "run_dir")}

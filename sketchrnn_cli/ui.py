@@ -88,8 +88,7 @@ def one_line(text: str) -> str:
 def printable(text: str) -> str:
     """Control characters escaped: a hostile key_id, word or file name must not clear the
     screen or move the cursor."""
-    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-                   for ch in text)
+    return "".join(ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def table(title: str | None, columns: list[str], rows: list[list], justify_numbers: bool = True) -> Table:

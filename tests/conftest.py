@@ -26,8 +26,9 @@ TINY = [*TINY_MODEL_FLAGS, "--batch-size", "16", "--learning-rate", "0.01", "--p
 
 def sketch(*args, stdin=None, cwd=None, timeout=300):
     """`sketch ARGS...` in a subprocess: its CompletedProcess, text."""
-    return subprocess.run([*SKETCH, *map(str, args)], input=stdin, capture_output=True, text=True, cwd=cwd,
-                          timeout=timeout)
+    return subprocess.run(
+        [*SKETCH, *map(str, args)], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=timeout
+    )
 
 
 def one_error_line(done, *fragments):
@@ -86,8 +87,15 @@ def write_bucket(root: Path, per_shape: int = 40, seed: int = 0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for index, shape in enumerate(SHAPES):
         lines = [
-            json.dumps({"word": shape, "key_id": str(10**15 + index * 10**6 + i), "recognized": True,
-                        "countrycode": "US", "drawing": shape_drawing(shape, rng)})
+            json.dumps(
+                {
+                    "word": shape,
+                    "key_id": str(10**15 + index * 10**6 + i),
+                    "recognized": True,
+                    "countrycode": "US",
+                    "drawing": shape_drawing(shape, rng),
+                }
+            )
             for i in range(per_shape)
         ]
         (folder / f"{shape}.ndjson").write_text("\n".join(lines) + "\n")
@@ -157,7 +165,9 @@ class RangeHandler(SimpleHTTPRequestHandler):
             digest = base64.b64encode(hashlib.md5(data).digest()).decode() if self.md5 is True else self.md5
             self.send_header("x-goog-hash", f"crc32c=AAAAAA==,md5={digest}")
         self.end_headers()
-        drop = self.drop_after if self.drop_after is not None else (len(body) // 3 if first and self.drop_first else None)
+        drop = (
+            self.drop_after if self.drop_after is not None else (len(body) // 3 if first and self.drop_first else None)
+        )
         if drop is not None:
             body = body[:drop]
         try:
@@ -215,8 +225,11 @@ def build_rows(build: Path) -> list:
     from sketchrnn_cli.datastore import dataset_info
 
     names = dataset_info(build).labels
-    return sorted((split, key_id, names[label], strokes.tobytes())
-                  for split in ("train", "valid", "test") for key_id, label, strokes in flat.examples(build, split))
+    return sorted(
+        (split, key_id, names[label], strokes.tobytes())
+        for split in ("train", "valid", "test")
+        for key_id, label, strokes in flat.examples(build, split)
+    )
 
 
 def tfds_rows(build: Path) -> list:
@@ -225,17 +238,20 @@ def tfds_rows(build: Path) -> list:
 
     builder = tfds.builder_from_directory(str(build))
     names = builder.info.features["label"].names
-    return sorted((split, row["key_id"].decode(), names[row["label"]], row["strokes"].tobytes())
-                  for split in ("train", "valid", "test") for row in tfds.as_numpy(builder.as_dataset(split=split)))
-
-
+    return sorted(
+        (split, row["key_id"].decode(), names[row["label"]], row["strokes"].tobytes())
+        for split in ("train", "valid", "test")
+        for row in tfds.as_numpy(builder.as_dataset(split=split))
+    )
 
 
 def tiny_config(epochs: int = 8, **model_overrides):
     from sketchrnn_cli.config import ModelConfig, RunConfig, TrainConfig
 
-    return RunConfig(model=ModelConfig(**{**TINY_MODEL, **model_overrides}),
-                     train=TrainConfig(epochs=epochs, batch_size=16, learning_rate=1e-2, patience=20))
+    return RunConfig(
+        model=ModelConfig(**{**TINY_MODEL, **model_overrides}),
+        train=TrainConfig(epochs=epochs, batch_size=16, learning_rate=1e-2, patience=20),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -262,10 +278,28 @@ def trained_run(shapes_data, tmp_path_factory) -> Path:
 
 # What makes a test slow (pytest -m "not slow", make test-fast, leaves these out): a trained model,
 # a `sketch` subprocess, a server, a browser, another environment, or a mounted disk.
-SLOW_FIXTURES = {"shapes_data", "trained_run", "run_copy", "draw_server", "browser", "http_mirror", "silent_server",
-                 "tiny_disk", "slim_sketch", "shared_quickdraw"}
-SLOW_MODULES = {"test_beam", "test_browser", "test_keras_backends", "test_long_runs", "test_multi_worker",
-                "test_red_team", "test_reliability", "test_slim_install"}
+SLOW_FIXTURES = {
+    "shapes_data",
+    "trained_run",
+    "run_copy",
+    "draw_server",
+    "browser",
+    "http_mirror",
+    "silent_server",
+    "tiny_disk",
+    "slim_sketch",
+    "shared_quickdraw",
+}
+SLOW_MODULES = {
+    "test_beam",
+    "test_browser",
+    "test_keras_backends",
+    "test_long_runs",
+    "test_multi_worker",
+    "test_red_team",
+    "test_reliability",
+    "test_slim_install",
+}
 
 
 def pytest_collection_modifyitems(items):
@@ -290,9 +324,24 @@ def draw_server(trained_run, tmp_path):
     import sys
 
     save_to = tmp_path / "my_drawings.ndjson"
-    process = subprocess.Popen([sys.executable, "-m", "sketchrnn_cli.cli", "draw", "--model", str(trained_run),
-                                "--no-browser", "--port", "0", "--save-to", str(save_to)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sketchrnn_cli.cli",
+            "draw",
+            "--model",
+            str(trained_run),
+            "--no-browser",
+            "--port",
+            "0",
+            "--save-to",
+            str(save_to),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = process.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:"), process.stderr.read()
@@ -314,8 +363,14 @@ def browser():
         pytest.skip("no Chromium and chromedriver (apt-get install chromium chromium-driver)")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1000,900", "--force-device-scale-factor=1"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1000,900",
+        "--force-device-scale-factor=1",
+    ):
         options.add_argument(argument)
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver_path))
     try:
@@ -331,9 +386,9 @@ def is_blank_png(png: bytes) -> bool:
 
     position, pixels = 8, b""
     while position < len(png):
-        length, kind = struct.unpack(">I4s", png[position:position + 8])
+        length, kind = struct.unpack(">I4s", png[position : position + 8])
         if kind == b"IDAT":
-            pixels += png[position + 8:position + 8 + length]
+            pixels += png[position + 8 : position + 8 + length]
         position += 12 + length
     return len(set(zlib.decompress(pixels))) < 8
 

@@ -20,10 +20,12 @@ DIRECT = BeamSettings("DirectRunner")
 def test_the_beam_build_of_the_mirror_equals_the_build_without_beam(shared_quickdraw, tmp_path):
     names = ("cat", "paint can", "The Eiffel Tower", "zigzag")
     options = CollectOptions(max_per_class=150)
-    plain = download(DownloadRequest(names, tmp_path / "plain", source=str(shared_quickdraw), options=options,
-                                     workers=2))
-    beam = download(DownloadRequest(names, tmp_path / "beam", source=str(shared_quickdraw), options=options,
-                                    beam=DIRECT))
+    plain = download(
+        DownloadRequest(names, tmp_path / "plain", source=str(shared_quickdraw), options=options, workers=2)
+    )
+    beam = download(
+        DownloadRequest(names, tmp_path / "beam", source=str(shared_quickdraw), options=options, beam=DIRECT)
+    )
     expected = build_rows(plain.dataset_dir)
     assert len(expected) == 150 + 150 + 25 + 10  # the mirror holds 25 Eiffel Towers and 10 zigzags
     assert tfds_rows(beam.dataset_dir) == expected  # the TFDS files Beam wrote
@@ -61,10 +63,23 @@ def test_a_category_that_fails_on_beam_is_one_line_and_publishes_nothing(tmp_pat
 
 def test_the_command_takes_a_runner_and_pipeline_options(tmp_path):
     bucket = write_bucket(tmp_path / "bucket", per_shape=20)
-    sketch = [sys.executable, "-m", "sketchrnn_cli.cli", "download", "--data-dir", str(tmp_path / "data"),
-              "--source", str(bucket), "--categories", ",".join(SHAPES)]
-    done = subprocess.run([*sketch, "--beam-runner", "DirectRunner", "--beam-option=--direct_num_workers=1"],
-                          capture_output=True, text=True)
+    sketch = [
+        sys.executable,
+        "-m",
+        "sketchrnn_cli.cli",
+        "download",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--source",
+        str(bucket),
+        "--categories",
+        ",".join(SHAPES),
+    ]
+    done = subprocess.run(
+        [*sketch, "--beam-runner", "DirectRunner", "--beam-option=--direct_num_workers=1"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert "dataset written to" in done.stdout + done.stderr
     wrong = subprocess.run([*sketch, "--beam-runner", "NoSuchRunner"], capture_output=True, text=True)

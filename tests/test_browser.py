@@ -31,7 +31,8 @@ def shown_guesses(driver, points):
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(driver, 30).until(
-        lambda d: d.execute_script("return document.getElementById('guesses').dataset.points") == str(points))
+        lambda d: d.execute_script("return document.getElementById('guesses').dataset.points") == str(points)
+    )
     items = driver.find_elements("css selector", "#guesses li[data-label]")
     return [(item.get_attribute("data-label"), float(item.get_attribute("data-probability"))) for item in items]
 
@@ -59,8 +60,9 @@ def test_drawing_guessing_and_saving_match_sketch_predict(browser, draw_server, 
     saved = json.loads(save_to.read_text())
     assert saved["word"] == guesses[0][0] and len(saved["drawing"]) == len(strokes)
     assert all(len(stroke) == 3 for stroke in saved["drawing"])  # raw: x, y, t
-    done = subprocess.run([*SKETCH, "predict", "--model", str(trained_run), "--json", str(save_to)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [*SKETCH, "predict", "--model", str(trained_run), "--json", str(save_to)], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     predicted = [(p["label"], p["probability"]) for p in json.loads(done.stdout)["predictions"]]
     assert [label for label, _ in predicted] == [label for label, _ in guesses]
@@ -105,8 +107,11 @@ def test_the_page_works_at_phone_size_with_touch(browser, draw_server):
 
 def test_the_report_renders(browser, trained_run, shapes_data, tmp_path):
     report = tmp_path / "report.html"
-    done = subprocess.run([*SKETCH, "evaluate", str(trained_run), "--data-dir", str(shapes_data),
-                           "--report", str(report)], capture_output=True, text=True)
+    done = subprocess.run(
+        [*SKETCH, "evaluate", str(trained_run), "--data-dir", str(shapes_data), "--report", str(report)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     browser.get(report.as_uri())
     assert len(browser.find_elements("css selector", "svg.per-category rect.bar")) == 3

@@ -34,8 +34,19 @@ def test_help_never_imports_tensorflow():
 
 def test_download_shows_a_summary_table(bucket, tmp_path):
     result = CliRunner().invoke(
-        main, ["download", "--data-dir", str(tmp_path / "d"), "--source", str(bucket),
-               "--categories", "circle,zigzag,square", "--max-per-class", "30"])
+        main,
+        [
+            "download",
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--source",
+            str(bucket),
+            "--categories",
+            "circle,zigzag,square",
+            "--max-per-class",
+            "30",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "circle" in result.output and "│ all" in result.output and "90 │" in result.output
 
@@ -69,8 +80,20 @@ def test_download_errors_are_one_line_without_traceback(bucket, tmp_path, args, 
 def test_network_failure_keeps_finished_categories(bucket, tmp_path, http_mirror):
     url, _ = http_mirror(bucket)
     data = tmp_path / "d"
-    result = CliRunner().invoke(main, ["download", "--data-dir", str(data), "--source", url,
-                                       "--categories", "circle,square,dragon", "--workers", "1"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "download",
+            "--data-dir",
+            str(data),
+            "--source",
+            url,
+            "--categories",
+            "circle,square,dragon",
+            "--workers",
+            "1",
+        ],
+    )
     assert result.exit_code == 1
     assert "dragon.ndjson: HTTP 404" in result.output
     finished = data / "downloads/full/simplified"
@@ -79,7 +102,9 @@ def test_network_failure_keeps_finished_categories(bucket, tmp_path, http_mirror
 
 def test_info_reports_versions_devices_and_datasets(bucket, tmp_path):
     data = tmp_path / "d"
-    CliRunner().invoke(main, ["download", "--data-dir", str(data), "--source", str(bucket), "--categories", "circle,square"])
+    CliRunner().invoke(
+        main, ["download", "--data-dir", str(data), "--source", str(bucket), "--categories", "circle,square"]
+    )
     result = CliRunner().invoke(main, ["info", "--data-dir", str(data), "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)

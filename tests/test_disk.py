@@ -17,8 +17,10 @@ from conftest import SHAPES, SKETCH, write_bucket
 
 
 def jobs(source, tmp_path, cap=None):
-    return [Job(shape, str(source), "simplified", tmp_path / "downloads", tmp_path / "out", CollectOptions(cap),
-                Network()) for shape in SHAPES]
+    return [
+        Job(shape, str(source), "simplified", tmp_path / "downloads", tmp_path / "out", CollectOptions(cap), Network())
+        for shape in SHAPES
+    ]
 
 
 def source_bytes(bucket):
@@ -32,7 +34,9 @@ def test_a_local_source_fetches_nothing_and_stores_its_conversion_and_build(tmp_
     assert room.fetch == 0 and room.unknown == 0
     assert room.store == int(size * CONVERTED_PER_SOURCE_BYTE + size * FLAT_PER_SOURCE_BYTE)
     with_tfds = plan(jobs(bucket, tmp_path), {}, tmp_path / "data", keep_downloads=True, tfds=True)
-    assert with_tfds.store == int(size * CONVERTED_PER_SOURCE_BYTE + size * (FLAT_PER_SOURCE_BYTE + TFDS_PER_SOURCE_BYTE))
+    assert with_tfds.store == int(
+        size * CONVERTED_PER_SOURCE_BYTE + size * (FLAT_PER_SOURCE_BYTE + TFDS_PER_SOURCE_BYTE)
+    )
     assert room.free > 0
 
 
@@ -57,8 +61,11 @@ def test_categories_converted_before_count_in_the_build(tmp_path):
 def test_a_download_the_disk_cannot_hold_stops_before_writing(tiny_disk, tmp_path):
     bucket = write_bucket(tmp_path / "bucket", per_shape=3000)  # about 1 MB a shape
     data = tiny_disk / "data"
-    done = subprocess.run([*SKETCH, "download", "--data-dir", str(data), "--source", str(bucket),
-                           "--categories", ",".join(SHAPES)], capture_output=True, text=True)
+    done = subprocess.run(
+        [*SKETCH, "download", "--data-dir", str(data), "--source", str(bucket), "--categories", ",".join(SHAPES)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "of disk and" in done.stderr and "free" in done.stderr and str(data) in done.stderr
     assert not (data / "converted").exists() and not (data / "datasets").exists()

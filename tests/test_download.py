@@ -17,8 +17,10 @@ from conftest import SHAPES, build_rows, tfds_rows, write_bucket
 
 def read_back(path):
     """(the build's DatasetInfo, {split: [{key_id, label, strokes}]}) from its flat arrays."""
-    examples = {s: [{"key_id": key_id, "label": label, "strokes": strokes}
-                    for key_id, label, strokes in flat.examples(path, s)] for s in ("train", "valid", "test")}
+    examples = {
+        s: [{"key_id": key_id, "label": label, "strokes": strokes} for key_id, label, strokes in flat.examples(path, s)]
+        for s in ("train", "valid", "test")
+    }
     return dataset_info(path), examples
 
 
@@ -94,7 +96,9 @@ def test_sketch_rnn_npz_files_are_an_input_too(tmp_path):
         for split, count in (("train", 6), ("valid", 2), ("test", 3)):
             items = np.empty(count, dtype=object)
             for i in range(count):
-                items[i] = np.column_stack([rng.integers(-20, 20, (8, 2)), np.eye(8, dtype=int)[7] | 0]).astype(np.int16)
+                items[i] = np.column_stack([rng.integers(-20, 20, (8, 2)), np.eye(8, dtype=int)[7] | 0]).astype(
+                    np.int16
+                )
             arrays[split] = items
         np.savez(folder / f"{name}.npz", **arrays)
     summary = download(DownloadRequest(("cat", "dog"), tmp_path / "data", format="npz", source=str(tmp_path / "npz")))
@@ -113,8 +117,11 @@ def test_nothing_valid_is_an_error_not_an_empty_dataset(tmp_path):
 
 def test_end_to_end_from_the_shared_mirror_for_three_categories(shared_quickdraw, tmp_path):
     names = ("cat", "paint can", "The Eiffel Tower")
-    summary = download(DownloadRequest(names, tmp_path / "data", source=str(shared_quickdraw),
-                                       options=CollectOptions(max_per_class=20)))
+    summary = download(
+        DownloadRequest(
+            names, tmp_path / "data", source=str(shared_quickdraw), options=CollectOptions(max_per_class=20)
+        )
+    )
     counts = summary.converted.counts()
     assert list(counts) == list(names) and all(sum(v.values()) == 20 for v in counts.values())
     info, examples = read_back(summary.dataset_dir)
@@ -129,9 +136,12 @@ def test_a_split_without_drawings_is_written_and_read_as_empty(tmp_path):
     train_only = [key for key in (str(n) for n in range(1000)) if split_of(key) == "train"][:6]
     folder = tmp_path / "bucket/full/simplified"
     folder.mkdir(parents=True)
-    (folder / "circle.ndjson").write_text("".join(
-        json.dumps({"word": "circle", "key_id": key, "drawing": shape_drawing("circle", rng)}) + "\n"
-        for key in train_only))
+    (folder / "circle.ndjson").write_text(
+        "".join(
+            json.dumps({"word": "circle", "key_id": key, "drawing": shape_drawing("circle", rng)}) + "\n"
+            for key in train_only
+        )
+    )
     build = download(DownloadRequest(("circle",), tmp_path / "data", source=str(tmp_path / "bucket"))).dataset_dir
     assert [len(list(flat.examples(build, split))) for split in ("train", "valid", "test")] == [6, 0, 0]
     assert len(flat.FlatSplit.open(build, "valid", ("circle",))) == 0

@@ -17,16 +17,21 @@ from conftest import shape_drawing
 def raw_drawing(shape="zigzag", seed=0):
     """A drawing as the page sends it: page pixels and milliseconds per point."""
     strokes = shape_drawing(shape, np.random.default_rng(seed))
-    return [[[x * 2.0 + 10 for x in xs], [y * 2.0 + 10 for y in ys], list(range(0, 16 * len(xs), 16))]
-            for xs, ys in strokes]
+    return [
+        [[x * 2.0 + 10 for x in xs], [y * 2.0 + 10 for y in ys], list(range(0, 16 * len(xs), 16))] for xs, ys in strokes
+    ]
 
 
 def call(url, path, body=None, headers=None, data=None, method=None):
     """(status, parsed JSON or text, headers) of one request."""
     if body is not None:
         data = json.dumps(body).encode()
-    request = urllib.request.Request(url.rstrip("/") + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url.rstrip("/") + path,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             status, text, answer_headers = response.status, response.read().decode(), response.headers
@@ -59,8 +64,11 @@ def test_guesses_equal_sketch_predict_on_the_saved_drawing(draw_server, trained_
     line = json.loads(save_to.read_text())
     assert line["drawing"] == drawing and line["recognized"] is True and line["word"] == saved["word"]
     assert {"key_id", "countrycode", "timestamp"} <= set(line)
-    done = subprocess.run([sys.executable, "-m", "sketchrnn_cli.cli", "predict", "--model", str(trained_run),
-                           "--json", str(save_to)], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "sketchrnn_cli.cli", "predict", "--model", str(trained_run), "--json", str(save_to)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["predictions"] == guessed["predictions"]
 
@@ -69,8 +77,9 @@ def test_save_appends_whole_lines_with_the_typed_word(draw_server):
     url, save_to, _ = draw_server
     token = token_of(url)
     for seed, word in enumerate(["my doodle", "circle"]):
-        status, _, _ = call(url, "/api/save", {"drawing": raw_drawing("circle", seed), "word": word},
-                            {"X-Sketch-Token": token})
+        status, _, _ = call(
+            url, "/api/save", {"drawing": raw_drawing("circle", seed), "word": word}, {"X-Sketch-Token": token}
+        )
         assert status == 200
     lines = save_to.read_text().splitlines()
     assert [json.loads(line)["word"] for line in lines] == ["my doodle", "circle"]
@@ -91,14 +100,17 @@ def test_requests_for_another_host_name_are_refused(draw_server):
     assert status == 403 and "token" not in json.dumps(answer)
 
 
-@pytest.mark.parametrize("data, status, words", [
-    (b"{not json", 400, "bad JSON"),
-    (b"[1, 2]", 400, "JSON object"),
-    (json.dumps({"k": 3}).encode(), 400, "'drawing'"),
-    (json.dumps({"drawing": [[[1], [2]]]}).encode(), 400, "fewer than 2 points"),
-    (json.dumps({"drawing": [[[0, 5], [0, 5]]], "k": 0}).encode(), 400, "'k'"),
-    (b"{" + b" " * (1 << 20) + b"}", 413, "at most"),
-])
+@pytest.mark.parametrize(
+    "data, status, words",
+    [
+        (b"{not json", 400, "bad JSON"),
+        (b"[1, 2]", 400, "JSON object"),
+        (json.dumps({"k": 3}).encode(), 400, "'drawing'"),
+        (json.dumps({"drawing": [[[1], [2]]]}).encode(), 400, "fewer than 2 points"),
+        (json.dumps({"drawing": [[[0, 5], [0, 5]]], "k": 0}).encode(), 400, "'k'"),
+        (b"{" + b" " * (1 << 20) + b"}", 413, "at most"),
+    ],
+)
 def test_bad_bodies_get_a_json_error_and_the_server_goes_on(draw_server, data, status, words):
     url, _, _ = draw_server
     got, answer, _ = call(url, "/api/predict", data=data)
@@ -143,9 +155,24 @@ def test_a_port_in_use_is_one_line(trained_run, tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run([sys.executable, "-m", "sketchrnn_cli.cli", "draw", "--model", str(trained_run),
-                               "--no-browser", "--port", str(port)], capture_output=True, text=True, timeout=60,
-                              env={**os.environ}, cwd=tmp_path)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sketchrnn_cli.cli",
+                "draw",
+                "--model",
+                str(trained_run),
+                "--no-browser",
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ},
+            cwd=tmp_path,
+        )
     assert done.returncode == 1 and f"127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -165,8 +192,9 @@ def test_save_refuses_times_that_are_not_finite_numbers(draw_server, bad_time):
 def test_save_refuses_a_word_that_download_could_not_name_a_file_by(draw_server):
     """Red team 2, #10: 100 emoji (400 bytes) were saved, then aborted the download ("file name too long")."""
     url, save_to, _ = draw_server
-    status, answer, _ = call(url, "/api/save", {"drawing": raw_drawing(), "word": "\U0001F431" * 100},
-                             {"X-Sketch-Token": token_of(url)})
+    status, answer, _ = call(
+        url, "/api/save", {"drawing": raw_drawing(), "word": "\U0001f431" * 100}, {"X-Sketch-Token": token_of(url)}
+    )
     assert status == 400 and "bytes" in answer["error"]
     assert not save_to.exists()
 
@@ -182,9 +210,25 @@ def test_http_servers_own_errors_are_json_with_the_pages_headers(draw_server):
 
 def start_draw(trained_run, tmp_path, *args):
     """`sketch draw` on a free port: (process, the address it printed)."""
-    process = subprocess.Popen([sys.executable, "-m", "sketchrnn_cli.cli", "draw", "--model", str(trained_run),
-                                "--no-browser", "--port", "0", "--save-to", str(tmp_path / "saved.ndjson"), *args],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sketchrnn_cli.cli",
+            "draw",
+            "--model",
+            str(trained_run),
+            "--no-browser",
+            "--port",
+            "0",
+            "--save-to",
+            str(tmp_path / "saved.ndjson"),
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     return process, process.stdout.readline().strip()
 
 

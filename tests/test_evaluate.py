@@ -13,8 +13,9 @@ from conftest import SHAPES, shape_drawing
 
 def test_json_report_on_the_test_split_has_the_contract_names(trained_run, shapes_data, tmp_path):
     out = tmp_path / "report.json"
-    result = CliRunner().invoke(main, ["evaluate", str(trained_run), "--data-dir", str(shapes_data), "--json",
-                                       "--out", str(out)])
+    result = CliRunner().invoke(
+        main, ["evaluate", str(trained_run), "--data-dir", str(shapes_data), "--json", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert json.loads(out.read_text()) == report
@@ -26,7 +27,9 @@ def test_json_report_on_the_test_split_has_the_contract_names(trained_run, shape
 
 
 def test_the_table_names_metrics_and_baselines(trained_run, shapes_data):
-    result = CliRunner().invoke(main, ["evaluate", str(trained_run), "--data-dir", str(shapes_data), "--split", "valid"])
+    result = CliRunner().invoke(
+        main, ["evaluate", str(trained_run), "--data-dir", str(shapes_data), "--split", "valid"]
+    )
     assert result.exit_code == 0, result.output
     for text in ("top-1", "top-3", "MAP@3", "baseline: chance", "baseline: most common category", "Per category"):
         assert text in result.output
@@ -34,9 +37,12 @@ def test_the_table_names_metrics_and_baselines(trained_run, shapes_data):
 
 def test_ndjson_files_with_an_unknown_category_are_counted_not_a_crash(trained_run, tmp_path):
     rng = np.random.default_rng(11)
-    lines = [{"word": word, "key_id": str(i), "drawing": shape_drawing(shape, rng)}
-             for i, (word, shape) in enumerate([("circle", "circle"), ("square", "square"), ("cat", "circle"),
-                                                ("cat", "square"), ("zigzag", "zigzag")])]
+    lines = [
+        {"word": word, "key_id": str(i), "drawing": shape_drawing(shape, rng)}
+        for i, (word, shape) in enumerate(
+            [("circle", "circle"), ("square", "square"), ("cat", "circle"), ("cat", "square"), ("zigzag", "zigzag")]
+        )
+    ]
     path = tmp_path / "mixed.ndjson"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines) + "{broken\n")
     result = CliRunner().invoke(main, ["evaluate", str(trained_run), "--data", str(tmp_path), "--json"])

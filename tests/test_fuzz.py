@@ -17,8 +17,11 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=5), children, max_size=5),
     max_leaves=40,
 )
-numbers = (st.integers(-10**20, 10**20) | st.floats(allow_nan=True, allow_infinity=True)
-           | st.floats(min_value=-1e-300, max_value=1e-300))
+numbers = (
+    st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.floats(min_value=-1e-300, max_value=1e-300)
+)
 strokes = st.lists(st.lists(numbers, max_size=12), min_size=0, max_size=3)
 drawing_like = st.lists(strokes, max_size=6) | json_values
 
@@ -54,8 +57,9 @@ def test_deep_nesting_and_huge_strokes():
     xs = np.random.default_rng(0).integers(0, 255, 100_000).tolist()
     sequence = parse_drawing([[xs, xs[::-1]]], max_length=250)
     assert sequence.shape == (250, 3)
-    raw = parse_drawing([[np.linspace(0, 5000, 100_000).tolist(), np.linspace(0, 10, 100_000).tolist(),
-                          list(range(100_000))]])
+    raw = parse_drawing(
+        [[np.linspace(0, 5000, 100_000).tolist(), np.linspace(0, 10, 100_000).tolist(), list(range(100_000))]]
+    )
     assert len(raw) == 2  # a straight raw line simplifies to its two ends
 
 

@@ -21,24 +21,53 @@ def jax_sketch() -> Path:
 
 def test_jax_trains_without_tensorflow_and_its_run_evaluates_exports_and_predicts(jax_sketch, shapes_data, tmp_path):
     run = tmp_path / "jax-run"
-    done = subprocess.run([str(jax_sketch), "train", "--keras-backend", "jax", "--data-dir", str(shapes_data),
-                           "--run-dir", str(run), "--epochs", "8", "--batch-size", "16", "--learning-rate", "0.01", "--conv-filters", "16,16",
-                           "--rnn-units", "16", "--image-side", "12"], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            str(jax_sketch),
+            "train",
+            "--keras-backend",
+            "jax",
+            "--data-dir",
+            str(shapes_data),
+            "--run-dir",
+            str(run),
+            "--epochs",
+            "8",
+            "--batch-size",
+            "16",
+            "--learning-rate",
+            "0.01",
+            "--conv-filters",
+            "16,16",
+            "--rnn-units",
+            "16",
+            "--image-side",
+            "12",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     assert "training on CPU (JAX sees no GPU)" in done.stderr
     assert json.loads((run / "summary.json").read_text())["epochs_run"] == 8
     assert not (run / "model.tflite").exists()  # written by sketch export, where TensorFlow is
 
-    scored = subprocess.run([*SKETCH, "evaluate", str(run), "--data-dir", str(shapes_data), "--json"],
-                            capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": "jax"})
+    scored = subprocess.run(
+        [*SKETCH, "evaluate", str(run), "--data-dir", str(shapes_data), "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KERAS_BACKEND": "jax"},
+    )
     assert scored.returncode == 0, scored.stderr
     assert json.loads(scored.stdout)["top1"] >= 0.6  # three easy shapes, eight short epochs
     exported = subprocess.run([*SKETCH, "export", str(run), "--out", str(run)], capture_output=True, text=True)
     assert exported.returncode == 0 and (run / "model.tflite").is_file(), exported.stderr
     drawings = tmp_path / "d.ndjson"
     drawings.write_text(json.dumps({"drawing": [[[0, 50, 100, 150], [0, 80, 0, 80]]]}) + "\n")
-    predicted = subprocess.run([str(jax_sketch), "predict", "--model", str(run), "--json", str(drawings)],
-                               capture_output=True, text=True)
+    predicted = subprocess.run(
+        [str(jax_sketch), "predict", "--model", str(run), "--json", str(drawings)], capture_output=True, text=True
+    )
     assert predicted.returncode == 0, predicted.stderr
     assert json.loads(predicted.stdout)["predictions"][0]["label"] in SHAPES
 

@@ -19,8 +19,12 @@ def test_tensorflow_reads_batches_of_every_padded_length():
 
     rng = np.random.default_rng(0)
     lengths = rng.integers(4, 250, 400)
-    split = FlatSplit(rng.normal(size=(int(lengths.sum()), 3)).astype(np.float32),
-                      np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths, rng.integers(0, 3, 400))
+    split = FlatSplit(
+        rng.normal(size=(int(lengths.sum()), 3)).astype(np.float32),
+        np.concatenate([[0], np.cumsum(lengths)[:-1]]),
+        lengths,
+        rng.integers(0, 3, 400),
+    )
     feed = Feed(split, 8, 250, seed=0, augment=False, buckets=TRACED_BUCKETS)
     seen = {int(inputs["strokes"].shape[1]) for inputs, _, _ in _tf_dataset(feed, per_step=False).take(40)}
     assert len(seen) >= 4
@@ -28,8 +32,21 @@ def test_tensorflow_reads_batches_of_every_padded_length():
 
 def test_a_run_stopped_mid_epoch_resumes_from_its_last_checkpoint(shapes_data, tmp_path):
     run = tmp_path / "run"
-    command = [*SKETCH, "train", "--data-dir", str(shapes_data), "--run-dir", str(run), "--epochs", "3",
-               "--batch-size", "4", "--checkpoint-minutes", "0.0002", *TINY_MODEL_FLAGS]
+    command = [
+        *SKETCH,
+        "train",
+        "--data-dir",
+        str(shapes_data),
+        "--run-dir",
+        str(run),
+        "--epochs",
+        "3",
+        "--batch-size",
+        "4",
+        "--checkpoint-minutes",
+        "0.0002",
+        *TINY_MODEL_FLAGS,
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     progress = run / "checkpoint" / "progress.json"
     deadline = time.monotonic() + 300
@@ -47,8 +64,12 @@ def test_a_run_stopped_mid_epoch_resumes_from_its_last_checkpoint(shapes_data, t
     steps_per_epoch = 34  # 139 train drawings in full batches of 4
     assert stopped["position"] % steps_per_epoch != 0  # the last checkpoint was within an epoch
 
-    done = subprocess.run([*SKETCH, "train", "--resume", "--run-dir", str(run), "--data-dir", str(shapes_data)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [*SKETCH, "train", "--resume", "--run-dir", str(run), "--data-dir", str(shapes_data)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     finished = json.loads(progress.read_text())
     # Every epoch after the resume is a whole epoch of batches from where the checkpoint was.

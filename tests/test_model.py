@@ -7,8 +7,16 @@ from sketchrnn_cli.config import ConfigError, ModelConfig
 from sketchrnn_cli.model import Rasterize, build_model
 from sketchrnn_cli.strokes import parse_drawing
 
-SMALL = dict(conv_filters=(8, 12), conv_strides=(1, 2), rnn_units=8, wavenet_dilations=(1, 2, 4), wavenet_stacks=1,
-             image_side=12, image_filters=(4, 8), image_units=8)
+SMALL = dict(
+    conv_filters=(8, 12),
+    conv_strides=(1, 2),
+    rnn_units=8,
+    wavenet_dilations=(1, 2, 4),
+    wavenet_stacks=1,
+    image_side=12,
+    image_filters=(4, 8),
+    image_units=8,
+)
 CONFIGS = {
     "conv-lstm": ModelConfig(arch="conv-lstm", **SMALL),
     "conv-gru": ModelConfig(arch="conv-gru", layer_norm=True, **SMALL),
@@ -16,8 +24,9 @@ CONFIGS = {
     "conv-lstm pooled, batch norm": ModelConfig(arch="conv-lstm", per_step_loss=False, conv_norm="batch", **SMALL),
     "conv-lstm offsets only": ModelConfig(arch="conv-lstm", positions=False, **SMALL),
     "conv-lstm strokes only (no image)": ModelConfig(arch="conv-lstm", **{**SMALL, "image_side": 0}),
-    "conv-lstm strided x4, 2 layers": ModelConfig(arch="conv-lstm", conv_filters=(8, 8, 8), conv_strides=(1, 2, 2),
-                                                   rnn_units=8, rnn_layers=2),
+    "conv-lstm strided x4, 2 layers": ModelConfig(
+        arch="conv-lstm", conv_filters=(8, 8, 8), conv_strides=(1, 2, 2), rnn_units=8, rnn_layers=2
+    ),
 }
 
 

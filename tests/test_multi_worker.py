@@ -28,10 +28,29 @@ def test_two_workers_end_with_the_same_weights(shapes_data, tmp_path):
     workers = []
     for index in range(2):
         env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
-        workers.append(subprocess.Popen([*SKETCH, "train", "--data-dir", str(shapes_data), "--run-dir",
-                                         str(tmp_path / f"worker{index}"), "--epochs", "2", "--batch-size", "16",
-                                         "--device", "cpu", *TINY_MODEL_FLAGS], env=env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE, text=True))
+        workers.append(
+            subprocess.Popen(
+                [
+                    *SKETCH,
+                    "train",
+                    "--data-dir",
+                    str(shapes_data),
+                    "--run-dir",
+                    str(tmp_path / f"worker{index}"),
+                    "--epochs",
+                    "2",
+                    "--batch-size",
+                    "16",
+                    "--device",
+                    "cpu",
+                    *TINY_MODEL_FLAGS,
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     outcomes = []
     for worker in workers:
         try:

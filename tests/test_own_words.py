@@ -25,8 +25,19 @@ def own_file(path, words, per_word=30, seed=0):
     return path
 
 
-@pytest.mark.parametrize("word, fine", [("my doodle", True), ("cat", True), ("", False), (" pad", False),
-                                        ("a/b", False), (".hidden", False), ("tab\there", False), (None, False)])
+@pytest.mark.parametrize(
+    "word, fine",
+    [
+        ("my doodle", True),
+        ("cat", True),
+        ("", False),
+        (" pad", False),
+        ("a/b", False),
+        (".hidden", False),
+        ("tab\there", False),
+        (None, False),
+    ],
+)
 def test_a_word_must_be_able_to_name_a_file(word, fine):
     assert (word_problem(word) is None) == fine
 
@@ -42,19 +53,39 @@ def test_regroup_writes_one_file_per_word_and_reports_bad_lines_by_the_users_lin
 
 
 def test_own_words_join_the_data_folders_dataset_and_a_run_learns_them_from_a_trained_one(
-        shapes_data, trained_run, tmp_path):
+    shapes_data, trained_run, tmp_path
+):
     data = tmp_path / "data"
     shutil.copytree(shapes_data, data, symlinks=True)
     mine = own_file(tmp_path / "my_drawings.ndjson", {"my ring": "circle"}, per_word=40)
-    done = subprocess.run([*SKETCH, "download", "--data-dir", str(data), "--source", str(mine), "--own-categories"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [*SKETCH, "download", "--data-dir", str(data), "--source", str(mine), "--own-categories"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     from sketchrnn_cli.datastore import dataset_dir, dataset_info
 
     assert sorted(dataset_info(dataset_dir(data, "simplified")).labels) == sorted([*SHAPES, "my ring"])
     run = tmp_path / "run"
-    done = subprocess.run([*SKETCH, "train", "--data-dir", str(data), "--init-from", str(trained_run), "--run-dir",
-                           str(run), "--epochs", "1", "--batch-size", "16"], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            *SKETCH,
+            "train",
+            "--data-dir",
+            str(data),
+            "--init-from",
+            str(trained_run),
+            "--run-dir",
+            str(run),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "16",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert "1 new category: my ring" in done.stderr
     config = json.loads((run / "config.json").read_text())
@@ -91,8 +122,11 @@ def own_lines(path, word, key_ids, shape="circle"):
 
 
 def own_download(data, source):
-    return subprocess.run([*SKETCH, "download", "--data-dir", str(data), "--source", str(source), "--own-categories"],
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [*SKETCH, "download", "--data-dir", str(data), "--source", str(source), "--own-categories"],
+        capture_output=True,
+        text=True,
+    )
 
 
 def category_total(data, name):
@@ -143,7 +177,7 @@ def test_a_killed_regroups_leftovers_are_removed_by_the_next(tmp_path):
 
 def test_a_word_too_long_in_bytes_for_a_file_name_is_one_skipped_line(tmp_path):
     """Red team 2, #10: 70 emoji (under 100 characters, 280 bytes) aborted the download: "file name too long"."""
-    source = own_lines(tmp_path / "mine.ndjson", "\U0001F431" * 70, [1])
+    source = own_lines(tmp_path / "mine.ndjson", "\U0001f431" * 70, [1])
     with source.open("a") as handle:
         handle.write(json.dumps({"word": "cat", "key_id": "2", "drawing": [[[0, 9], [0, 9]]]}) + "\n")
     regrouped = regroup(source, tmp_path / "out", "simplified", 250)
@@ -152,14 +186,21 @@ def test_a_word_too_long_in_bytes_for_a_file_name_is_one_skipped_line(tmp_path):
 
 def test_any_number_of_words_regroups_within_few_open_files(tmp_path):
     """Red team 2, #11: 1,100 words (400 under ulimit -n 256) failed with "too many open files"."""
-    lines = [json.dumps({"word": f"word {i}", "key_id": str(i), "drawing": [[[0, 9, i % 200], [0, 9, 3]]]})
-             for i in range(1100)]
+    lines = [
+        json.dumps({"word": f"word {i}", "key_id": str(i), "drawing": [[[0, 9, i % 200], [0, 9, 3]]]})
+        for i in range(1100)
+    ]
     (tmp_path / "mine.ndjson").write_text("\n".join(lines * 2) + "\n")
-    script = ("import resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128)); "
-              "from pathlib import Path; from sketchrnn_cli.own_words import regroup; "
-              "print(len(regroup(Path(sys.argv[1]), Path(sys.argv[2]), 'simplified', 250).words))")
-    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "mine.ndjson"), str(tmp_path / "out")],
-                          capture_output=True, text=True)
+    script = (
+        "import resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128)); "
+        "from pathlib import Path; from sketchrnn_cli.own_words import regroup; "
+        "print(len(regroup(Path(sys.argv[1]), Path(sys.argv[2]), 'simplified', 250).words))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "mine.ndjson"), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0 and done.stdout.strip() == "1100", done.stderr
     assert (tmp_path / "out/full/simplified/word 7.ndjson").read_text().count("\n") == 1
 

@@ -31,8 +31,9 @@ def test_a_subset_of_categories_is_renumbered_in_the_order_asked(build):
     assert len(subset) == np.isin(everything.labels, [0, 2]).sum()
     assert set(subset.labels.tolist()) == {0, 1}
     first_square = np.flatnonzero(everything.labels == 2)[0]
-    assert np.array_equal(subset.sequence(np.flatnonzero(subset.labels == 0)[0], 999),
-                          everything.sequence(first_square, 999))
+    assert np.array_equal(
+        subset.sequence(np.flatnonzero(subset.labels == 0)[0], 999), everything.sequence(first_square, 999)
+    )
 
 
 def test_bucket_bounds_are_few_multiples_of_16_up_to_max_length():
@@ -70,8 +71,9 @@ def test_augmentation_keeps_the_unit_box_the_pen_ends_and_two_points():
 
 def test_augmentation_drops_points_and_strokes_sometimes_and_rotates():
     rng = np.random.default_rng(1)
-    strokes = np.tile(np.array([[0.1, 0, 0]] * 9 + [[0.1, 0, 1]] + [[0, 0.1, 0]] * 9 + [[0, 0.1, 1]], np.float32),
-                      (100, 1, 1))
+    strokes = np.tile(
+        np.array([[0.1, 0, 0]] * 9 + [[0.1, 0, 1]] + [[0, 0.1, 0]] * 9 + [[0, 0.1, 1]], np.float32), (100, 1, 1)
+    )
     out, kept = augment(strokes, np.full(100, 20, np.int32), rng)
     assert kept.min() < 20 and kept.max() <= 20
     directions = {round(float(np.arctan2(row[1, 1], row[1, 0])), 4) for row in out}
@@ -82,7 +84,7 @@ def test_make_batch_pads_with_zeros_and_per_step_targets_weight_real_steps(build
     split = FlatSplit.open(build, "train", SHAPES)
     inputs, labels = make_batch(split, np.arange(4), 64, 250)
     assert inputs["strokes"].shape == (4, 64, 3) and inputs["length"].tolist() == split.lengths[:4].tolist()
-    assert not inputs["strokes"][0, inputs["length"][0]:].any()
+    assert not inputs["strokes"][0, inputs["length"][0] :].any()
     targets, weights = per_step_targets(labels, np.array([3, 64, 1, 10]), 64, 2)
     assert targets.shape == (4, 32) and weights.sum(axis=1).tolist() == [2, 32, 1, 5]
 
@@ -114,8 +116,12 @@ def test_streaming_holds_batches_not_the_dataset(tmp_path):
     strokes = np.lib.format.open_memmap(tmp_path / "strokes.npy", "w+", np.float32, (int(lengths.sum()), 3))
     strokes[:] = 0.01
     strokes.flush()
-    split = FlatSplit(np.load(tmp_path / "strokes.npy", mmap_mode="r"), np.arange(len(lengths)) * 40, lengths,
-                      np.zeros(len(lengths), np.int64))
+    split = FlatSplit(
+        np.load(tmp_path / "strokes.npy", mmap_mode="r"),
+        np.arange(len(lengths)) * 40,
+        lengths,
+        np.zeros(len(lengths), np.int64),
+    )
     stream = Feed(split, 64, 250, seed=0, augment=True, workers=2).stream()
     tracemalloc.start()
     for _ in range(400):  # 25,600 drawings

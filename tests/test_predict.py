@@ -18,16 +18,19 @@ from conftest import SKETCH, shape_drawing
 def sketch(*args, stdin=None, env=None):
     import os
 
-    return subprocess.run([*SKETCH, *args], input=stdin, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [*SKETCH, *args], input=stdin, capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
 
 
 @pytest.fixture
 def drawings_file(tmp_path):
     rng = np.random.default_rng(7)
-    lines = [json.dumps({"word": "circle", "key_id": "1", "drawing": shape_drawing("circle", rng)}),
-             json.dumps(shape_drawing("square", rng)),  # a bare drawing array
-             json.dumps({"word": "zigzag", "key_id": "3", "drawing": shape_drawing("zigzag", rng)})]
+    lines = [
+        json.dumps({"word": "circle", "key_id": "1", "drawing": shape_drawing("circle", rng)}),
+        json.dumps(shape_drawing("square", rng)),  # a bare drawing array
+        json.dumps({"word": "zigzag", "key_id": "3", "drawing": shape_drawing("zigzag", rng)}),
+    ]
     path = tmp_path / "mine.ndjson"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -38,7 +41,10 @@ def test_json_lines_name_source_line_key_id_and_top_k(trained_run, drawings_file
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert [(r["source"], r["line"], r["key_id"]) for r in rows] == [
-        (str(drawings_file), 1, "1"), (str(drawings_file), 2, None), (str(drawings_file), 3, "3")]
+        (str(drawings_file), 1, "1"),
+        (str(drawings_file), 2, None),
+        (str(drawings_file), 3, "3"),
+    ]
     assert all(len(r["predictions"]) == 2 for r in rows)
     assert [r["predictions"][0]["label"] for r in rows] == ["circle", "square", "zigzag"]
     for row in rows:
@@ -49,11 +55,14 @@ def test_json_lines_name_source_line_key_id_and_top_k(trained_run, drawings_file
 def test_standard_input_and_both_backends_agree(trained_run, drawings_file):
     text = drawings_file.read_text()
     by_litert = sketch("predict", "--model", str(trained_run), "--json", "-", stdin=text)
-    by_tensorflow = sketch("predict", "--model", str(trained_run), "--json", "-", stdin=text,
-                           env={"SKETCH_BACKEND": "tensorflow"})
+    by_tensorflow = sketch(
+        "predict", "--model", str(trained_run), "--json", "-", stdin=text, env={"SKETCH_BACKEND": "tensorflow"}
+    )
     assert by_litert.returncode == 0 and by_tensorflow.returncode == 0, by_tensorflow.stderr
-    top = [[json.loads(line)["predictions"][0]["label"] for line in done.stdout.splitlines()]
-           for done in (by_litert, by_tensorflow)]
+    top = [
+        [json.loads(line)["predictions"][0]["label"] for line in done.stdout.splitlines()]
+        for done in (by_litert, by_tensorflow)
+    ]
     assert top[0] == top[1] and len(top[0]) == 3
     assert json.loads(by_litert.stdout.splitlines()[0])["source"] == "<stdin>"
 
@@ -112,15 +121,24 @@ def test_bad_lines_get_file_and_line_and_good_ones_are_still_classified(trained_
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda run: shutil.rmtree(run), "no such run folder"),
-    (lambda run: (run / "config.json").unlink(), "config.json: missing"),
-    (lambda run: (run / "config.json").write_text(
-        re.sub('"format_version": [0-9]+', '"format_version": 99', (run / "config.json").read_text())),
-     "format_version 99 is not supported"),
-    (lambda run: (run / "labels.txt").write_text("circle\nsquare\n"), "labels.txt: 2 labels that differ"),
-    (lambda run: (run / "model.tflite").write_bytes(b"not a flatbuffer"), "model.tflite: not a readable LiteRT model"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda run: shutil.rmtree(run), "no such run folder"),
+        (lambda run: (run / "config.json").unlink(), "config.json: missing"),
+        (
+            lambda run: (run / "config.json").write_text(
+                re.sub('"format_version": [0-9]+', '"format_version": 99', (run / "config.json").read_text())
+            ),
+            "format_version 99 is not supported",
+        ),
+        (lambda run: (run / "labels.txt").write_text("circle\nsquare\n"), "labels.txt: 2 labels that differ"),
+        (
+            lambda run: (run / "model.tflite").write_bytes(b"not a flatbuffer"),
+            "model.tflite: not a readable LiteRT model",
+        ),
+    ],
+)
 def test_a_broken_model_folder_is_one_clear_error(trained_run, drawings_file, tmp_path, damage, message):
     run = tmp_path / "run"
     shutil.copytree(trained_run, run)
@@ -157,9 +175,17 @@ def test_an_input_without_drawings_says_so_and_fails(trained_run, tmp_path, cont
 
 def test_a_closed_pipe_stops_the_table_output_quietly_too(trained_run):
     """Red team 2, #14: `sketch predict FILE | head -1` exited 1 with the table output (141 with --json)."""
-    lines = "".join(json.dumps({"key_id": str(i), "drawing": shape_drawing("circle", np.random.default_rng(i))}) + "\n"
-                    for i in range(300))
-    done = subprocess.run(f"{' '.join(SKETCH)} predict --model {trained_run} - | head -1; exit ${{PIPESTATUS[0]}}",
-                          shell=True, input=lines, capture_output=True, text=True, executable="/bin/bash")
+    lines = "".join(
+        json.dumps({"key_id": str(i), "drawing": shape_drawing("circle", np.random.default_rng(i))}) + "\n"
+        for i in range(300)
+    )
+    done = subprocess.run(
+        f"{' '.join(SKETCH)} predict --model {trained_run} - | head -1; exit ${{PIPESTATUS[0]}}",
+        shell=True,
+        input=lines,
+        capture_output=True,
+        text=True,
+        executable="/bin/bash",
+    )
     assert done.returncode == 141 and done.stdout.count("\n") == 1
     assert done.stderr == ""

@@ -23,8 +23,10 @@ def test_bad_lines_are_skipped_with_file_line_and_reason_and_reading_goes_on():
     assert [type(r) for r in records] == [Drawing] + [Skipped] * 8 + [Drawing]
     assert [r.line for r in records] == [1, 2, 3, 4, 5, 6, 7, 8, 9, 11]
     reasons = [r.reason for r in records if isinstance(r, Skipped)]
-    for reason, expected in zip(reasons, ["bad JSON", "UTF-8", "empty", "fewer than 2", "not finite",
-                                          "different lengths", "'drawing' field", "JSON"]):
+    for reason, expected in zip(
+        reasons,
+        ["bad JSON", "UTF-8", "empty", "fewer than 2", "not finite", "different lengths", "'drawing' field", "JSON"],
+    ):
         assert expected in reason
     assert str(records[1]).startswith("cats.ndjson:2: bad JSON")
 

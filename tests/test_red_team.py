@@ -19,6 +19,7 @@ from conftest import SKETCH, TINY, dataset_rows, drawing_line, one_error_line, s
 
 # 1. Data loss: dotfiles of a folder that is not a run.
 
+
 def test_1_train_refuses_a_folder_that_is_not_a_run_and_deletes_nothing(shapes_data, tmp_path):
     folder = tmp_path / "project"
     folder.mkdir()
@@ -40,6 +41,7 @@ def test_1_resuming_a_run_keeps_files_the_user_put_in_it(shapes_data, run_copy):
 
 
 # 4. Writes never follow symbolic links.
+
 
 def test_4_export_replaces_planted_links_instead_of_writing_through_them(run_copy, tmp_path):
     out = tmp_path / "serving"
@@ -67,9 +69,11 @@ def test_4_a_planted_lock_link_is_refused_and_its_target_untouched(shapes_data, 
 
 # 5. Degenerate drawings are rejected, never NaN.
 
+
 def test_5_a_drawing_too_small_to_scale_is_an_error_line_not_nan(run_copy):
-    done = sketch("predict", "--model", run_copy, "--json", "-",
-                  stdin='{"drawing":[[[0,1e-320],[0,1e-320]]]}\n' + drawing_line())
+    done = sketch(
+        "predict", "--model", run_copy, "--json", "-", stdin='{"drawing":[[[0,1e-320],[0,1e-320]]]}\n' + drawing_line()
+    )
     assert done.returncode == 1
     assert "too small to scale" in done.stderr and "NaN" not in done.stdout and "nan" not in done.stdout
     assert len(done.stdout.splitlines()) == 1  # the good drawing after it is still classified
@@ -80,9 +84,11 @@ def test_5_a_loss_that_is_not_a_number_stops_training_with_a_clear_message(shape
 
     weights = run_copy / "checkpoint" / "last.weights.h5"
     with h5py.File(weights, "r+") as saved:
+
         def poison(name, item):
             if isinstance(item, h5py.Dataset) and item.dtype.kind == "f" and "optimizer" not in name:
                 item[...] = np.nan
+
         saved.visititems(poison)
     progress = run_copy / "checkpoint" / "progress.json"
     state = json.loads(progress.read_text())
@@ -97,22 +103,29 @@ def test_5_a_loss_that_is_not_a_number_stops_training_with_a_clear_message(shape
 
 # 8, 9, 10. A hand-edited config.json: every field bounded, nesting bounded.
 
-@pytest.mark.parametrize("section, key, value, message", [
-    ("train", "learning_rate", -1, "train.learning_rate must be in (0, 1], got -1"),
-    ("train", "epochs", -1, "train.epochs must be in [1, 100000], got -1"),
-    ("train", "batch_size", 0, "train.batch_size must be in [1, 8192], got 0"),
-    ("train", "batch_size", -5, "train.batch_size must be in [1, 8192], got -5"),
-    ("data", "max_length", 1, "data.max_length must be in [2, 10000], got 1"),
-    ("model", "image_side", 100000, "model.image_side must be in [0, 64], got 100000"),
-])
-def test_8_10_an_out_of_bounds_config_value_is_one_line_naming_the_field(shapes_data, run_copy, section, key,
-                                                                         value, message):
+
+@pytest.mark.parametrize(
+    "section, key, value, message",
+    [
+        ("train", "learning_rate", -1, "train.learning_rate must be in (0, 1], got -1"),
+        ("train", "epochs", -1, "train.epochs must be in [1, 100000], got -1"),
+        ("train", "batch_size", 0, "train.batch_size must be in [1, 8192], got 0"),
+        ("train", "batch_size", -5, "train.batch_size must be in [1, 8192], got -5"),
+        ("data", "max_length", 1, "data.max_length must be in [2, 10000], got 1"),
+        ("model", "image_side", 100000, "model.image_side must be in [0, 64], got 100000"),
+    ],
+)
+def test_8_10_an_out_of_bounds_config_value_is_one_line_naming_the_field(
+    shapes_data, run_copy, section, key, value, message
+):
     config = json.loads((run_copy / "config.json").read_text())
     config[section][key] = value
     (run_copy / "config.json").write_text(json.dumps(config))
     (run_copy / "summary.json").unlink()
-    for done in (sketch("train", "--data-dir", shapes_data, "--run-dir", run_copy, "--resume"),
-                 sketch("predict", "--model", run_copy, "-", stdin=drawing_line())):
+    for done in (
+        sketch("train", "--data-dir", shapes_data, "--run-dir", run_copy, "--resume"),
+        sketch("predict", "--model", run_copy, "-", stdin=drawing_line()),
+    ):
         one_error_line(done, str(run_copy / "config.json"), message)
 
 
@@ -121,15 +134,18 @@ def test_9_a_config_nested_absurdly_deep_is_one_line_everywhere(shapes_data, run
     runs = tmp_path / "runs"
     runs.mkdir()
     shutil.copytree(run_copy, runs / "deep")
-    for done in (sketch("predict", "--model", run_copy, "-", stdin=drawing_line()),
-                 sketch("evaluate", run_copy, "--data-dir", shapes_data),
-                 sketch("train", "--data-dir", shapes_data, "--run-dir", run_copy, "--resume")):
+    for done in (
+        sketch("predict", "--model", run_copy, "-", stdin=drawing_line()),
+        sketch("evaluate", run_copy, "--data-dir", shapes_data),
+        sketch("train", "--data-dir", shapes_data, "--run-dir", run_copy, "--resume"),
+    ):
         one_error_line(done, "config.json", "nested too deeply")
     every = sketch("evaluate-all", runs, "--data-dir", shapes_data)
     assert every.returncode == 1 and "nested too deeply" in every.stderr and "Traceback" not in every.stderr
 
 
 # 11. A LiteRT model of another input width.
+
 
 def test_11_a_tflite_model_of_another_input_width_is_one_line(run_copy):
     import keras
@@ -145,8 +161,12 @@ def test_11_a_tflite_model_of_another_input_width_is_one_line(run_copy):
         write_tflite(model, run_copy / "model.tflite")
     import tensorflow as tf
 
-    signature = [{"strokes": tf.TensorSpec([1, None, 4], tf.float32, name="strokes"),
-                  "length": tf.TensorSpec([1], tf.int32, name="length")}]
+    signature = [
+        {
+            "strokes": tf.TensorSpec([1, None, 4], tf.float32, name="strokes"),
+            "length": tf.TensorSpec([1], tf.int32, name="length"),
+        }
+    ]
     model.export(str(run_copy / "wide"), format="tf_saved_model", input_signature=signature, verbose=False)
     (run_copy / "model.tflite").write_bytes(tf.lite.TFLiteConverter.from_saved_model(str(run_copy / "wide")).convert())
     done = sketch("predict", "--model", run_copy, "-", stdin=drawing_line())
@@ -154,6 +174,7 @@ def test_11_a_tflite_model_of_another_input_width_is_one_line(run_copy):
 
 
 # 12. evaluate-all keeps its table when one run is damaged.
+
 
 def test_12_evaluate_all_keeps_the_table_and_names_the_damaged_run(shapes_data, trained_run, tmp_path):
     runs = tmp_path / "runs"
@@ -168,6 +189,7 @@ def test_12_evaluate_all_keeps_the_table_and_names_the_damaged_run(shapes_data, 
 
 # 13. sketch info with damaged metadata.
 
+
 def test_13_info_names_a_damaged_dataset_and_still_reports(shapes_data, tmp_path):
     data = tmp_path / "data"
     shutil.copytree(shapes_data, data)
@@ -181,9 +203,15 @@ def test_13_info_names_a_damaged_dataset_and_still_reports(shapes_data, tmp_path
 
 # 18. A pipe gets each answer at once; a signal keeps what was printed.
 
+
 def test_18_predict_on_a_pipe_answers_each_drawing_at_once_and_stops_cleanly(run_copy):
-    process = subprocess.Popen([*SKETCH, "predict", "--model", str(run_copy), "--json", "-"], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*SKETCH, "predict", "--model", str(run_copy), "--json", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         for index, shape in enumerate(("circle", "square")):
             process.stdin.write(drawing_line(shape, str(index), seed=index))
@@ -202,6 +230,7 @@ def test_18_predict_on_a_pipe_answers_each_drawing_at_once_and_stops_cleanly(run
 
 # 19. A FIFO in an evaluate --data folder.
 
+
 def test_19_evaluate_reads_regular_files_only(run_copy, tmp_path):
     folder = tmp_path / "mine"
     folder.mkdir()
@@ -216,10 +245,14 @@ def test_19_evaluate_reads_regular_files_only(run_copy, tmp_path):
 
 # 20. Every interrupted run can be resumed from its own message.
 
+
 def training_started(data: Path, run_dir: Path, epochs: int) -> subprocess.Popen:
     """A `sketch train` subprocess, returned once it has written its run's config.json."""
-    process = subprocess.Popen([*SKETCH, "train", "--data-dir", str(data), "--run-dir", str(run_dir), *TINY,
-                                "--epochs", str(epochs)], stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*SKETCH, "train", "--data-dir", str(data), "--run-dir", str(run_dir), *TINY, "--epochs", str(epochs)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 120
     while not (run_dir / "config.json").exists():
         assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
@@ -256,6 +289,7 @@ def test_20_a_run_interrupted_while_saving_its_files_finishes_them_on_resume(sha
 
 # 21. A full disk names the path and says what to do.
 
+
 def test_21_a_full_disk_is_one_line_with_the_path_and_a_hint(run_copy, tiny_disk):
     (tiny_disk / "filler").write_bytes(b"\0" * (2 * 1024 * 1024 - 64 * 1024))
     done = sketch("export", run_copy, "--format", "saved_model", "--out", tiny_disk / "serving")
@@ -264,6 +298,7 @@ def test_21_a_full_disk_is_one_line_with_the_path_and_a_hint(run_copy, tiny_disk
 
 
 # 22. Cosmetic but real.
+
 
 def test_22_escape_codes_in_a_key_id_never_reach_the_terminal(run_copy):
     line = json.dumps({"key_id": "\u001b[2J", "drawing": shape_drawing("circle", np.random.default_rng(0))})
@@ -274,8 +309,14 @@ def test_22_escape_codes_in_a_key_id_never_reach_the_terminal(run_copy):
 
 def test_22_a_closed_pipe_stops_predict_quietly(run_copy):
     lines = "".join(drawing_line("circle", str(i), seed=i) for i in range(300))
-    done = subprocess.run(f"{' '.join(SKETCH)} predict --model {run_copy} --json - | head -1", shell=True,
-                          input=lines, capture_output=True, text=True, executable="/bin/bash")
+    done = subprocess.run(
+        f"{' '.join(SKETCH)} predict --model {run_copy} --json - | head -1",
+        shell=True,
+        input=lines,
+        capture_output=True,
+        text=True,
+        executable="/bin/bash",
+    )
     assert done.stdout.count("\n") == 1
     assert done.stderr == ""
 
@@ -290,6 +331,7 @@ def test_22_a_byte_order_mark_does_not_fail_the_first_line(run_copy, tmp_path):
 
 # 2, 3, 14. Datasets are published whole, one writer at a time, never under a reader's feet.
 
+
 def download_args(data, source, categories="circle,zigzag,square", *extra):
     return ["download", "--data-dir", data, "--source", source, "--categories", categories, *extra]
 
@@ -301,9 +343,16 @@ def long_drawings_bucket(root, per_shape: int):
     folder = root / "full" / "simplified"
     folder.mkdir(parents=True)
     for index, shape in enumerate(("circle", "zigzag", "square")):
-        lines = [json.dumps({"word": shape, "key_id": str(10**15 + index * 10**6 + i),
-                             "drawing": [[rng.integers(0, 256, 300).tolist(), rng.integers(0, 256, 300).tolist()]]})
-                 for i in range(per_shape)]
+        lines = [
+            json.dumps(
+                {
+                    "word": shape,
+                    "key_id": str(10**15 + index * 10**6 + i),
+                    "drawing": [[rng.integers(0, 256, 300).tolist(), rng.integers(0, 256, 300).tolist()]],
+                }
+            )
+            for i in range(per_shape)
+        ]
         (folder / f"{shape}.ndjson").write_text("\n".join(lines) + "\n")
     return root
 
@@ -319,9 +368,15 @@ def test_2_a_failed_rebuild_keeps_the_previous_dataset(bucket, tmp_path, http_mi
     assert dataset_rows(data) == before
     shutil.rmtree(data / "converted")  # the user frees the space the finished conversions took
     slow_url, _ = http_mirror(big, delay=0.05)
-    process = subprocess.Popen([*SKETCH, *download_args(str(data), slow_url, "circle,zigzag,square",
-                                                        "--max-per-class", "100", "--no-keep-downloads")],
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [
+            *SKETCH,
+            *download_args(
+                str(data), slow_url, "circle,zigzag,square", "--max-per-class", "100", "--no-keep-downloads"
+            ),
+        ],
+        stderr=subprocess.PIPE,
+    )
     time.sleep(2)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 128 + signal.SIGTERM, process.stderr.read()
@@ -347,8 +402,9 @@ def test_3_two_downloads_into_one_data_folder_are_refused_not_mixed(bucket, tmp_
     finally:
         first.kill()
     for name in ("circle", "zigzag", "square"):
-        assert (data / f"downloads/full/simplified/{name}.ndjson").read_bytes() == \
-            (big / f"full/simplified/{name}.ndjson").read_bytes()
+        assert (data / f"downloads/full/simplified/{name}.ndjson").read_bytes() == (
+            big / f"full/simplified/{name}.ndjson"
+        ).read_bytes()
 
 
 def test_14_a_download_while_training_reads_never_breaks_the_training(shapes_data, bucket, tmp_path):
@@ -368,14 +424,17 @@ def test_14_a_download_while_training_reads_never_breaks_the_training(shapes_dat
 
 # 6, 7. What arrives is checked before it is accepted.
 
+
 def test_6_a_captive_portal_page_is_never_accepted(bucket, tmp_path, http_mirror):
     portal = tmp_path / "portal"
     for name in ("circle", "square"):
         page = portal / f"full/simplified/{name}.ndjson"
         page.parent.mkdir(parents=True, exist_ok=True)
         page.write_text("<html><body>Please log in to the hotel wifi</body></html>\n")
-    for misbehaviour, message in (({"content_type": "text/html; charset=utf-8"}, "is a web page"),
-                                  ({"content_type": "text/plain"}, "is not Quick, Draw! ndjson")):
+    for misbehaviour, message in (
+        ({"content_type": "text/html; charset=utf-8"}, "is a web page"),
+        ({"content_type": "text/plain"}, "is not Quick, Draw! ndjson"),
+    ):
         url, _ = http_mirror(portal, **misbehaviour)
         data = tmp_path / f"data-{len(message)}"
         # One worker: with two, the first to fail stops the other mid-file, whose .part a later run resumes.
@@ -390,10 +449,13 @@ def test_6_a_category_with_no_drawings_is_an_error(bucket, tmp_path):
     one_error_line(done, "no valid drawings for 'square'", "square.ndjson:1")
 
 
-@pytest.mark.parametrize("misbehaviour, message", [
-    ({"short_length": 1000}, "ends in the middle of a line"),
-    ({"md5": "AAAAAAAAAAAAAAAAAAAAAA=="}, "does not match the MD5 checksum"),
-])
+@pytest.mark.parametrize(
+    "misbehaviour, message",
+    [
+        ({"short_length": 1000}, "ends in the middle of a line"),
+        ({"md5": "AAAAAAAAAAAAAAAAAAAAAA=="}, "does not match the MD5 checksum"),
+    ],
+)
 def test_7_a_download_that_is_cut_or_corrupt_is_rejected(bucket, tmp_path, http_mirror, misbehaviour, message):
     url, _ = http_mirror(bucket, **misbehaviour)
     data = tmp_path / "data"
@@ -406,11 +468,13 @@ def test_7_a_download_with_the_right_checksum_is_accepted(bucket, tmp_path, http
     url, _ = http_mirror(bucket, md5=True)
     data = tmp_path / "data"
     assert sketch(*download_args(data, url, "circle")).returncode == 0
-    assert (data / "downloads/full/simplified/circle.ndjson").read_bytes() == \
-        (bucket / "full/simplified/circle.ndjson").read_bytes()
+    assert (data / "downloads/full/simplified/circle.ndjson").read_bytes() == (
+        bucket / "full/simplified/circle.ndjson"
+    ).read_bytes()
 
 
 # 15, 16. Bounded memory on hostile files; hostile strings are skipped, not fatal.
+
 
 def test_15_a_zip_bombed_or_self_referencing_npz_is_refused_before_it_is_expanded(tmp_path):
     import zipfile
@@ -438,8 +502,11 @@ def test_15_an_endless_line_is_cut_off_with_bounded_memory(run_copy):
 
     from sketchrnn_cli.reader import lines_of, read_lines
 
-    records = list(read_lines(lines_of(io.BytesIO(b"x" * 5000 + b"\n" + drawing_line().encode()), limit=1000),
-                              "endless", limit=1000))
+    records = list(
+        read_lines(
+            lines_of(io.BytesIO(b"x" * 5000 + b"\n" + drawing_line().encode()), limit=1000), "endless", limit=1000
+        )
+    )
     assert len(records) == 1 and "longer than 1,000 bytes" in records[0].reason
 
 
@@ -456,6 +523,7 @@ def test_16_a_lone_surrogate_key_id_is_skipped_with_its_line(bucket, tmp_path, r
 
 
 # 17, 21. A stalled or silent server is timed out with a clear message.
+
 
 def test_17_a_server_that_trickles_is_timed_out(bucket, tmp_path, http_mirror):
     url, _ = http_mirror(bucket, delay=0.3, piece=1)

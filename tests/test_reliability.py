@@ -43,8 +43,20 @@ def test_a_download_killed_mid_file_resumes_to_the_same_dataset(tmp_path, http_m
     assert [r[0] for r in handler.requests] == ["/full/simplified/zigzag.ndjson", "/full/simplified/square.ndjson"]
     assert handler.requests[0][1].startswith("bytes=")  # a Range request: only the rest was fetched
 
-    fresh = subprocess.run([*SKETCH, "download", "--data-dir", str(tmp_path / "fresh"), "--categories",
-                            ",".join(SHAPES), "--source", str(bucket)], capture_output=True, text=True)
+    fresh = subprocess.run(
+        [
+            *SKETCH,
+            "download",
+            "--data-dir",
+            str(tmp_path / "fresh"),
+            "--categories",
+            ",".join(SHAPES),
+            "--source",
+            str(bucket),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert fresh.returncode == 0, fresh.stderr
     assert dataset_rows(data) == dataset_rows(tmp_path / "fresh")
 
@@ -62,8 +74,12 @@ def test_training_killed_during_an_epoch_resumes_from_the_last_finished_one(shap
     run_dir = tmp_path / "run"
     args = ["train", "--data-dir", str(shapes_data), "--run-dir", str(run_dir), *TINY]
     # SIGINT ignored on the way in, as a shell does for background jobs: sketch must still stop.
-    process = subprocess.Popen([*SKETCH, *args, "--epochs", "40"], stderr=subprocess.PIPE, text=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    process = subprocess.Popen(
+        [*SKETCH, *args, "--epochs", "40"],
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
     wait_for(lambda: progress_epoch(run_dir) >= 2, process=process)
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=60)
@@ -74,8 +90,11 @@ def test_training_killed_during_an_epoch_resumes_from_the_last_finished_one(shap
     assert saved >= 2
     assert not (run_dir / "model.keras").exists()  # never a half-written model under the real name
 
-    resumed = subprocess.run([*SKETCH, "train", "--data-dir", str(shapes_data), "--run-dir", str(run_dir),
-                              "--resume"], capture_output=True, text=True)
+    resumed = subprocess.run(
+        [*SKETCH, "train", "--data-dir", str(shapes_data), "--run-dir", str(run_dir), "--resume"],
+        capture_output=True,
+        text=True,
+    )
     assert resumed.returncode == 0, resumed.stderr
     history = json.loads((run_dir / "history.json").read_text())
     assert [h["epoch"] for h in history] == list(range(1, len(history) + 1))
@@ -86,12 +105,18 @@ def test_training_killed_during_an_epoch_resumes_from_the_last_finished_one(shap
 
 def test_a_second_trainer_on_the_same_run_folder_is_refused(shapes_data, tmp_path):
     run_dir = tmp_path / "run"
-    process = subprocess.Popen([*SKETCH, "train", "--data-dir", str(shapes_data), "--run-dir", str(run_dir), *TINY,
-                                "--epochs", "200"], stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [*SKETCH, "train", "--data-dir", str(shapes_data), "--run-dir", str(run_dir), *TINY, "--epochs", "200"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for(lambda: progress_epoch(run_dir) >= 1, process=process)
-        second = subprocess.run([*SKETCH, "train", "--data-dir", str(shapes_data), "--run-dir", str(run_dir),
-                                 "--resume"], capture_output=True, text=True)
+        second = subprocess.run(
+            [*SKETCH, "train", "--data-dir", str(shapes_data), "--run-dir", str(run_dir), "--resume"],
+            capture_output=True,
+            text=True,
+        )
         assert second.returncode == 1
         assert f"{run_dir} is in use by sketch train (pid {process.pid})" in second.stderr
         assert process.poll() is None  # the first one goes on
@@ -105,8 +130,9 @@ def test_a_bad_model_option_is_one_clear_error_and_the_run_folder_stays_usable(s
     args = [*SKETCH, "train", "--data-dir", str(shapes_data), "--run-dir", str(run_dir), *TINY, "--epochs", "1"]
     bad = subprocess.run([*args, "--image-side", "4"], capture_output=True, text=True)
     assert bad.returncode == 1
-    assert bad.stderr.strip() == ("Error: image_side 4 is too small for 3 2x2 poolings; "
-                                  "use at least 8, or 0 for no image")
+    assert bad.stderr.strip() == (
+        "Error: image_side 4 is too small for 3 2x2 poolings; use at least 8, or 0 for no image"
+    )
     assert not (run_dir / "config.json").exists()
     good = subprocess.run([*args, "--image-side", "0"], capture_output=True, text=True)
     assert good.returncode == 0, good.stderr
@@ -138,8 +164,12 @@ def test_loading_a_run_never_deserialises_code_from_the_model_file(trained_run, 
     strokes = keras.Input((None, 3), name="strokes")
     evil = keras.layers.Lambda(lambda x: x * 2)(strokes)  # would run arbitrary code if deserialised
     keras.Model(strokes, keras.layers.Dense(3)(evil)).save(run / "model.keras")
-    done = subprocess.run([*SKETCH, "predict", "--backend", "tensorflow", "--model", str(run), "-"],
-                          input='[[[0, 5], [0, 5]]]\n', capture_output=True, text=True)
+    done = subprocess.run(
+        [*SKETCH, "predict", "--backend", "tensorflow", "--model", str(run), "-"],
+        input="[[[0, 5], [0, 5]]]\n",
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 1
     assert "model.keras: cannot load weights" in done.stderr and "Traceback" not in done.stderr
     assert RunFiles(run).config.is_file()

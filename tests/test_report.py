@@ -21,8 +21,9 @@ def scored(classes: int, per_class: int, seed: int = 0):
     logits = rng.normal(size=(len(labels), classes)).astype(np.float32)
     logits[np.arange(len(labels)), labels] += 2.5
     probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    sequences = [np.column_stack([rng.normal(0, 0.05, (60, 2)), (np.arange(60) % 20 == 19)]).astype(np.float32)
-                 for _ in labels]
+    sequences = [
+        np.column_stack([rng.normal(0, 0.05, (60, 2)), (np.arange(60) % 20 == 19)]).astype(np.float32) for _ in labels
+    ]
     return labels, probabilities, sequences
 
 
@@ -39,10 +40,19 @@ def test_confusion_matrix_counts_true_by_predicted():
 def test_a_345_category_report_stays_under_3_mb_with_one_path_per_colour():
     names = all_categories()
     labels, probabilities, sequences = scored(len(names), 20)
-    history = [{"epoch": e, "loss": 2 / e, "accuracy": 1 - 1 / e, "val_accuracy": 1 - 1.2 / e,
-                "learning_rate": 3e-3 / e} for e in range(1, 101)]
-    data = ReportData("big", {**metrics_report(probabilities, labels, list(names)), "source": "test", "backend": "x"},
-                      names, labels, probabilities, sequences, history)
+    history = [
+        {"epoch": e, "loss": 2 / e, "accuracy": 1 - 1 / e, "val_accuracy": 1 - 1.2 / e, "learning_rate": 3e-3 / e}
+        for e in range(1, 101)
+    ]
+    data = ReportData(
+        "big",
+        {**metrics_report(probabilities, labels, list(names)), "source": "test", "backend": "x"},
+        names,
+        labels,
+        probabilities,
+        sequences,
+        history,
+    )
     page = render(data)
     assert len(page.encode()) < 3_000_000
     assert page.count('<path class="cells"') <= len(COLOUR_STEPS)
@@ -55,8 +65,17 @@ def test_a_345_category_report_stays_under_3_mb_with_one_path_per_colour():
 def test_names_are_escaped():
     names = ("<b>cat</b>", "dog & co")
     labels, probabilities, sequences = scored(2, 3)
-    page = render(ReportData("r<1>", {**metrics_report(probabilities, labels, list(names)), "source": "s",
-                                      "backend": "b"}, names, labels, probabilities, sequences, []))
+    page = render(
+        ReportData(
+            "r<1>",
+            {**metrics_report(probabilities, labels, list(names)), "source": "s", "backend": "b"},
+            names,
+            labels,
+            probabilities,
+            sequences,
+            [],
+        )
+    )
     assert "<b>cat</b>" not in page and "&lt;b&gt;cat&lt;/b&gt;" in page and "dog &amp; co" in page
 
 
@@ -70,10 +89,18 @@ def test_a_hand_edited_history_draws_only_what_can_be_drawn():
     --report; NaN and infinite losses reached the SVG as `nan` points."""
     from sketchrnn_cli.report import _training_curves, chartable
 
-    history = [{"epoch": 1, "loss": 1.0, "accuracy": 0.5}, {"epoch": "two", "loss": 0.5},
-               {"epoch": 3, "loss": 10**400, "accuracy": float("nan")}, {"epoch": 4, "loss": float("inf"), "accuracy": 0.9},
-               {"epoch": True, "loss": 0.1}]
-    assert chartable(history) == [{"epoch": 1, "loss": 1.0, "accuracy": 0.5}, {"epoch": 3}, {"epoch": 4, "accuracy": 0.9}]
+    history = [
+        {"epoch": 1, "loss": 1.0, "accuracy": 0.5},
+        {"epoch": "two", "loss": 0.5},
+        {"epoch": 3, "loss": 10**400, "accuracy": float("nan")},
+        {"epoch": 4, "loss": float("inf"), "accuracy": 0.9},
+        {"epoch": True, "loss": 0.1},
+    ]
+    assert chartable(history) == [
+        {"epoch": 1, "loss": 1.0, "accuracy": 0.5},
+        {"epoch": 3},
+        {"epoch": 4, "accuracy": 0.9},
+    ]
     svg = _training_curves(history)
     assert "nan" not in svg.lower() and "inf" not in svg.lower() and "<polyline" in svg
 

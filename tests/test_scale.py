@@ -37,9 +37,27 @@ def test_a_category_larger_than_a_chunk_is_written_in_chunks_with_the_same_resul
     download(DownloadRequest(SHAPES, tmp_path / "whole", source=str(bucket)))
     request = DownloadRequest(SHAPES, tmp_path / "chunked", source=str(bucket))
     folder = converted_folder(tmp_path / "chunked")
-    convert_all([Job(name, str(bucket), "simplified", tmp_path / "chunked/downloads", folder, request.options,
-                     request.network, chunk=100) for name in SHAPES], workers=1)
-    assert json.loads((folder / "circle.json").read_text())["chunks"] == ["circle.0.npz", "circle.1.npz", "circle.2.npz"]
+    convert_all(
+        [
+            Job(
+                name,
+                str(bucket),
+                "simplified",
+                tmp_path / "chunked/downloads",
+                folder,
+                request.options,
+                request.network,
+                chunk=100,
+            )
+            for name in SHAPES
+        ],
+        workers=1,
+    )
+    assert json.loads((folder / "circle.json").read_text())["chunks"] == [
+        "circle.0.npz",
+        "circle.1.npz",
+        "circle.2.npz",
+    ]
     download(request)  # reuses the chunked conversion
     assert dataset_rows(tmp_path / "chunked") == dataset_rows(tmp_path / "whole")
 
@@ -103,8 +121,13 @@ def test_peak_memory_does_not_grow_from_10x_to_100x_the_drawings(tmp_path):
     peaks = {}
     for per_shape in (1_000, 10_000):
         bucket = write_bucket(tmp_path / f"bucket{per_shape}", per_shape=per_shape)
-        done = subprocess.run([sys.executable, "-c", PEAK, str(tmp_path / f"data{per_shape}"), str(bucket)],
-                              capture_output=True, text=True, cwd=Path(__file__).parent, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", PEAK, str(tmp_path / f"data{per_shape}"), str(bucket)],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            check=True,
+        )
         peaks[per_shape] = int(done.stdout.split()[-1])
     assert peaks[10_000] < peaks[1_000] + 15, peaks  # MB
 
@@ -126,9 +149,23 @@ def test_every_worker_reports_the_bytes_of_its_file_up_to_the_whole_file(tmp_pat
     bucket = write_bucket(tmp_path / "bucket", per_shape=200)
     request = DownloadRequest(SHAPES, tmp_path / "data", source=str(bucket))
     reports, done = [], []
-    convert_all([Job(name, str(bucket), "simplified", tmp_path / "data/downloads", converted_folder(tmp_path / "data"),
-                     request.options, request.network) for name in SHAPES], workers=2,
-                on_done=lambda name, *_: done.append(name), on_file=lambda *report: reports.append((done[:], report)))
+    convert_all(
+        [
+            Job(
+                name,
+                str(bucket),
+                "simplified",
+                tmp_path / "data/downloads",
+                converted_folder(tmp_path / "data"),
+                request.options,
+                request.network,
+            )
+            for name in SHAPES
+        ],
+        workers=2,
+        on_done=lambda name, *_: done.append(name),
+        on_file=lambda *report: reports.append((done[:], report)),
+    )
     sizes = {name: (bucket / f"full/simplified/{name}.ndjson").stat().st_size for name in SHAPES}
     finals = {name: (read, total) for _, (name, read, total) in reports if read == total}
     assert finals == {name: (size, size) for name, size in sizes.items()}
@@ -156,8 +193,22 @@ def test_a_damaged_conversion_is_converted_again_never_reused(tmp_path, damage):
         manifest_file.write_text(json.dumps({**manifest, "counts": "many", "chunks": {"a": 1}}))
     else:
         manifest_file.write_text(json.dumps({**manifest, "chunks": ["/etc/passwd"], "checksums": [[1, 1]]}))
-    done = subprocess.run([sys.executable, "-m", "sketchrnn_cli.cli", "download", "--data-dir", str(data),
-                           "--source", str(bucket), "--categories", ",".join(SHAPES)], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sketchrnn_cli.cli",
+            "download",
+            "--data-dir",
+            str(data),
+            "--source",
+            str(bucket),
+            "--categories",
+            ",".join(SHAPES),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert dataset_rows(data) == rows
     assert json.loads(manifest_file.read_text())["chunks"] == ["circle.0.npz"]
@@ -189,9 +240,25 @@ def test_a_category_whose_worker_is_killed_twice_stops_the_download_naming_it(tm
 
 
 def start_download(bucket: Path, data: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "sketchrnn_cli.cli", "download", "--data-dir", str(data),
-                             "--source", str(bucket), "--categories", ",".join(SHAPES), "--workers", "2"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sketchrnn_cli.cli",
+            "download",
+            "--data-dir",
+            str(data),
+            "--source",
+            str(bucket),
+            "--categories",
+            ",".join(SHAPES),
+            "--workers",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def kill_workers(process: subprocess.Popen, until, times: int) -> None:

@@ -1,6 +1,5 @@
 """The training policy as pure functions: learning-rate schedule, steps under a budget, stopping rule."""
 
-
 import pytest
 
 from sketchrnn_cli.config import TrainConfig
@@ -24,13 +23,18 @@ def test_a_time_budget_plans_the_steps_the_measured_speed_allows():
     assert planned_steps(40, 2.0, 30.0, TrainConfig(epochs=5), steps_per_epoch=10) == 50
 
 
-@pytest.mark.parametrize("progress, reason", [
-    (TrainingState(epoch=3, best_epoch=3, seconds=10.0, position=30, best_position=30), ""),
-    (TrainingState(epoch=10, best_epoch=10, seconds=10.0, position=100, best_position=100), "epochs done"),
-    (TrainingState(epoch=7, best_epoch=2, seconds=10.0, position=70, best_position=20),
-     "early stopping (no better valid accuracy in 5 epochs)"),
-    (TrainingState(epoch=7, best_epoch=3, seconds=10.0, position=70, best_position=25), ""),  # best mid-epoch 3
-    (TrainingState(epoch=3, best_epoch=3, seconds=61.0, position=30, best_position=30), "time limit of 1 min"),
-])
+@pytest.mark.parametrize(
+    "progress, reason",
+    [
+        (TrainingState(epoch=3, best_epoch=3, seconds=10.0, position=30, best_position=30), ""),
+        (TrainingState(epoch=10, best_epoch=10, seconds=10.0, position=100, best_position=100), "epochs done"),
+        (
+            TrainingState(epoch=7, best_epoch=2, seconds=10.0, position=70, best_position=20),
+            "early stopping (no better valid accuracy in 5 epochs)",
+        ),
+        (TrainingState(epoch=7, best_epoch=3, seconds=10.0, position=70, best_position=25), ""),  # best mid-epoch 3
+        (TrainingState(epoch=3, best_epoch=3, seconds=61.0, position=30, best_position=30), "time limit of 1 min"),
+    ],
+)
 def test_the_stopping_rule(progress, reason):
     assert stop_reason(progress, TrainConfig(epochs=10, patience=5, max_minutes=1.0), steps_per_epoch=10) == reason

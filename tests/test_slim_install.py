@@ -24,8 +24,12 @@ def slim_sketch() -> Path:
 def drawings(tmp_path) -> Path:
     rng = np.random.default_rng(5)
     path = tmp_path / "mine.ndjson"
-    path.write_text("".join(json.dumps({"word": shape, "key_id": str(i), "drawing": shape_drawing(shape, rng)}) + "\n"
-                            for i, shape in enumerate(["circle", "square", "zigzag", "circle"])))
+    path.write_text(
+        "".join(
+            json.dumps({"word": shape, "key_id": str(i), "drawing": shape_drawing(shape, rng)}) + "\n"
+            for i, shape in enumerate(["circle", "square", "zigzag", "circle"])
+        )
+    )
     return path
 
 
@@ -39,7 +43,9 @@ def test_the_slim_install_predicts_what_the_full_install_predicts(slim_sketch, t
     slim = run(slim_sketch, "predict", "--model", trained_run, "--json", drawings)
     full = run(sys.executable, "-m", "sketchrnn_cli.cli", "predict", "--model", trained_run, "--json", drawings)
     assert slim.returncode == 0 and full.returncode == 0, slim.stderr + full.stderr
-    assert [json.loads(line) for line in slim.stdout.splitlines()] == [json.loads(line) for line in full.stdout.splitlines()]
+    assert [json.loads(line) for line in slim.stdout.splitlines()] == [
+        json.loads(line) for line in full.stdout.splitlines()
+    ]
 
 
 def test_the_slim_install_scores_drawings_on_litert(slim_sketch, trained_run, drawings):
@@ -48,8 +54,15 @@ def test_the_slim_install_scores_drawings_on_litert(slim_sketch, trained_run, dr
     assert json.loads(done.stdout)["count"] == 4
 
 
-@pytest.mark.parametrize("args", [["train"], ["download", "--categories", "cat", "--tfds"], ["export", "RUN", "--out", "x"],
-                                  ["predict", "--backend", "tensorflow", "--model", "RUN", "-"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train"],
+        ["download", "--categories", "cat", "--tfds"],
+        ["export", "RUN", "--out", "x"],
+        ["predict", "--backend", "tensorflow", "--model", "RUN", "-"],
+    ],
+)
 def test_a_command_that_needs_tensorflow_says_which_extra_to_install(slim_sketch, trained_run, tmp_path, args):
     args = [str(trained_run) if a == "RUN" else a for a in args]
     done = subprocess.run([str(slim_sketch), *args], capture_output=True, text=True, cwd=tmp_path, input="")
@@ -63,8 +76,18 @@ def test_the_slim_install_builds_the_same_dataset_as_the_full_install(slim_sketc
     from conftest import SHAPES, dataset_rows
 
     for name, sketch in (("slim", slim_sketch), ("full", Path(sys.executable).with_name("sketch"))):
-        done = run(sketch, "download", "--data-dir", tmp_path / name, "--source", bucket,
-                   "--categories", ",".join(SHAPES), "--workers", "2")
+        done = run(
+            sketch,
+            "download",
+            "--data-dir",
+            tmp_path / name,
+            "--source",
+            bucket,
+            "--categories",
+            ",".join(SHAPES),
+            "--workers",
+            "2",
+        )
         assert done.returncode == 0, done.stderr
     assert dataset_rows(tmp_path / "slim") == dataset_rows(tmp_path / "full")
 
@@ -79,15 +102,29 @@ def test_the_slim_install_serves_the_draw_page(slim_sketch, trained_run, tmp_pat
     """`sketch draw` guesses on LiteRT: no TensorFlow needed."""
     import urllib.request
 
-    process = subprocess.Popen([str(slim_sketch), "draw", "--model", str(trained_run), "--no-browser", "--port", "0",
-                                "--save-to", str(tmp_path / "saved.ndjson")], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            str(slim_sketch),
+            "draw",
+            "--model",
+            str(trained_run),
+            "--no-browser",
+            "--port",
+            "0",
+            "--save-to",
+            str(tmp_path / "saved.ndjson"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = process.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:"), process.stderr.read()
         drawing = shape_drawing("zigzag", np.random.default_rng(1))
-        request = urllib.request.Request(url + "api/predict", json.dumps({"drawing": drawing}).encode(),
-                                         {"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            url + "api/predict", json.dumps({"drawing": drawing}).encode(), {"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             assert len(json.loads(response.read())["predictions"]) == 3
     finally:
@@ -99,8 +136,18 @@ def test_the_slim_install_scores_a_dataset_split_from_its_flat_arrays(slim_sketc
     import sys
 
     slim = run(slim_sketch, "evaluate", trained_run, "--data-dir", shapes_data, "--backend", "litert", "--json")
-    full = run(sys.executable, "-m", "sketchrnn_cli.cli", "evaluate", trained_run, "--data-dir", shapes_data,
-               "--backend", "litert", "--json")
+    full = run(
+        sys.executable,
+        "-m",
+        "sketchrnn_cli.cli",
+        "evaluate",
+        trained_run,
+        "--data-dir",
+        shapes_data,
+        "--backend",
+        "litert",
+        "--json",
+    )
     assert slim.returncode == 0 and full.returncode == 0, slim.stderr + full.stderr
     assert json.loads(slim.stdout)["top1"] == json.loads(full.stdout)["top1"] and json.loads(slim.stdout)["count"] > 0
 
@@ -108,9 +155,11 @@ def test_the_slim_install_scores_a_dataset_split_from_its_flat_arrays(slim_sketc
 def test_the_training_policy_is_pure_and_runs_in_the_slim_install(slim_sketch):
     """The schedule, stopping rule and checkpoint state import no TensorFlow or Keras (issue 20, #3)."""
     python = slim_sketch.parent / "python"
-    script = ("import sys; from sketchrnn_cli import schedule; from sketchrnn_cli.config import TrainConfig; "
-              "state = schedule.TrainingState(epoch=10, position=100, best_position=100); "
-              "assert schedule.stop_reason(state, TrainConfig(epochs=10), 10) == 'epochs done'; "
-              "assert not {'tensorflow', 'keras', 'jax'} & set(sys.modules), sorted(sys.modules)")
+    script = (
+        "import sys; from sketchrnn_cli import schedule; from sketchrnn_cli.config import TrainConfig; "
+        "state = schedule.TrainingState(epoch=10, position=100, best_position=100); "
+        "assert schedule.stop_reason(state, TrainConfig(epochs=10), 10) == 'epochs done'; "
+        "assert not {'tensorflow', 'keras', 'jax'} & set(sys.modules), sorted(sys.modules)"
+    )
     done = run(python, "-c", script)
     assert done.returncode == 0, done.stderr

@@ -83,12 +83,27 @@ def test_a_mirror_that_drops_every_first_transfer_heals_in_one_run(bucket, tmp_p
 
     url, handler = http_mirror(bucket, drop_first=True)
     data = tmp_path / "data"
-    done = subprocess.run([sys.executable, "-m", "sketchrnn_cli.cli", "download", "--data-dir", str(data),
-                           "--source", url, "--categories", "circle,zigzag,square"], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sketchrnn_cli.cli",
+            "download",
+            "--data-dir",
+            str(data),
+            "--source",
+            url,
+            "--categories",
+            "circle,zigzag,square",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     for name in ("circle", "zigzag", "square"):
-        assert (data / f"downloads/full/simplified/{name}.ndjson").read_bytes() == \
-            (bucket / f"full/simplified/{name}.ndjson").read_bytes()
+        assert (data / f"downloads/full/simplified/{name}.ndjson").read_bytes() == (
+            bucket / f"full/simplified/{name}.ndjson"
+        ).read_bytes()
         ranges = [r for path, r in handler.requests if path == f"/full/simplified/{name}.ndjson"]
         assert len(ranges) == 2 and ranges[0] is None and ranges[1].startswith("bytes=")
 

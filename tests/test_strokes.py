@@ -179,5 +179,5 @@ def test_a_number_of_thousands_of_digits_is_bad_json_not_a_python_limit():
     from sketchrnn_cli.reader import parse_line
 
     with pytest.raises(ValueError, match="thousands of digits") as caught:
-        parse_line(b'{"drawing": [[[' + b"9" * 5000 + b', 5], [0, 1]]]}', "f.ndjson", 1)
+        parse_line(b'{"drawing": [[[' + b"9" * 5000 + b", 5], [0, 1]]]}", "f.ndjson", 1)
     assert "set_int_max_str_digits" not in str(caught.value)

@@ -116,8 +116,12 @@ def test_two_logical_cpus_train_through_a_mirrored_strategy(shapes_data, tmp_pat
         result = train(tiny_config(epochs=1), {str(dataset_dir(shapes_data, "simplified"))!r}, {str(tmp_path / "run")!r})
         print(result.epochs_run)
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          cwd=str(__import__("pathlib").Path(__file__).parent))
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=str(__import__("pathlib").Path(__file__).parent),
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["MirroredStrategy", "2", "1"]
 
