@@ -1,7 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
 #   make demo   download, train, evaluate and predict, end to end
 #   make test   the test suite
-# Both create .venv and install what they need from PyPI.
+# Both create .venv and install what they need from PyPI, pinned by constraints.txt.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,6 +11,7 @@ SKETCH := $(BIN)/sketch
 SLIM ?= .venv-slim
 # Keras on JAX, no TensorFlow: `sketch train --keras-backend jax`, built for its test.
 JAXENV ?= .venv-jax
+PIN := -c constraints.txt
 
 # The official bucket, or ../shared/quickdraw (a local mirror) when it is beside the project.
 SHARED := ../shared/quickdraw
@@ -21,34 +22,55 @@ MINUTES ?= 10
 DATA_DIR ?= data
 RUN_DIR ?= runs/demo
 
-.PHONY: venv slim jaxenv browser test demo download train evaluate predict evaluate-all bench sizes clean
+.PHONY: venv slim jaxenv browser lint format test test-fast lock demo download train evaluate predict evaluate-all bench sizes clean
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[train,beam,test]"
+	$(BIN)/pip install --quiet $(PIN) -e ".[train,beam,test]"
 	touch $@
 
 slim: $(SLIM)/.installed
 
-$(SLIM)/.installed: pyproject.toml
+$(SLIM)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(SLIM)
 	$(SLIM)/bin/pip install --quiet --upgrade pip
-	$(SLIM)/bin/pip install --quiet -e .
+	$(SLIM)/bin/pip install --quiet $(PIN) -e .
 	touch $@
 
-test: venv slim jaxenv browser
+# ruff (lint and format) on the package, tests and bench; mypy on the package (pyproject.toml).
+lint: venv
+	$(BIN)/ruff check sketchrnn_cli tests bench
+	$(BIN)/ruff format --check sketchrnn_cli tests bench
+	$(BIN)/mypy
+
+format: venv
+	$(BIN)/ruff check --fix sketchrnn_cli tests bench
+	$(BIN)/ruff format sketchrnn_cli tests bench
+
+test: lint slim jaxenv browser
 	SKETCH_SLIM_VENV=$(SLIM) SKETCH_JAX_VENV=$(JAXENV) $(BIN)/pytest -q
+
+# The pure tests: no training, no subprocesses, servers or browsers (about a minute).
+test-fast: venv
+	$(BIN)/pytest -q -m "not slow"
+
+# constraints.txt again from the three environments as they are now (after changing a dependency).
+lock: venv slim jaxenv
+	{ echo "# Every package of the three environments make test builds (.venv: [train,beam,test]; .venv-slim;"; \
+	  echo "# .venv-jax: [jax]), pinned as tested: make installs with -c constraints.txt. Written by make lock."; \
+	  for env in $(VENV) $(SLIM) $(JAXENV); do $$env/bin/pip freeze --exclude-editable | grep -v '^-e'; done \
+	  | awk -F'==' '!seen[tolower($$1)]++' | sort -f; } > constraints.txt  # a version .venv has wins
 
 # Keras on JAX without TensorFlow (`pip install ".[jax]"`), for the JAX training test.
 jaxenv: $(JAXENV)/.installed
 
-$(JAXENV)/.installed: pyproject.toml
+$(JAXENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(JAXENV)
 	$(JAXENV)/bin/pip install --quiet --upgrade pip
-	$(JAXENV)/bin/pip install --quiet -e ".[jax]"
+	$(JAXENV)/bin/pip install --quiet $(PIN) -e ".[jax]"
 	touch $@
 
 # Headless Chromium for the browser tests (Debian packages; as root only). Without it those
