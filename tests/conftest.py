@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -24,10 +25,17 @@ TINY_MODEL_FLAGS = ["--conv-filters", "16,16", "--conv-strides", "1,2", "--rnn-u
 TINY = [*TINY_MODEL_FLAGS, "--batch-size", "16", "--learning-rate", "0.01", "--patience", "100"]
 
 
-def sketch(*args, stdin=None, cwd=None, timeout=300):
-    """`sketch ARGS...` in a subprocess: its CompletedProcess, text."""
+def sketch(*args, stdin=None, cwd=None, timeout=300, env=None):
+    """`sketch ARGS...` in a subprocess, as a user runs it: its CompletedProcess, text; ``env``
+    adds to the environment."""
     return subprocess.run(
-        [*SKETCH, *map(str, args)], input=stdin, capture_output=True, text=True, cwd=cwd, timeout=timeout
+        [*SKETCH, *map(str, args)],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -296,7 +304,6 @@ SLOW_MODULES = {
     "test_keras_backends",
     "test_long_runs",
     "test_multi_worker",
-    "test_red_team",
     "test_reliability",
     "test_slim_install",
 }
@@ -415,3 +422,21 @@ def tiny_disk(tmp_path):
         pytest.skip(f"cannot mount a small tmpfs here ({made.stderr.decode().strip() or 'not root'})")
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def training_started(data: Path, run_dir: Path, epochs: int) -> subprocess.Popen:
+    """A `sketch train` subprocess, returned once it has written its run's config.json."""
+    process = subprocess.Popen(
+        [*SKETCH, "train", "--data-dir", str(data), "--run-dir", str(run_dir), *TINY, "--epochs", str(epochs)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (run_dir / "config.json").exists():
+        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
+        time.sleep(0.02)
+    return process
+
+
+def download_args(data, source, categories="circle,zigzag,square", *extra):
+    return ["download", "--data-dir", data, "--source", source, "--categories", categories, *extra]

@@ -1,6 +1,7 @@
 """The `sketch` command as users run it: --help stays light, errors are one line."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -8,6 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from sketchrnn_cli.cli import main
+
+from conftest import (
+    sketch,
+)
 
 COMMANDS = sorted(main.commands)
 
@@ -118,3 +123,15 @@ def test_a_number_that_is_not_finite_is_a_usage_error(value):
     """Red team 2, cosmetic: --max-minutes nan exited 1, not 2."""
     result = CliRunner().invoke(main, ["train", "--max-minutes", value])
     assert result.exit_code == 2 and ("not a finite number" in result.output or "range" in result.output)
+
+
+def test_info_names_a_damaged_dataset_and_still_reports(shapes_data, tmp_path):
+    """Red team 1, #13: sketch info with damaged metadata."""
+    data = tmp_path / "data"
+    shutil.copytree(shapes_data, data)
+    metadata = next(data.rglob("metadata.json"))
+    metadata.write_text('{"categories": ["circle"], "counts": 7, "max_length": 250}')
+    done = sketch("info", "--data-dir", data)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"{metadata}: damaged" in done.stderr
+    assert "tensorflow" in done.stdout and "damaged; run sketch download again" in done.stdout

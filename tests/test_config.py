@@ -1,8 +1,15 @@
 import json
+import shutil
 
 import pytest
 
 from sketchrnn_cli.config import FORMAT_VERSION, ConfigError, DataConfig, ModelConfig, RunConfig, TrainConfig
+
+from conftest import (
+    drawing_line,
+    one_error_line,
+    sketch,
+)
 
 
 def test_config_round_trips_through_json():
@@ -45,3 +52,45 @@ def test_wrong_types_and_bad_json_are_refused():
         RunConfig.from_json(json.dumps(raw))
     with pytest.raises(ConfigError, match="not valid JSON"):
         RunConfig.from_json("{")
+
+
+@pytest.mark.parametrize(
+    "section, key, value, message",
+    [
+        ("train", "learning_rate", -1, "train.learning_rate must be in (0, 1], got -1"),
+        ("train", "epochs", -1, "train.epochs must be in [1, 100000], got -1"),
+        ("train", "batch_size", 0, "train.batch_size must be in [1, 8192], got 0"),
+        ("train", "batch_size", -5, "train.batch_size must be in [1, 8192], got -5"),
+        ("data", "max_length", 1, "data.max_length must be in [2, 10000], got 1"),
+        ("model", "image_side", 100000, "model.image_side must be in [0, 64], got 100000"),
+    ],
+)
+def test_an_out_of_bounds_config_value_is_one_line_naming_the_field(
+    shapes_data, run_copy, section, key, value, message
+):
+    """Red team 1, #8: A hand-edited config.json: every field bounded, nesting bounded."""
+    config = json.loads((run_copy / "config.json").read_text())
+    config[section][key] = value
+    (run_copy / "config.json").write_text(json.dumps(config))
+    (run_copy / "summary.json").unlink()
+    for done in (
+        sketch("train", "--data-dir", shapes_data, "--run-dir", run_copy, "--resume"),
+        sketch("predict", "--model", run_copy, "-", stdin=drawing_line()),
+    ):
+        one_error_line(done, str(run_copy / "config.json"), message)
+
+
+def test_a_config_nested_absurdly_deep_is_one_line_everywhere(shapes_data, run_copy, tmp_path):
+    """Red team 1, #9: A hand-edited config.json: every field bounded, nesting bounded."""
+    (run_copy / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    shutil.copytree(run_copy, runs / "deep")
+    for done in (
+        sketch("predict", "--model", run_copy, "-", stdin=drawing_line()),
+        sketch("evaluate", run_copy, "--data-dir", shapes_data),
+        sketch("train", "--data-dir", shapes_data, "--run-dir", run_copy, "--resume"),
+    ):
+        one_error_line(done, "config.json", "nested too deeply")
+    every = sketch("evaluate-all", runs, "--data-dir", shapes_data)
+    assert every.returncode == 1 and "nested too deeply" in every.stderr and "Traceback" not in every.stderr

@@ -1,6 +1,10 @@
 """The download workflow, its builds (flat arrays, TFDS files when asked), on drawings written by the tests."""
 
 import json
+import shutil
+import signal
+import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -12,7 +16,19 @@ from sketchrnn_cli.download import DownloadRequest, download
 from sketchrnn_cli.errors import SketchError
 from sketchrnn_cli.splits import split_of
 
-from conftest import SHAPES, build_rows, tfds_rows, write_bucket
+from conftest import (
+    SHAPES,
+    SKETCH,
+    build_rows,
+    dataset_rows,
+    download_args,
+    one_error_line,
+    shape_drawing,
+    sketch,
+    tfds_rows,
+    training_started,
+    write_bucket,
+)
 
 
 def read_back(path):
@@ -130,7 +146,6 @@ def test_end_to_end_from_the_shared_mirror_for_three_categories(shared_quickdraw
 
 
 def test_a_split_without_drawings_is_written_and_read_as_empty(tmp_path):
-    from conftest import shape_drawing
 
     rng = np.random.default_rng(0)
     train_only = [key for key in (str(n) for n in range(1000)) if split_of(key) == "train"][:6]
@@ -145,3 +160,134 @@ def test_a_split_without_drawings_is_written_and_read_as_empty(tmp_path):
     build = download(DownloadRequest(("circle",), tmp_path / "data", source=str(tmp_path / "bucket"))).dataset_dir
     assert [len(list(flat.examples(build, split))) for split in ("train", "valid", "test")] == [6, 0, 0]
     assert len(flat.FlatSplit.open(build, "valid", ("circle",))) == 0
+
+
+def long_drawings_bucket(root, per_shape: int):
+    """Drawings of 300 points, four times the bytes of a mean drawing: the disk estimate, made
+    with a mean drawing's bytes under --max-per-class, is too low for them."""
+    rng = np.random.default_rng(0)
+    folder = root / "full" / "simplified"
+    folder.mkdir(parents=True)
+    for index, shape in enumerate(("circle", "zigzag", "square")):
+        lines = [
+            json.dumps(
+                {
+                    "word": shape,
+                    "key_id": str(10**15 + index * 10**6 + i),
+                    "drawing": [[rng.integers(0, 256, 300).tolist(), rng.integers(0, 256, 300).tolist()]],
+                }
+            )
+            for i in range(per_shape)
+        ]
+        (folder / f"{shape}.ndjson").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_a_failed_rebuild_keeps_the_previous_dataset(bucket, tmp_path, http_mirror, tiny_disk):
+    """Red team 1, #2: Datasets are published whole, one writer at a time, never under a reader's feet."""
+    data = tiny_disk / "data"
+    assert sketch(*download_args(data, bucket)).returncode == 0
+    before = dataset_rows(data)
+    big = long_drawings_bucket(tmp_path / "big", per_shape=300)
+    capped = ("--max-per-class", "300", "--no-keep-downloads")  # passes the estimate, then fills the disk
+    full = sketch(*download_args(data, big, "circle,zigzag,square", *capped))
+    one_error_line(full, "the disk is full")
+    assert dataset_rows(data) == before
+    shutil.rmtree(data / "converted")  # the user frees the space the finished conversions took
+    slow_url, _ = http_mirror(big, delay=0.05)
+    process = subprocess.Popen(
+        [
+            *SKETCH,
+            *download_args(
+                str(data), slow_url, "circle,zigzag,square", "--max-per-class", "100", "--no-keep-downloads"
+            ),
+        ],
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(2)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 128 + signal.SIGTERM, process.stderr.read()
+    assert dataset_rows(data) == before
+    assert not list((data / "datasets" / "simplified").glob(".staging-*"))
+
+
+def test_two_downloads_into_one_data_folder_are_refused_not_mixed(bucket, tmp_path, http_mirror):
+    """Red team 1, #3: Datasets are published whole, one writer at a time, never under a reader's feet."""
+    from conftest import write_bucket
+
+    big = write_bucket(tmp_path / "big", per_shape=1500)
+    slow_url, _ = http_mirror(big, delay=0.01)
+    data = tmp_path / "data"
+    first = subprocess.Popen([*SKETCH, *download_args(str(data), slow_url)], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not list((data / "downloads").rglob("*.part")):
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        second = sketch(*download_args(data, slow_url))
+        one_error_line(second, f"{data} is in use by sketch download (pid {first.pid})")
+        assert first.wait(timeout=120) == 0, first.stderr.read()
+    finally:
+        first.kill()
+    for name in ("circle", "zigzag", "square"):
+        assert (data / f"downloads/full/simplified/{name}.ndjson").read_bytes() == (
+            big / f"full/simplified/{name}.ndjson"
+        ).read_bytes()
+
+
+def test_a_download_while_training_reads_never_breaks_the_training(shapes_data, bucket, tmp_path):
+    """Red team 1, #14: Datasets are published whole, one writer at a time, never under a reader's feet."""
+    data = tmp_path / "data"
+    shutil.copytree(shapes_data, data)
+    run_dir = tmp_path / "run"
+    training = training_started(data, run_dir, epochs=6)
+    old = json.loads((run_dir / "config.json").read_text())["data"]["dataset"]
+    rebuilt = sketch(*download_args(data, bucket, "circle,square"))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert training.wait(timeout=300) == 0, training.stderr.read()
+    assert (data / "datasets" / "simplified" / old).is_dir()  # kept while it was read
+    again = sketch(*download_args(data, bucket, "circle,square"))
+    assert again.returncode == 0, again.stderr
+    assert not (data / "datasets" / "simplified" / old).exists()  # and removed once no one reads it
+
+
+def test_a_zip_bombed_or_self_referencing_npz_is_refused_before_it_is_expanded(tmp_path):
+    """Red team 1, #15: Bounded memory on hostile files; hostile strings are skipped, not fatal."""
+    import zipfile
+
+    from sketchrnn_cli.errors import SketchError
+    from sketchrnn_cli.npz import load_npz
+
+    bomb = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("train.npy", b"\0" * (4 << 20))
+    with pytest.raises(SketchError, match="would unpack to 4,194,304 bytes"):
+        load_npz(bomb, max_bytes=1 << 20)
+    one = np.zeros((10_000, 3), dtype=np.int16)
+    shared = np.empty(1000, dtype=object)
+    shared[:] = [one] * 1000  # 1000 references to one array: 30 million values once expanded
+    referencing = tmp_path / "shared.npz"
+    np.savez(referencing, train=shared, valid=shared[:1], test=shared[:1])
+    assert referencing.stat().st_size < 1 << 20  # small on disk, 60 MB once each reference is expanded
+    with pytest.raises(SketchError, match="refers to 30,000,000 values"):
+        load_npz(referencing, max_bytes=1 << 20)
+
+
+def test_a_lone_surrogate_key_id_is_skipped_with_its_line(bucket, tmp_path, run_copy):
+    """Red team 1, #16: Bounded memory on hostile files; hostile strings are skipped, not fatal."""
+    path = bucket / "full/simplified/circle.ndjson"
+    path.write_text('{"word": "circle", "key_id": "\\ud800", "drawing": [[[0, 9], [0, 9]]]}\n' + path.read_text())
+    done = sketch(*download_args(tmp_path / "data", bucket))
+    assert done.returncode == 0, done.stderr
+    assert "circle.ndjson:1: 'key_id' is not valid Unicode" in done.stderr
+    predicted = sketch("predict", "--model", run_copy, path)  # table mode
+    assert predicted.returncode == 1 and "Traceback" not in predicted.stderr
+    assert predicted.stderr.strip() == f"error: {path}:1: 'key_id' is not valid Unicode (a lone surrogate)"
+    assert predicted.stdout.count(f"{path}:") == 40  # every good drawing after it is classified
+
+
+def test_a_read_only_data_folder_says_so(bucket, tiny_disk):
+    """Red team 1, #21: A stalled or silent server is timed out with a clear message."""
+    subprocess.run(["mount", "-o", "remount,ro", str(tiny_disk)], check=True)
+    done = sketch(*download_args(tiny_disk / "data", bucket))
+    one_error_line(done, str(tiny_disk / "data"), "read-only")

@@ -1,6 +1,8 @@
 """`sketch evaluate`, `evaluate-all` and `export` on the shapes run."""
 
 import json
+import os
+import shutil
 
 import numpy as np
 import pytest
@@ -8,7 +10,13 @@ from click.testing import CliRunner
 
 from sketchrnn_cli.cli import main
 
-from conftest import SHAPES, shape_drawing
+from conftest import (
+    SHAPES,
+    drawing_line,
+    one_error_line,
+    shape_drawing,
+    sketch,
+)
 
 
 def test_json_report_on_the_test_split_has_the_contract_names(trained_run, shapes_data, tmp_path):
@@ -95,3 +103,28 @@ def test_a_build_older_than_flat_arrays_is_read_from_its_tfds_files(bucket, tmp_
     by_tfds = split_from_tfds(build, "test", labels, 250)
     rows = [sorted((int(label), sequence.tobytes()) for sequence, label in zip(*pair)) for pair in (by_flat, by_tfds)]
     assert rows[0] == rows[1] and len(rows[0]) > 0
+
+
+def test_evaluate_all_keeps_the_table_and_names_the_damaged_run(shapes_data, trained_run, tmp_path):
+    """Red team 1, #12: evaluate-all keeps its table when one run is damaged."""
+    runs = tmp_path / "runs"
+    for name in ("good", "damaged"):
+        shutil.copytree(trained_run, runs / name)
+    (runs / "damaged" / "summary.json").write_bytes(b"\xff\xfe not json")
+    done = sketch("evaluate-all", runs, "--data-dir", shapes_data)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "good" in done.stdout and "conv-lstm" in done.stdout
+    assert "summary.json" in done.stderr and "1 of 2 run(s) could not be evaluated: damaged" in done.stderr
+
+
+def test_evaluate_reads_regular_files_only(run_copy, tmp_path):
+    """Red team 1, #19: A FIFO in an evaluate --data folder."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "drawings.ndjson").write_text(drawing_line("circle", "1") + drawing_line("square", "2", seed=1))
+    os.mkfifo(folder / "trap.ndjson")
+    done = sketch("evaluate", run_copy, "--data", folder, "--backend", "litert", "--json", timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["count"] == 2
+    named = sketch("evaluate", run_copy, "--data", folder / "trap.ndjson", "--backend", "litert", timeout=60)
+    one_error_line(named, "trap.ndjson: not a regular file")

@@ -2,7 +2,9 @@
 
 import json
 import re
+import select
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -12,15 +14,13 @@ import pytest
 from sketchrnn_cli.render import braille
 from sketchrnn_cli.strokes import parse_drawing
 
-from conftest import SKETCH, shape_drawing
-
-
-def sketch(*args, stdin=None, env=None):
-    import os
-
-    return subprocess.run(
-        [*SKETCH, *args], input=stdin, capture_output=True, text=True, env={**os.environ, **(env or {})}
-    )
+from conftest import (
+    SKETCH,
+    drawing_line,
+    one_error_line,
+    shape_drawing,
+    sketch,
+)
 
 
 @pytest.fixture
@@ -189,3 +189,111 @@ def test_a_closed_pipe_stops_the_table_output_quietly_too(trained_run):
     )
     assert done.returncode == 141 and done.stdout.count("\n") == 1
     assert done.stderr == ""
+
+
+def test_a_drawing_too_small_to_scale_is_an_error_line_not_nan(run_copy):
+    """Red team 1, #5: Degenerate drawings are rejected, never NaN."""
+    done = sketch(
+        "predict", "--model", run_copy, "--json", "-", stdin='{"drawing":[[[0,1e-320],[0,1e-320]]]}\n' + drawing_line()
+    )
+    assert done.returncode == 1
+    assert "too small to scale" in done.stderr and "NaN" not in done.stdout and "nan" not in done.stdout
+    assert len(done.stdout.splitlines()) == 1  # the good drawing after it is still classified
+
+
+def test_a_tflite_model_of_another_input_width_is_one_line(run_copy):
+    """Red team 1, #11: A LiteRT model of another input width."""
+    import keras
+
+    from sketchrnn_cli.model_io import write_tflite
+
+    strokes = keras.Input((None, 4), name="strokes")
+    length = keras.Input((), dtype="int32", name="length")
+    pooled = keras.layers.GlobalAveragePooling1D()(strokes)
+    scaled = keras.layers.Lambda(lambda pair: pair[0] * keras.ops.cast(pair[1][:, None], "float32"))([pooled, length])
+    model = keras.Model({"strokes": strokes, "length": length}, keras.layers.Dense(3, activation="softmax")(scaled))
+    with pytest.raises(Exception):  # noqa: B017  any failure: our exporter signs [batch, time, 3]: build the file by hand instead
+        write_tflite(model, run_copy / "model.tflite")
+    import tensorflow as tf
+
+    signature = [
+        {
+            "strokes": tf.TensorSpec([1, None, 4], tf.float32, name="strokes"),
+            "length": tf.TensorSpec([1], tf.int32, name="length"),
+        }
+    ]
+    model.export(str(run_copy / "wide"), format="tf_saved_model", input_signature=signature, verbose=False)
+    (run_copy / "model.tflite").write_bytes(tf.lite.TFLiteConverter.from_saved_model(str(run_copy / "wide")).convert())
+    done = sketch("predict", "--model", run_copy, "-", stdin=drawing_line())
+    one_error_line(done, "model.tflite: does not match the run's config")
+
+
+def test_predict_on_a_pipe_answers_each_drawing_at_once_and_stops_cleanly(run_copy):
+    """Red team 1, #18: A pipe gets each answer at once; a signal keeps what was printed."""
+    process = subprocess.Popen(
+        [*SKETCH, "predict", "--model", str(run_copy), "--json", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for index, shape in enumerate(("circle", "square")):
+            process.stdin.write(drawing_line(shape, str(index), seed=index))
+            process.stdin.flush()
+            ready, _, _ = select.select([process.stdout], [], [], 60)  # answered without more input
+            assert ready, "no answer within 60 s: results are held back"
+            answer = json.loads(process.stdout.readline())
+            assert answer["key_id"] == str(index)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 128 + signal.SIGTERM
+        assert stderr.strip() == "Error: interrupted"
+    finally:
+        process.kill()
+
+
+def test_escape_codes_in_a_key_id_never_reach_the_terminal(run_copy):
+    """Red team 1, #22: Cosmetic but real."""
+    line = json.dumps({"key_id": "\u001b[2J", "drawing": shape_drawing("circle", np.random.default_rng(0))})
+    done = sketch("predict", "--model", run_copy, "-", stdin=line + "\n")
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout and "\\x1b[2J" in done.stdout
+
+
+def test_a_closed_pipe_stops_predict_quietly(run_copy):
+    """Red team 1, #22: Cosmetic but real."""
+    lines = "".join(drawing_line("circle", str(i), seed=i) for i in range(300))
+    done = subprocess.run(
+        f"{' '.join(SKETCH)} predict --model {run_copy} --json - | head -1",
+        shell=True,
+        input=lines,
+        capture_output=True,
+        text=True,
+        executable="/bin/bash",
+    )
+    assert done.stdout.count("\n") == 1
+    assert done.stderr == ""
+
+
+def test_a_byte_order_mark_does_not_fail_the_first_line(run_copy, tmp_path):
+    """Red team 1, #22: Cosmetic but real."""
+    path = tmp_path / "bom.ndjson"
+    path.write_bytes(b"\xef\xbb\xbf" + drawing_line().encode())
+    done = sketch("predict", "--model", run_copy, "--json", path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["line"] == 1
+
+
+def test_an_endless_line_is_cut_off_with_bounded_memory(run_copy):
+    """Red team 1, #15: Bounded memory on hostile files; hostile strings are skipped, not fatal."""
+    import io
+
+    from sketchrnn_cli.reader import lines_of, read_lines
+
+    records = list(
+        read_lines(
+            lines_of(io.BytesIO(b"x" * 5000 + b"\n" + drawing_line().encode()), limit=1000), "endless", limit=1000
+        )
+    )
+    assert len(records) == 1 and "longer than 1,000 bytes" in records[0].reason

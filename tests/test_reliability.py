@@ -1,6 +1,7 @@
 """Faults a user meets: killed downloads and trainings, two trainers, damaged run folders."""
 
 import json
+import shutil
 import signal
 import subprocess
 import time
@@ -10,7 +11,16 @@ import pytest
 
 from sketchrnn_cli.artifacts import RunFiles
 
-from conftest import SHAPES, SKETCH, TINY, dataset_rows, write_bucket
+from conftest import (
+    SHAPES,
+    SKETCH,
+    TINY,
+    dataset_rows,
+    one_error_line,
+    sketch,
+    training_started,
+    write_bucket,
+)
 
 
 def wait_for(condition, timeout=120.0, process=None):
@@ -140,7 +150,6 @@ def test_a_bad_model_option_is_one_clear_error_and_the_run_folder_stays_usable(s
 
 
 def test_a_config_with_a_missing_key_is_one_clear_error(trained_run, tmp_path):
-    import shutil
 
     run = tmp_path / "run"
     shutil.copytree(trained_run, run)
@@ -155,7 +164,6 @@ def test_a_config_with_a_missing_key_is_one_clear_error(trained_run, tmp_path):
 def test_loading_a_run_never_deserialises_code_from_the_model_file(trained_run, tmp_path):
     """A model.keras whose architecture differs from config.json (e.g. one carrying a Lambda
     layer) is not built from the file: its weights simply do not fit, and that is one error."""
-    import shutil
 
     import keras
 
@@ -173,3 +181,32 @@ def test_loading_a_run_never_deserialises_code_from_the_model_file(trained_run, 
     assert done.returncode == 1
     assert "model.keras: cannot load weights" in done.stderr and "Traceback" not in done.stderr
     assert RunFiles(run).config.is_file()
+
+
+def test_a_run_interrupted_before_its_first_epoch_ends_resumes(shapes_data, tmp_path):
+    """Red team 1, #20: Every interrupted run can be resumed from its own message."""
+    run_dir = tmp_path / "run"
+    process = training_started(shapes_data, run_dir, epochs=2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    if (run_dir / "checkpoint").exists():
+        pytest.skip("the first epoch ended before the signal arrived")
+    assert process.returncode == 130, stderr
+    # Red team 2, #15: the same stop said "the last finished epoch is saved" when none had finished.
+    assert "before the first checkpoint" in stderr and "last checkpoint is saved" not in stderr
+    assert f"Continue with: sketch train --resume --run-dir {run_dir}" in stderr
+    resumed = sketch("train", "--data-dir", shapes_data, "--run-dir", run_dir, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(json.loads((run_dir / "history.json").read_text())) == 2
+
+
+def test_a_run_interrupted_while_saving_its_files_finishes_them_on_resume(shapes_data, run_copy):
+    """Red team 1, #20: Every interrupted run can be resumed from its own message."""
+    for name in ("model.tflite", "history.json", "summary.json"):
+        (run_copy / name).unlink()
+    done = sketch("train", "--data-dir", shapes_data, "--run-dir", run_copy, "--resume")
+    assert done.returncode == 0, done.stderr
+    for name in ("model.keras", "model.tflite", "history.json", "summary.json"):
+        assert (run_copy / name).is_file(), name
+    again = sketch("train", "--data-dir", shapes_data, "--run-dir", run_copy, "--resume")
+    one_error_line(again, "finished training already")

@@ -1,8 +1,12 @@
+import subprocess
+import sys
+import time
+
 import pytest
 
 from sketchrnn_cli.sources import Network, SourceError, fetch_file, open_lines, relative_path
 
-from conftest import write_bucket
+from conftest import download_args, one_error_line, sketch, write_bucket
 
 RELATIVE = relative_path("simplified", "circle")
 
@@ -78,8 +82,6 @@ def test_fetch_file_returns_a_complete_copy(bucket, tmp_path, http_mirror):
 
 
 def test_a_mirror_that_drops_every_first_transfer_heals_in_one_run(bucket, tmp_path, http_mirror):
-    import subprocess
-    import sys
 
     url, handler = http_mirror(bucket, drop_first=True)
     data = tmp_path / "data"
@@ -121,3 +123,70 @@ def test_retries_are_bounded(bucket, tmp_path, http_mirror):
     with pytest.raises(SourceError, match="gave up after 2 retries"):
         list(open_lines(url, RELATIVE, tmp_path, network=Network(retries=2, backoff=0.01)))
     assert len(handler.requests) == 3
+
+
+def test_a_captive_portal_page_is_never_accepted(bucket, tmp_path, http_mirror):
+    """Red team 1, #6: What arrives is checked before it is accepted."""
+    portal = tmp_path / "portal"
+    for name in ("circle", "square"):
+        page = portal / f"full/simplified/{name}.ndjson"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text("<html><body>Please log in to the hotel wifi</body></html>\n")
+    for misbehaviour, message in (
+        ({"content_type": "text/html; charset=utf-8"}, "is a web page"),
+        ({"content_type": "text/plain"}, "is not Quick, Draw! ndjson"),
+    ):
+        url, _ = http_mirror(portal, **misbehaviour)
+        data = tmp_path / f"data-{len(message)}"
+        # One worker: with two, the first to fail stops the other mid-file, whose .part a later run resumes.
+        done = sketch(*download_args(data, url, "circle,square", "--workers", "1"))
+        one_error_line(done, "circle.ndjson", message)
+        assert not list((data / "downloads").rglob("*.ndjson")) and not list((data / "downloads").rglob("*.part"))
+
+
+def test_a_category_with_no_drawings_is_an_error(bucket, tmp_path):
+    """Red team 1, #6: What arrives is checked before it is accepted."""
+    (bucket / "full/simplified/square.ndjson").write_text('{"word": "square", "drawing": []}\n')
+    done = sketch(*download_args(tmp_path / "data", bucket))
+    one_error_line(done, "no valid drawings for 'square'", "square.ndjson:1")
+
+
+@pytest.mark.parametrize(
+    "misbehaviour, message",
+    [
+        ({"short_length": 1000}, "ends in the middle of a line"),
+        ({"md5": "AAAAAAAAAAAAAAAAAAAAAA=="}, "does not match the MD5 checksum"),
+    ],
+)
+def test_a_download_that_is_cut_or_corrupt_is_rejected(bucket, tmp_path, http_mirror, misbehaviour, message):
+    """Red team 1, #7: What arrives is checked before it is accepted."""
+    url, _ = http_mirror(bucket, **misbehaviour)
+    data = tmp_path / "data"
+    done = sketch(*download_args(data, url, "circle"))
+    one_error_line(done, "circle.ndjson", message, "run again")
+    assert not (data / "downloads/full/simplified/circle.ndjson").exists()
+
+
+def test_a_download_with_the_right_checksum_is_accepted(bucket, tmp_path, http_mirror):
+    """Red team 1, #7: What arrives is checked before it is accepted."""
+    url, _ = http_mirror(bucket, md5=True)
+    data = tmp_path / "data"
+    assert sketch(*download_args(data, url, "circle")).returncode == 0
+    assert (data / "downloads/full/simplified/circle.ndjson").read_bytes() == (
+        bucket / "full/simplified/circle.ndjson"
+    ).read_bytes()
+
+
+def test_a_server_that_trickles_is_timed_out(bucket, tmp_path, http_mirror):
+    """Red team 1, #17: A stalled or silent server is timed out with a clear message."""
+    url, _ = http_mirror(bucket, delay=0.3, piece=1)
+    started = time.monotonic()
+    done = sketch(*download_args(tmp_path / "data", url, "circle", "--timeout", "1", "--retries", "0"))
+    one_error_line(done, "circle.ndjson", "stalled", "gave up after 0 retries")
+    assert time.monotonic() - started < 30
+
+
+def test_a_server_that_never_answers_is_named_as_such(tmp_path, silent_server):
+    """Red team 1, #21: A stalled or silent server is timed out with a clear message."""
+    done = sketch(*download_args(tmp_path / "data", silent_server, "circle", "--timeout", "1", "--retries", "1"))
+    one_error_line(done, "circle.ndjson", "no answer within 1 s", "gave up after 1 retries")

@@ -1,6 +1,7 @@
 """Training on drawings written by the tests: it learns, saves, reloads, resumes, exports."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -15,7 +16,13 @@ from sketchrnn_cli.errors import SketchError
 from sketchrnn_cli.inference import open_predictor
 from sketchrnn_cli.train import train
 
-from conftest import SHAPES, tiny_config
+from conftest import (
+    SHAPES,
+    TINY,
+    one_error_line,
+    sketch,
+    tiny_config,
+)
 
 
 def valid_sequences(data_dir):
@@ -139,7 +146,6 @@ def test_one_category_is_one_line_saying_two_are_needed(shapes_data, tmp_path):
 def test_a_damaged_checkpoint_is_one_line_naming_its_file(shapes_data, run_copy, damage):
     """Red team 2, #19: random bytes in best.npz or progress.json's "history": "x" gave a traceback on
     --resume; a truncated last.weights.h5 one line of h5py internals, without the path or a hint."""
-    import os
 
     from conftest import one_error_line, sketch
 
@@ -158,3 +164,82 @@ def test_a_damaged_checkpoint_is_one_line_naming_its_file(shapes_data, run_copy,
         target.write_text(json.dumps({**progress, key: value}))
     done = sketch("train", "--data-dir", shapes_data, "--run-dir", run_copy, "--resume")
     one_error_line(done, str(target), f"delete {checkpoint}")
+
+
+def test_train_refuses_a_folder_that_is_not_a_run_and_deletes_nothing(shapes_data, tmp_path):
+    """Red team 1, #1: Data loss: dotfiles of a folder that is not a run."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / ".env").write_text("SECRET=1\n")
+    (folder / ".gitignore").write_text("*.pyc\n")
+    done = sketch("train", "--data-dir", shapes_data, "--run-dir", folder, *TINY, "--epochs", "1")
+    one_error_line(done, f"{folder} is not empty and holds no run")
+    assert sorted(p.name for p in folder.iterdir()) == [".env", ".gitignore"]
+
+
+def test_resuming_a_run_keeps_files_the_user_put_in_it(shapes_data, run_copy):
+    """Red team 1, #1: Data loss: dotfiles of a folder that is not a run."""
+    (run_copy / ".env").write_text("SECRET=1\n")
+    (run_copy / ".sketch-tmp-history.abc.json").write_text("{}")  # what a killed writer of ours leaves
+    (run_copy / "summary.json").unlink()  # so that --resume has something to finish
+    done = sketch("train", "--data-dir", shapes_data, "--run-dir", run_copy, "--resume")
+    assert done.returncode == 0, done.stderr
+    assert (run_copy / ".env").read_text() == "SECRET=1\n"
+    assert not (run_copy / ".sketch-tmp-history.abc.json").exists()
+
+
+def test_export_replaces_planted_links_instead_of_writing_through_them(run_copy, tmp_path):
+    """Red team 1, #4: Writes never follow symbolic links."""
+    out = tmp_path / "serving"
+    out.mkdir()
+    victims = {name: tmp_path / f"victim-{name}" for name in ("labels.txt", "config.json", "model.tflite")}
+    for name, victim in victims.items():
+        victim.write_text("precious\n")
+        (out / name).symlink_to(victim)
+    done = sketch("export", run_copy, "--format", "tflite", "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert all(victim.read_text() == "precious\n" for victim in victims.values())
+    assert not any((out / name).is_symlink() for name in victims)
+    assert (out / "labels.txt").read_text() == (run_copy / "labels.txt").read_text()
+
+
+def test_a_planted_lock_link_is_refused_and_its_target_untouched(shapes_data, run_copy, tmp_path):
+    """Red team 1, #4: Writes never follow symbolic links."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    (run_copy / ".lock").unlink(missing_ok=True)
+    (run_copy / ".lock").symlink_to(victim)
+    done = sketch("train", "--data-dir", shapes_data, "--run-dir", run_copy, "--resume")
+    one_error_line(done, ".lock", "symbolic link")
+    assert victim.read_text() == "precious\n"
+
+
+def test_a_loss_that_is_not_a_number_stops_training_with_a_clear_message(shapes_data, run_copy):
+    """Red team 1, #5: Degenerate drawings are rejected, never NaN."""
+    import h5py
+
+    weights = run_copy / "checkpoint" / "last.weights.h5"
+    with h5py.File(weights, "r+") as saved:
+
+        def poison(name, item):
+            if isinstance(item, h5py.Dataset) and item.dtype.kind == "f" and "optimizer" not in name:
+                item[...] = np.nan
+
+        saved.visititems(poison)
+    progress = run_copy / "checkpoint" / "progress.json"
+    state = json.loads(progress.read_text())
+    state.update(stopped="", epoch=1, best_epoch=1)
+    progress.write_text(json.dumps(state))
+    for name in ("summary.json", "model.keras", "model.tflite"):
+        (run_copy / name).unlink()
+    done = sketch("train", "--data-dir", shapes_data, "--run-dir", run_copy, "--resume")
+    one_error_line(done, "training diverged", "not a number in epoch 2", "Lower --learning-rate")
+    assert not (run_copy / "model.keras").exists()
+
+
+def test_a_full_disk_is_one_line_with_the_path_and_a_hint(run_copy, tiny_disk):
+    """Red team 1, #21: A full disk names the path and says what to do."""
+    (tiny_disk / "filler").write_bytes(b"\0" * (2 * 1024 * 1024 - 64 * 1024))
+    done = sketch("export", run_copy, "--format", "saved_model", "--out", tiny_disk / "serving")
+    one_error_line(done, str(tiny_disk / "serving"), "the disk is full")
+    assert not (tiny_disk / "serving" / "saved_model").exists()
