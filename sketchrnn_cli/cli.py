@@ -19,6 +19,7 @@ from .config import ARCHITECTURES, FORMATS, DataConfig, ModelConfig, TrainConfig
 from .devices import KERAS_BACKENDS
 from .errors import require
 from .inference import ENGINE_CHOICES, ENGINES
+from .metrics import shown_probability
 from .sources import OFFICIAL_SOURCE, Network
 from .splits import SCORED_SPLITS, SPLITS
 
@@ -552,6 +553,7 @@ def train(
         ["drawings/s (train)", f"{result.drawings_per_second:,.0f}"],
         ["training time", f"{result.seconds / 60:.1f} min"],
         ["model.tflite", result.tflite],
+        ["temperature (valid split)", f"{result.temperature:g}"],
     ]
     ui.out.print(ui.table("Training finished", ["", ""], rows, justify_numbers=False))
     ui.note(f"next: sketch evaluate {result.run_dir} --report report.html")
@@ -660,6 +662,8 @@ def _show_report(run_dir, report: dict) -> None:
         ["top-1", pct(report["top1"])],
         ["top-3", pct(report["top3"])],
         ["MAP@3", _decimal(report["map3"])],
+        ["calibration error (ECE)", _ece(report)],
+        ["negative log-likelihood", _decimal(report.get("nll"))],
         ["baseline: chance", pct(report["baseline_chance"])],
         ["baseline: most common category", pct(report["baseline_majority"])],
     ]
@@ -729,6 +733,14 @@ def evaluate_all(runs_root, data_dir, split):
         raise click.ClickException(
             f"{len(failed)} of {len(scores) + len(failed)} run(s) could not be evaluated: {names}"
         )
+
+
+def _ece(report: dict) -> str:
+    """The ECE with its 95% bootstrap interval."""
+    if report.get("ece") is None:
+        return "n/a"
+    low, high = report.get("ece_interval") or (None, None)
+    return f"{report['ece']:.4f}" + (f" (95%: {low:.4f} to {high:.4f})" if low is not None else "")
 
 
 def _percent(value) -> str:
@@ -846,7 +858,7 @@ def _show_prediction(result, show: bool) -> None:
     drawing = result.drawing
     title = f"{drawing.source}:{drawing.line}" + (f" (key_id {drawing.key_id})" if drawing.key_id else "")
     ui.out.print(ui.printable(title), markup=False, soft_wrap=True, style="bold")
-    rows = [[rank, label, f"{p:.1%}"] for rank, (label, p) in enumerate(result.labels, start=1)]
+    rows = [[rank, label, shown_probability(p)] for rank, (label, p) in enumerate(result.labels, start=1)]
     table = ui.table(None, ["#", "category", "probability"], rows)
     if not show:
         ui.out.print(table)
@@ -856,7 +868,7 @@ def _show_prediction(result, show: bool) -> None:
         ui.out.print(Columns([Text("\n".join(braille(drawing.sequence))), table]))
     if result.by_stroke:
         right = result.first_right_stroke()
-        guesses = ", ".join(f"{n}: {label} {p:.0%}" for n, label, p in result.by_stroke)
+        guesses = ", ".join(f"{n}: {label} {shown_probability(p)}" for n, label, p in result.by_stroke)
         ui.out.print(f"  after each stroke: {guesses}", markup=False, soft_wrap=True)
         if drawing.word:
             when = f"after stroke {right}" if right else "never"

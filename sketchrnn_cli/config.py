@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .errors import SketchError
 
-FORMAT_VERSION = 5  # bump when keys are added; say in _ADDED_KEYS how older configs read
+FORMAT_VERSION = 6  # bump when keys are added; say in _ADDED_KEYS how older configs read
 
 # Keys each format version added, with the values that rebuild an older run's model as it was.
 _ADDED_KEYS: dict[int, dict[str, dict[str, object]]] = {
@@ -21,6 +21,7 @@ _ADDED_KEYS: dict[int, dict[str, dict[str, object]]] = {
     3: {"data": {"dataset": ""}},
     4: {"train": {"init_from": ""}},
     5: {"train": {"checkpoint_minutes": 10.0}},
+    6: {"model": {"temperature": 1.0}},
 }
 
 ARCHITECTURES = ("conv-lstm", "conv-gru", "wavenet")
@@ -117,6 +118,8 @@ class ModelConfig(_Checked):
     image_side: int = bounded(28, 0, 64)  # > 0: the drawing also drawn as a side x side image, for a small CNN
     image_filters: tuple[int, ...] = bounded((32, 64, 128), 1, 512, items=6)  # one Conv2D + 2x2 max pool each
     image_units: int = bounded(128, 1, 2048)  # the image's features, given to the classifier at every step
+    # Fitted on the valid split when training ends: the output is p^(1/T), renormalised (1: as trained).
+    temperature: float = bounded(1.0, 0.01, 100.0)
 
     @classmethod
     def with_convs(

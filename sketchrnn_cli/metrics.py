@@ -2,6 +2,11 @@
 
 MAP@3 is the Kaggle Quick, Draw! metric: 1, 1/2 or 1/3 when the true class is the first,
 second or third guess, else 0, averaged over drawings. A metric of nothing scored is None.
+
+Calibration: the expected calibration error (ECE) over CALIBRATION_BINS equal-width bins of
+the top probability (|accuracy - confidence| per bin, weighted by its drawings), and the
+negative log-likelihood (NLL) of the true class. A temperature T calibrates a model whose
+output is a mean of per-step softmaxes (not logits): p^(1/T), renormalised, fitted by NLL.
 """
 
 from __future__ import annotations
@@ -9,6 +14,12 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+
+
+def shown_probability(p: float) -> str:
+    """A probability as people read it: one decimal, and never "100.0%" for a guess that is
+    not certain (from 99.95% on, ">99.9%"); --json keeps every digit."""
+    return ">99.9%" if p >= 0.9995 else f"{p:.1%}"
 
 
 def top_k(probabilities: np.ndarray, k: int) -> np.ndarray:
@@ -57,6 +68,97 @@ def baselines(labels: np.ndarray, num_classes: int) -> dict[str, float | None]:
     return {"baseline_chance": 1.0 / num_classes, "baseline_majority": majority}
 
 
+CALIBRATION_BINS = 10
+TINY = 1e-12  # a probability is never taken below this in a logarithm
+
+
+def calibrated(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """p^(1/T), renormalised per row (T > 1 softens, T < 1 sharpens; T = 1 changes nothing)."""
+    if temperature == 1.0:
+        return probabilities
+    logs = np.log(np.maximum(probabilities.astype(np.float64), TINY)) / temperature
+    powered = np.exp(logs - logs.max(axis=1, keepdims=True))
+    return (powered / powered.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def nll(probabilities: np.ndarray, labels: np.ndarray) -> float | None:
+    """Mean -log p(true class)."""
+    if len(labels) == 0:
+        return None
+    chosen = probabilities[np.arange(len(labels)), labels].astype(np.float64)
+    return float(-np.mean(np.log(np.maximum(chosen, TINY))))
+
+
+def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = CALIBRATION_BINS) -> list[dict]:
+    """Per equal-width bin of the top probability: its drawings, mean confidence and accuracy."""
+    confidence = probabilities.max(axis=1) if len(labels) else np.zeros(0)
+    right = np.argmax(probabilities, axis=1) == labels if len(labels) else np.zeros(0, bool)
+    index = np.minimum((confidence * bins).astype(np.int64), bins - 1)
+    rows = []
+    for b in range(bins):
+        chosen = index == b
+        count = int(chosen.sum())
+        rows.append(
+            {
+                "low": b / bins,
+                "high": (b + 1) / bins,
+                "count": count,
+                "confidence": float(confidence[chosen].mean()) if count else None,
+                "accuracy": float(right[chosen].mean()) if count else None,
+            }
+        )
+    return rows
+
+
+def ece(probabilities: np.ndarray, labels: np.ndarray, bins: int = CALIBRATION_BINS) -> float | None:
+    """Expected calibration error: sum over bins of (drawings / all) * |accuracy - confidence|."""
+    if len(labels) == 0:
+        return None
+    return float(
+        sum(
+            row["count"] / len(labels) * abs(row["accuracy"] - row["confidence"])
+            for row in reliability(probabilities, labels, bins)
+            if row["count"]
+        )
+    )
+
+
+def ece_interval(probabilities: np.ndarray, labels: np.ndarray, draws: int = 200, seed: int = 0) -> list[float] | None:
+    """A 95% bootstrap interval of the ECE (drawings resampled with replacement)."""
+    if len(labels) == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    resamples = rng.integers(0, len(labels), (draws, len(labels)))
+    values = np.array([ece(probabilities[rows], labels[rows]) or 0.0 for rows in resamples])
+    return [float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))]
+
+
+def fit_temperature(probabilities: np.ndarray, labels: np.ndarray, low: float = 0.05, high: float = 20.0) -> float:
+    """The T that minimises the NLL of calibrated(probabilities, T): a golden-section search
+    over log T (the NLL is smooth and, in practice, has one minimum there)."""
+    if len(labels) == 0:
+        return 1.0
+    logs = np.log(np.maximum(probabilities.astype(np.float64), TINY))
+    rows = np.arange(len(labels))
+
+    def loss(log_t: float) -> float:
+        scaled = logs / np.exp(log_t)
+        scaled -= scaled.max(axis=1, keepdims=True)
+        return float(np.mean(np.log(np.exp(scaled).sum(axis=1)) - scaled[rows, labels]))
+
+    a, b = np.log(low), np.log(high)
+    ratio = (np.sqrt(5) - 1) / 2
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    for _ in range(60):
+        if loss(c) < loss(d):
+            b, d = d, c
+            c = b - ratio * (b - a)
+        else:
+            a, c = c, d
+            d = a + ratio * (b - a)
+    return float(np.exp((a + b) / 2))
+
+
 def report(probabilities: np.ndarray, labels: np.ndarray, names: list[str]) -> dict:
     """Every metric of `sketch evaluate --json`, under its contract names."""
     labels = np.asarray(labels, dtype=np.int64)
@@ -69,4 +171,8 @@ def report(probabilities: np.ndarray, labels: np.ndarray, names: list[str]) -> d
         "per_class": per_class_accuracy(predicted, labels, names),
         "confused": most_confused(predicted, labels, names),
         **baselines(labels, len(names)),
+        "ece": ece(probabilities, labels),
+        "ece_interval": ece_interval(probabilities, labels),
+        "nll": nll(probabilities, labels),
+        "reliability": reliability(probabilities, labels),
     }

@@ -203,11 +203,19 @@ def build(config: ModelConfig, num_classes: int, input_scale: float = 1.0) -> Cl
     inputs = {"strokes": strokes, "length": length}
     name = config.arch.replace("-", "_")
     if not config.per_step_loss:
-        model = keras.Model(inputs, _pooled_head(x, mask, config, num_classes), name=name)
-        return Classifier(model, model, stride=1)
+        pooled = _pooled_head(x, mask, config, num_classes)
+        model = keras.Model(inputs, _calibrated(pooled, config), name=name)
+        return Classifier(model, model if config.temperature == 1.0 else keras.Model(inputs, pooled), stride=1)
     steps, probabilities = _per_step_head(x, mask, config, num_classes)
-    model = keras.Model(inputs, probabilities, name=name)
+    model = keras.Model(inputs, _calibrated(probabilities, config), name=name)
     return Classifier(model, keras.Model(inputs, steps, name="per_step"), stride=output_stride(config))
+
+
+def _calibrated(probabilities, config: ModelConfig):
+    """The temperature inside the model, so every engine and export carries it (none at T = 1)."""
+    if config.temperature == 1.0:
+        return probabilities
+    return Calibrated(config.temperature, dtype="float32", name="calibrated")(probabilities)
 
 
 def output_stride(config: ModelConfig) -> int:
@@ -296,6 +304,22 @@ def _per_step_head(x, mask, config: ModelConfig, num_classes: int):
     x = layers.Dropout(config.dropout, name="dropout")(x)
     steps = layers.Dense(num_classes, activation="softmax", dtype="float32", name="step_classes")(x)
     return steps, MaskedMean(name="classes")(steps, mask)
+
+
+@keras.saving.register_keras_serializable(package="sketchrnn")
+class Calibrated(layers.Layer):
+    """Probabilities p -> p^(1/T), renormalised: softmax(log p / T). The output is a mean of
+    per-step softmaxes, not logits, so the temperature applies to its logarithm."""
+
+    def __init__(self, temperature: float, **kwargs):
+        super().__init__(**kwargs)
+        self.temperature = float(temperature)
+
+    def call(self, probabilities):
+        return ops.softmax(ops.log(ops.maximum(probabilities, 1e-12)) / self.temperature, axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "temperature": self.temperature}
 
 
 def masked_mean(sequence, weights):

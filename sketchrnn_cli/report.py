@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .metrics import shown_probability
 from .strokes import stroke3_to_strokes
 
 COLOUR_STEPS = ("#eef3fd", "#d3e1fa", "#b0c9f5", "#87acef", "#5f8ee6", "#3d70d6", "#2556b8", "#173f8f", "#0d2a66")
@@ -38,6 +39,10 @@ def render(data: ReportData) -> str:
         _section(
             "Confusion matrix (rows: true category, columns: predicted; share of each row)",
             _confusion_heatmap(data.labels, data.probabilities, data.names),
+        ),
+        _section(
+            "Reliability: confidence against accuracy (10 bins of the top probability)",
+            _reliability_diagram(data.report.get("reliability") or []),
         ),
         _section("Training", _training_curves(data.history)),
         _section(f"The {WRONG_SHOWN} most confidently wrong drawings", _wrong_drawings(data)),
@@ -77,11 +82,52 @@ def _metrics_table(report: dict) -> str:
         ("top-1 accuracy", _percent(report["top1"])),
         ("top-3 accuracy", _percent(report["top3"])),
         ("MAP@3", "n/a" if report["map3"] is None else f"{report['map3']:.4f}"),
+        ("calibration error (ECE, 10 bins)", "n/a" if report.get("ece") is None else f"{report['ece']:.4f}"),
+        ("negative log-likelihood", "n/a" if report.get("nll") is None else f"{report['nll']:.4f}"),
         ("baseline: chance", _percent(report["baseline_chance"])),
         ("baseline: always the most common category", _percent(report["baseline_majority"])),
     ]
     cells = "".join(f"<tr><td>{html.escape(k)}</td><td class=n>{v}</td></tr>" for k, v in rows)
     return f'<table class="metrics">{cells}</table>'
+
+
+def _reliability_diagram(bins: list[dict]) -> str:
+    """One bar per bin: its accuracy at its confidence, the diagonal of perfect calibration, and
+    the drawings in each bin below it. Honest probabilities put the bars on the diagonal."""
+    if not any(b["count"] for b in bins):
+        return "<p class='muted'>nothing scored</p>"
+    side, pad = 300, 40
+    scale = side - 2 * pad
+    parts = [
+        f'<line x1="{pad}" y1="{side - pad}" x2="{side - pad}" y2="{pad}" stroke="#999" stroke-dasharray="4 3"/>',
+        f'<line x1="{pad}" y1="{side - pad}" x2="{side - pad}" y2="{side - pad}" stroke="#999"/>',
+        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{side - pad}" stroke="#999"/>',
+    ]
+    width = scale / len(bins)
+    for index, b in enumerate(bins):
+        x = pad + index * width
+        if b["count"]:
+            height = b["accuracy"] * scale
+            gap = abs(b["accuracy"] - b["confidence"])
+            title = (
+                f"{b['low']:.0%}-{b['high']:.0%}: {b['count']} drawing(s), confidence {b['confidence']:.1%}, "
+                f"accuracy {b['accuracy']:.1%}"
+            )
+            parts.append(
+                f'<rect x="{x + 1:.1f}" y="{side - pad - height:.1f}" width="{width - 2:.1f}" '
+                f'height="{height:.1f}" fill="#3d70d6" opacity="{0.45 + min(gap * 2, 0.5):.2f}">'
+                f"<title>{html.escape(title)}</title></rect>"
+            )
+        parts.append(
+            f'<text x="{x + width / 2:.1f}" y="{side - pad + 14}" font-size="9" text-anchor="middle">'
+            f"{b['count']}</text>"
+        )
+    parts.append(f'<text x="{pad}" y="{side - 8}" font-size="10">drawings per bin; confidence 0 to 1 along</text>')
+    parts.append(f'<text x="{pad - 4}" y="{pad + 4}" font-size="10" text-anchor="end">1</text>')
+    return (
+        f'<svg class="chart" width="{side}" height="{side}" role="img" aria-label="reliability diagram">'
+        f"{''.join(parts)}</svg>"
+    )
 
 
 def _per_category_bars(per_class: dict) -> str:
@@ -254,7 +300,7 @@ def _wrong_drawings(data: ReportData) -> str:
         truth, guess = html.escape(data.names[data.labels[index]]), html.escape(data.names[predicted])
         figures.append(
             f'<figure class="wrong">{drawing_svg(data.sequences[index])}<figcaption>'
-            f"<b>{guess}</b> {data.probabilities[index, predicted]:.0%}<br>"
+            f"<b>{guess}</b> {shown_probability(float(data.probabilities[index, predicted]))}<br>"
             f'<span class="muted">true: {truth}</span></figcaption></figure>'
         )
     return f'<div class="drawings">{"".join(figures)}</div>'

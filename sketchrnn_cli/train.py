@@ -30,7 +30,7 @@ if keras_backend() == "tensorflow":
     import_tensorflow()  # quietly, before Keras imports it
 import keras  # noqa: E402
 
-from . import flat, pipeline  # noqa: E402
+from . import flat, metrics, pipeline  # noqa: E402
 from .datastore import dataset_info  # noqa: E402
 from .inference import KerasPredictor, TensorFlowPredictor  # noqa: E402
 from .model import build  # noqa: E402
@@ -68,6 +68,7 @@ class TrainResult:
     seconds: float
     stopped: str
     tflite: str  # "written", or why model.tflite was not
+    temperature: float = 1.0  # fitted on the valid split: the output is p^(1/T), renormalised
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,7 @@ def prepare(request: TrainRequest) -> Prepared:
     model = request.model
     if request.init_from and not request.resume:
         model = artifacts.read_config(RunFiles(request.init_from)).model  # the weights fit only their architecture
+        model = dataclasses.replace(model, temperature=1.0)  # fitted again for this run
     config = RunConfig(
         data=DataConfig(format=info.format, labels=labels),
         model=model,
@@ -169,6 +171,7 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
         raise SketchError(f"the dataset needs drawings in train and valid to train; it has {sizes}")
     if not resume:
         config = _completed_config(config, labels, info, train_split, sizes["train"])
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model, temperature=1.0))  # fitted at the end
 
     with strategy.scope():
         classifier = build(config.model, len(labels), config.data.input_scale)  # before any file: it checks the config
@@ -220,7 +223,7 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
             f"train a new run"
         )
     progress.stopped = progress.stopped or "epochs done"
-    return _finish(files, config, classifier.model, monitor, choice.reason)
+    return _finish(files, config, classifier.model, monitor, choice.reason, validation)
 
 
 def _initialised(config, model, labels) -> str:
@@ -284,6 +287,16 @@ def _tf_dataset(feed, per_step: bool):
         tf.TensorSpec(targets, tf.float32),
     )
     return tf.data.Dataset.from_generator(feed.stream, output_signature=signature).prefetch(2)
+
+
+def _calibrated(config: RunConfig, model, validation: Validation):
+    """(config, model) with the temperature fitted on the valid split, inside the model; the
+    weights are the same (the calibration layer has none)."""
+    temperature = round(validation.temperature(), 4)
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model, temperature=temperature))
+    calibrated = build(config.model, len(config.data.labels), config.data.input_scale).model
+    calibrated.set_weights(model.get_weights())
+    return config, calibrated
 
 
 def export_with_tensorflow(run_dir: Path) -> str:
@@ -383,6 +396,11 @@ class Validation:
     def accuracy(self) -> float:
         """Top-1 accuracy of the drawing-level output (also for per-step training)."""
         return float(np.mean(np.argmax(self.predictor.predict(self.sequences), axis=1) == self.labels))
+
+    def temperature(self) -> float:
+        """The temperature that makes the model's probabilities on this sample of the valid
+        split (never train, never test) mean what they say: metrics.fit_temperature."""
+        return metrics.fit_temperature(self.predictor.predict(self.sequences), np.asarray(self.labels))
 
 
 class Monitor(keras.callbacks.Callback):
@@ -573,10 +591,14 @@ def _damaged(path: Path, error: Exception) -> RunError:
     )
 
 
-def _finish(files: RunFiles, config: RunConfig, model, monitor: Monitor, device_reason: str) -> TrainResult:
+def _finish(
+    files: RunFiles, config: RunConfig, model, monitor: Monitor, device_reason: str, validation: Validation
+) -> TrainResult:
     progress = monitor.progress
     if monitor.best_weights is not None:
         model.set_weights(monitor.best_weights)
+    config, model = _calibrated(config, model, validation)
+    artifacts.write_config(files, config)  # with the temperature the saved model carries
     with writing(files.keras_model):
         artifacts.atomic_write(files.keras_model, lambda tmp: model.save(tmp))
     if keras_backend() == "tensorflow":
@@ -599,6 +621,7 @@ def _finish(files: RunFiles, config: RunConfig, model, monitor: Monitor, device_
         seconds=progress.seconds,
         stopped=progress.stopped,
         tflite=tflite,
+        temperature=config.model.temperature,
     )
     artifacts.atomic_write_text(files.history, json.dumps(progress.history, indent=1))
     summary = {k: v for k, v in dataclasses.asdict(result).items() if k not in ("config", "run_dir")}

@@ -94,3 +94,11 @@ def test_a_config_nested_absurdly_deep_is_one_line_everywhere(shapes_data, run_c
         one_error_line(done, "config.json", "nested too deeply")
     every = sketch("evaluate-all", runs, "--data-dir", shapes_data)
     assert every.returncode == 1 and "nested too deeply" in every.stderr and "Traceback" not in every.stderr
+
+
+def test_a_config_before_calibration_reads_with_temperature_one():
+    """Config format 6 added model.temperature; older runs keep their probabilities as they were."""
+    raw = json.loads(RunConfig().to_json())
+    raw["format_version"] = 5
+    del raw["model"]["temperature"]
+    assert RunConfig.from_json(json.dumps(raw)).model.temperature == 1.0

@@ -32,6 +32,7 @@ def test_json_report_on_the_test_split_has_the_contract_names(trained_run, shape
     assert report["baseline_chance"] == pytest.approx(1 / 3)
     assert set(report["per_class"]) == {"circle", "zigzag", "square"}
     assert isinstance(report["confused"], list)
+    assert 0 <= report["ece"] <= 1 and report["nll"] >= 0 and len(report["reliability"]) == 10
 
 
 def test_the_table_names_metrics_and_baselines(trained_run, shapes_data):
@@ -39,7 +40,16 @@ def test_the_table_names_metrics_and_baselines(trained_run, shapes_data):
         main, ["evaluate", str(trained_run), "--data-dir", str(shapes_data), "--split", "valid"]
     )
     assert result.exit_code == 0, result.output
-    for text in ("top-1", "top-3", "MAP@3", "baseline: chance", "baseline: most common category", "Per category"):
+    for text in (
+        "top-1",
+        "top-3",
+        "MAP@3",
+        "calibration error (ECE)",
+        "negative log-likelihood",
+        "baseline: chance",
+        "baseline: most common category",
+        "Per category",
+    ):
         assert text in result.output
 
 

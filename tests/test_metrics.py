@@ -77,3 +77,52 @@ def test_metrics_of_nothing_scored_are_null_in_json():
     text = json.dumps(result)
     assert "NaN" not in text
     assert json.loads(text)["top1"] is None and json.loads(text)["map3"] is None
+
+
+def overconfident(n=3000, classes=10, seed=0):
+    """Probabilities three times as sure of themselves as their accuracy warrants."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, classes, n)
+    logits = rng.normal(0, 1, (n, classes))
+    logits[np.arange(n), labels] += 2.0
+    powered = np.exp(3 * logits)
+    return powered / powered.sum(axis=1, keepdims=True), labels
+
+
+def test_a_fitted_temperature_makes_overconfident_probabilities_honest():
+    from sketchrnn_cli.metrics import calibrated, ece, fit_temperature, nll
+
+    probabilities, labels = overconfident()
+    temperature = fit_temperature(probabilities, labels)
+    assert temperature > 1  # softens
+    honest = calibrated(probabilities, temperature)
+    assert ece(honest, labels) < 0.03 < ece(probabilities, labels)
+    assert nll(honest, labels) < nll(probabilities, labels)
+    assert np.allclose(honest.sum(axis=1), 1, atol=1e-5)
+    assert np.array_equal(np.argmax(honest, axis=1), np.argmax(probabilities, axis=1))  # the guesses stay
+    assert calibrated(probabilities, 1.0) is probabilities
+
+
+def test_the_reliability_bins_count_every_drawing_once_and_ece_is_their_weighted_gap():
+    from sketchrnn_cli.metrics import ece, reliability
+
+    probabilities = np.array([[0.95, 0.05], [0.95, 0.05], [0.55, 0.45], [0.15, 0.85]])
+    labels = np.array([0, 1, 0, 1])
+    bins = reliability(probabilities, labels)
+    assert len(bins) == 10 and sum(b["count"] for b in bins) == 4
+    assert bins[9]["count"] == 2 and bins[9]["accuracy"] == 0.5 and bins[9]["confidence"] == pytest.approx(0.95)
+    assert ece(probabilities, labels) == pytest.approx((2 * 0.45 + 0.45 + 0.15) / 4)
+
+
+@pytest.mark.parametrize("p, shown", [(0.9994, "99.9%"), (0.99951, ">99.9%"), (1.0, ">99.9%"), (0.5, "50.0%")])
+def test_a_guess_that_is_not_certain_never_reads_100_percent(p, shown):
+    from sketchrnn_cli.metrics import shown_probability
+
+    assert shown_probability(p) == shown
+
+
+def test_the_report_has_the_calibration_keys():
+    result = report(PROBABILITIES, LABELS, ["a", "b", "c", "d"])
+    assert {"ece", "ece_interval", "nll", "reliability"} <= set(result)
+    low, high = result["ece_interval"]
+    assert 0 <= low <= high <= 1

@@ -297,3 +297,10 @@ def test_an_endless_line_is_cut_off_with_bounded_memory(run_copy):
         )
     )
     assert len(records) == 1 and "longer than 1,000 bytes" in records[0].reason
+
+
+def test_the_table_never_shows_100_percent_for_a_guess(trained_run, drawings_file):
+    """Issue 21: a guess under 99.95% never reads 100.0% (the table shows >99.9% at most)."""
+    done = sketch("predict", "--model", str(trained_run), str(drawings_file))
+    assert done.returncode == 0, done.stderr
+    assert "100.0%" not in done.stdout and "%" in done.stdout

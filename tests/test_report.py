@@ -111,3 +111,13 @@ def test_a_report_that_cannot_be_written_names_the_target(trained_run, shapes_da
 
     done = sketch("evaluate", trained_run, "--data-dir", shapes_data, "--report", "/proc/version")
     assert ".sketch-tmp" not in one_error_line(done, "/proc/version")
+
+
+def test_the_report_draws_a_reliability_diagram_with_counts():
+    """Issue 21: confidence against accuracy per bin, with the drawings in each."""
+    labels, probabilities, sequences = scored(4, 30)
+    report = metrics_report(probabilities, labels, ["a", "b", "c", "d"])
+    page = render(ReportData("run", report, ("a", "b", "c", "d"), labels, probabilities, sequences, []))
+    assert 'aria-label="reliability diagram"' in page and "calibration error (ECE" in page
+    shown = sum(bin_["count"] for bin_ in report["reliability"])
+    assert shown == len(labels) and f"{report['reliability'][-1]['count']}</text>" in page

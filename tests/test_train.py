@@ -243,3 +243,32 @@ def test_a_full_disk_is_one_line_with_the_path_and_a_hint(run_copy, tiny_disk):
     done = sketch("export", run_copy, "--format", "saved_model", "--out", tiny_disk / "serving")
     one_error_line(done, str(tiny_disk / "serving"), "the disk is full")
     assert not (tiny_disk / "serving" / "saved_model").exists()
+
+
+def test_the_temperature_is_fitted_on_the_valid_split_and_every_engine_applies_it(trained_run, shapes_data):
+    """Issue 21: T from the valid split only (recomputed here from the uncalibrated model), stored in
+    config.json, and inside the model: Keras and LiteRT give the same calibrated probabilities."""
+    import dataclasses
+
+    from sketchrnn_cli import flat
+    from sketchrnn_cli.datastore import dataset_info
+    from sketchrnn_cli.inference import TensorFlowPredictor
+    from sketchrnn_cli.metrics import calibrated, fit_temperature
+    from sketchrnn_cli.model import build_model
+    from sketchrnn_cli.model_io import load_trained_model
+
+    config, model = load_trained_model(RunFiles(trained_run))
+    assert config.model.temperature != 1.0
+    uncalibrated = build_model(dataclasses.replace(config.model, temperature=1.0), len(SHAPES), config.data.input_scale)
+    uncalibrated.set_weights(model.get_weights())
+    build = dataset_dir(shapes_data, "simplified")
+    valid = flat.FlatSplit.open(build, "valid", dataset_info(build).labels, config.data.labels)
+    sequences = valid.sequences(range(len(valid)), config.data.max_length)
+    raw = TensorFlowPredictor(uncalibrated, len(SHAPES)).predict(sequences)
+    assert fit_temperature(raw, valid.labels) == pytest.approx(config.model.temperature, abs=1e-3)
+    by_keras = TensorFlowPredictor(model, len(SHAPES)).predict(sequences)
+    assert np.allclose(by_keras, calibrated(raw, config.model.temperature), atol=1e-5)
+    _, litert = open_predictor(trained_run, "litert")
+    assert np.allclose(litert.predict(sequences), by_keras, atol=1e-4)
+    summary = json.loads((trained_run / "summary.json").read_text())
+    assert summary["temperature"] == config.model.temperature
