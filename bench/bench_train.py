@@ -82,11 +82,16 @@ def default_row() -> dict:
     """The default run's row: its summary, and its one look at the test split."""
     from sketchrnn_cli.artifacts import RunFiles, read_config
     from sketchrnn_cli.evaluate import evaluate_split
+    from sketchrnn_cli.metrics import calibrated, ece, nll
 
     files = RunFiles(DEFAULT_RUN)
     summary = json.loads(files.summary.read_text())
-    report = evaluate_split(DEFAULT_RUN, RESULTS / "data", "test").report
+    scored = evaluate_split(DEFAULT_RUN, RESULTS / "data", "test")
+    report = scored.report
     model = read_config(files).model
+    # The same test probabilities before the temperature: p is proportional to q^T.
+    raw = calibrated(scored.probabilities, 1 / model.temperature)
+    valid = evaluate_split(DEFAULT_RUN, RESULTS / "data", "valid").report
     image = f", + {model.image_side}x{model.image_side} image" if model.image_side else ""
     loss = "per-step" if model.per_step_loss else "pooled"
     seed = read_config(files).train.seed
@@ -101,6 +106,15 @@ def default_row() -> dict:
         "epochs": summary["epochs_run"],
         "train_drawings_per_second": round(summary["drawings_per_second"]),
         "best_valid_top1": summary["best_val_accuracy"],
+        "best_epoch": summary["best_epoch"],
+        "temperature": model.temperature,
+        "test_ece": report["ece"],
+        "test_ece_interval": report["ece_interval"],
+        "test_nll": report["nll"],
+        "test_ece_before_temperature": ece(raw, scored.labels),
+        "test_nll_before_temperature": nll(raw, scored.labels),
+        "valid_ece": valid["ece"],
+        "test_shown_100_percent": int((scored.probabilities.max(axis=1) >= 0.9995).sum()),
     }
 
 

@@ -135,3 +135,17 @@ def test_info_names_a_damaged_dataset_and_still_reports(shapes_data, tmp_path):
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert f"{metadata}: damaged" in done.stderr
     assert "tensorflow" in done.stdout and "damaged; run sketch download again" in done.stdout
+
+
+@pytest.mark.slow
+def test_no_workflow_imports_the_download_workflow_to_read_a_build():
+    """Issue 20, #1: train, evaluate and the tf.data module read builds through datastore.py."""
+    script = (
+        "import sys, sketchrnn_cli.train, sketchrnn_cli.evaluate, sketchrnn_cli.tfdata; "
+        "print(sorted(m for m in sys.modules if m.startswith('sketchrnn_cli')))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    loaded = done.stdout
+    for workflow in ("download", "convert", "own_words", "sources", "builder", "predict", "draw"):
+        assert f"'sketchrnn_cli.{workflow}'" not in loaded, workflow
