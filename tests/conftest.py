@@ -327,35 +327,26 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture
 def draw_server(trained_run, tmp_path):
     """`sketch draw` as a user starts it, on a free port: yields (url, save_to, process)."""
-    import subprocess
-    import sys
-
     save_to = tmp_path / "my_drawings.ndjson"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sketchrnn_cli.cli",
-            "draw",
-            "--model",
-            str(trained_run),
-            "--no-browser",
-            "--port",
-            "0",
-            "--save-to",
-            str(save_to),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process, url = start_draw(trained_run, save_to)
     try:
-        url = process.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:"), process.stderr.read()
         yield url, save_to, process
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def start_draw(model: Path, save_to: Path, *args, command=SKETCH) -> tuple[subprocess.Popen, str]:
+    """`sketch draw --model MODEL` on a free port (``command``: another environment's sketch):
+    (the process, the address it printed first)."""
+    process = subprocess.Popen(
+        [*command, "draw", "--model", str(model), "--no-browser", "--port", "0", "--save-to", str(save_to), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return process, process.stdout.readline().strip()
 
 
 @pytest.fixture(scope="session")

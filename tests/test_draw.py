@@ -11,7 +11,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from conftest import shape_drawing
+from conftest import shape_drawing, start_draw
 
 
 def raw_drawing(shape="zigzag", seed=0):
@@ -208,37 +208,13 @@ def test_http_servers_own_errors_are_json_with_the_pages_headers(draw_server):
     assert status == 414 and "error" in answer and "Content-Security-Policy" in headers
 
 
-def start_draw(trained_run, tmp_path, *args):
-    """`sketch draw` on a free port: (process, the address it printed)."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sketchrnn_cli.cli",
-            "draw",
-            "--model",
-            str(trained_run),
-            "--no-browser",
-            "--port",
-            "0",
-            "--save-to",
-            str(tmp_path / "saved.ndjson"),
-            *args,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    return process, process.stdout.readline().strip()
-
-
 @pytest.mark.parametrize("host", ["0.0.0.0", ""])
 def test_every_interface_keeps_the_host_check_and_prints_a_real_address(trained_run, tmp_path, host):
     """Red team 2, #8: --host 0.0.0.0 served the page and its token to Host: attacker.example, and
     --host "" printed 127.0.0.1 while listening everywhere."""
     import socket
 
-    process, url = start_draw(trained_run, tmp_path, "--host", host)
+    process, url = start_draw(trained_run, tmp_path / "saved.ndjson", "--host", host)
     try:
         port = url.rsplit(":", 1)[1].strip("/")
         assert not url.startswith("http://127.0.0.1") and socket.gethostname() in url
@@ -258,7 +234,7 @@ def test_ipv6_loopback_is_served(trained_run, tmp_path):
 
     if not socket.has_ipv6:
         pytest.skip("no IPv6 here")
-    process, url = start_draw(trained_run, tmp_path, "--host", "::1")
+    process, url = start_draw(trained_run, tmp_path / "saved.ndjson", "--host", "::1")
     try:
         if not url:
             pytest.skip(f"cannot listen on ::1 here: {process.communicate(timeout=30)[1].strip()}")

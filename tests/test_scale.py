@@ -12,7 +12,7 @@ from sketchrnn_cli.datastore import dataset_dir, dataset_info
 from sketchrnn_cli.download import DownloadRequest, download
 from sketchrnn_cli.errors import SketchError
 
-from conftest import SHAPES, dataset_rows, write_bucket
+from conftest import SHAPES, SKETCH, dataset_rows, download_args, sketch, write_bucket
 
 
 def converted_folder(data: Path) -> Path:
@@ -193,22 +193,7 @@ def test_a_damaged_conversion_is_converted_again_never_reused(tmp_path, damage):
         manifest_file.write_text(json.dumps({**manifest, "counts": "many", "chunks": {"a": 1}}))
     else:
         manifest_file.write_text(json.dumps({**manifest, "chunks": ["/etc/passwd"], "checksums": [[1, 1]]}))
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sketchrnn_cli.cli",
-            "download",
-            "--data-dir",
-            str(data),
-            "--source",
-            str(bucket),
-            "--categories",
-            ",".join(SHAPES),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    done = sketch(*download_args(data, bucket, ",".join(SHAPES)))
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert dataset_rows(data) == rows
     assert json.loads(manifest_file.read_text())["chunks"] == ["circle.0.npz"]
@@ -241,20 +226,7 @@ def test_a_category_whose_worker_is_killed_twice_stops_the_download_naming_it(tm
 
 def start_download(bucket: Path, data: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sketchrnn_cli.cli",
-            "download",
-            "--data-dir",
-            str(data),
-            "--source",
-            str(bucket),
-            "--categories",
-            ",".join(SHAPES),
-            "--workers",
-            "2",
-        ],
+        [*SKETCH, *map(str, download_args(data, bucket, ",".join(SHAPES), "--workers", "2"))],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import shape_drawing, sketch_without_tensorflow
+from conftest import shape_drawing, sketch_without_tensorflow, start_draw
 
 SLIM = Path(os.environ.get("SKETCH_SLIM_VENV", Path(__file__).resolve().parents[1] / ".venv-slim")).absolute()
 
@@ -102,24 +102,8 @@ def test_the_slim_install_serves_the_draw_page(slim_sketch, trained_run, tmp_pat
     """`sketch draw` guesses on LiteRT: no TensorFlow needed."""
     import urllib.request
 
-    process = subprocess.Popen(
-        [
-            str(slim_sketch),
-            "draw",
-            "--model",
-            str(trained_run),
-            "--no-browser",
-            "--port",
-            "0",
-            "--save-to",
-            str(tmp_path / "saved.ndjson"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process, url = start_draw(trained_run, tmp_path / "saved.ndjson", command=[str(slim_sketch)])
     try:
-        url = process.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:"), process.stderr.read()
         drawing = shape_drawing("zigzag", np.random.default_rng(1))
         request = urllib.request.Request(
