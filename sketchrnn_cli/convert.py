@@ -286,12 +286,19 @@ def _run(jobs: list[Job], workers: int, on_file: OnFile) -> Iterator[tuple[str, 
             yield job.category, convert_category(job, _throttled(job.category, on_file))
         return
     deaths = dict.fromkeys((job.category for job in jobs), 0)
-    todo = list(jobs)
+    todo, fruitless = list(jobs), 0
     while todo:
         started: set[str] = set()
+        before = len(todo)
         for result in _run_pool(todo, workers, on_file, started):
             todo = [job for job in todo if job.category != result[0]]
             yield result
+        fruitless = fruitless + 1 if todo and not started and len(todo) == before else 0
+        if fruitless >= 3:  # workers that die before they begin a category: never an endless loop
+            raise SketchError(
+                "the conversion workers died three times before converting anything; "
+                "free memory or use --workers 1, then download again"
+            )
         for category in started & {job.category for job in todo}:
             deaths[category] += 1
             if deaths[category] >= 2:

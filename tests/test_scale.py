@@ -12,7 +12,7 @@ from sketchrnn_cli.datastore import dataset_dir, dataset_info
 from sketchrnn_cli.download import DownloadRequest, download
 from sketchrnn_cli.errors import SketchError
 
-from conftest import SHAPES, SKETCH, dataset_rows, download_args, sketch, write_bucket
+from conftest import SHAPES, SKETCH, dataset_rows, download_args, one_error_line, sketch, write_bucket
 
 
 def converted_folder(data: Path) -> Path:
@@ -267,3 +267,20 @@ def cmdline(pid: int) -> bytes:
             return handle.read()
     except OSError:
         return b""
+
+
+@pytest.mark.slow
+def test_workers_that_die_before_converting_anything_stop_the_download_not_loop(tmp_path):
+    """Workers killed as they start (here by a sitecustomize that ends every spawned child)
+    break pool after pool: after three such pools the download stops with one line."""
+    import os
+
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        'import os, sys\nif "--multiprocessing-fork" in sys.argv:\n    os._exit(9)\n'
+    )
+    bucket = write_bucket(tmp_path / "bucket", per_shape=20)
+    env = {"PYTHONPATH": os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")])}
+    done = sketch(*download_args(tmp_path / "data", bucket, ",".join(SHAPES), "--workers", "2"), env=env, timeout=120)
+    one_error_line(done, "died three times before converting anything")
