@@ -145,7 +145,8 @@ def converted_before(folder: Path, exclude: list[str], not_from: str | None = No
         if path.stem in exclude:
             continue
         manifest = read_manifest(folder, path.stem)
-        if manifest is not None and not (not_from and manifest["source"]["file"].startswith(not_from)):
+        from_there = not_from and manifest is not None and Path(manifest["source"]["file"]).is_relative_to(not_from)
+        if manifest is not None and not from_there:
             found[path.stem] = manifest
     return found
 
@@ -320,6 +321,7 @@ def _run_pool(jobs: list[Job], workers: int, on_file: OnFile, started: set[str])
             started.add(report[0])
             on_file(*report)
 
+    others = set(multiprocessing.active_children())  # children that are not this pool's
     pool = ProcessPoolExecutor(
         min(workers, len(jobs)), mp_context=context, initializer=_start_worker, initargs=(reports,)
     )
@@ -335,8 +337,8 @@ def _run_pool(jobs: list[Job], workers: int, on_file: OnFile, started: set[str])
                     return
                 yield result
     finally:
-        for child in multiprocessing.active_children():  # on an error or Ctrl-C: finished categories are kept
-            child.terminate()
+        for child in set(multiprocessing.active_children()) - others:  # on an error or Ctrl-C: its workers stop,
+            child.terminate()  # finished categories are kept
         pool.shutdown(wait=True, cancel_futures=True)
 
 

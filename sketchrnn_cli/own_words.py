@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from . import categories
-from .artifacts import TEMPORARY_PREFIX
+from .artifacts import TEMPORARY_PREFIX, remove_path
 from .errors import SketchError
 from .reader import BYTE_ORDER_MARK, csv_records, is_csv, json_value, lines_of, parse_record
 from .sources import relative_path
@@ -113,7 +113,7 @@ def regroup(path: Path, out: Path, format: str, max_length: int) -> Regrouped:
     folder = words_folder(out, format)
     folder.mkdir(parents=True, exist_ok=True)
     for leftover in folder.glob(TEMPORARY_PREFIX + "*"):  # a killed regroup's (we hold the lock)
-        shutil.rmtree(leftover, ignore_errors=True)
+        remove_path(leftover)
     spellings = categories.official_spellings()
     for word in stored_words(out, format):
         categories.canonical(word, spellings)
