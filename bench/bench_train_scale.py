@@ -1,7 +1,7 @@
 """Peak memory of `sketch train` on a large dataset (the flat arrays are memory-mapped, so it
 should not grow with the dataset).
 
-    python bench/bench_train_scale.py DATA_DIR --minutes 2 --json
+    python bench/bench_train_scale.py DATA_DIR --minutes 2 [--size default] --json
     -> {"train_drawings": ..., "peak_rss_mb": ..., "drawings_per_second": ..., "epochs": ...}
 
 DATA_DIR is a data folder as `sketch download` makes it (bench_scale.py's mirror builder makes
@@ -25,6 +25,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--minutes", type=float, default=2.0)
+    parser.add_argument("--size", default="default", help="sketch train --size")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -40,6 +41,8 @@ def main() -> None:
             str(run),
             "--max-minutes",
             str(args.minutes),
+            "--size",
+            args.size,
         ]
         errors = tempfile.TemporaryFile()  # not a pipe: a full pipe would stall the command
         process = psutil.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
@@ -58,6 +61,7 @@ def main() -> None:
     from sketchrnn_cli.datastore import dataset_dir, dataset_info
 
     result = {
+        "size": args.size,
         "train_drawings": dataset_info(dataset_dir(args.data_dir, "simplified")).count("train"),
         "peak_rss_mb": round(peak / 2**20),
         "drawings_per_second": round(summary["drawings_per_second"]),

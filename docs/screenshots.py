@@ -1,6 +1,6 @@
 """Remakes docs/draw.png and docs/report.png from a trained run (headless Chromium + Selenium).
 
-    python docs/screenshots.py runs/demo data
+python docs/screenshots.py runs/demo data
 """
 
 from __future__ import annotations
@@ -25,11 +25,19 @@ MIRROR = DOCS.parents[1] / "shared" / "quickdraw"
 def browser(width: int, height: int):
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or shutil.which("google-chrome") or ""
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", f"--window-size={width},{height}",
-                     "--force-device-scale-factor=1", "--hide-scrollbars"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        f"--window-size={width},{height}",
+        "--force-device-scale-factor=1",
+        "--hide-scrollbars",
+    ):
         options.add_argument(argument)
     driver = shutil.which("chromedriver")
-    return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver) if driver else None)
+    return webdriver.Chrome(
+        options=options, service=webdriver.ChromeService(executable_path=driver) if driver else None
+    )
 
 
 def draw(driver, strokes, size: float) -> None:
@@ -38,8 +46,10 @@ def draw(driver, strokes, size: float) -> None:
     box = canvas.rect
     actions = ActionBuilder(driver, duration=5)
     for xs, ys in strokes:
-        points = [(int(x / 255 * size + 20 - box["width"] / 2), int(y / 255 * size + 20 - box["height"] / 2))
-                  for x, y in zip(xs, ys)]
+        points = [
+            (int(x / 255 * size + 20 - box["width"] / 2), int(y / 255 * size + 20 - box["height"] / 2))
+            for x, y in zip(xs, ys)
+        ]
         actions.pointer_action.move_to(canvas, *points[0]).pointer_down()
         for point in points[1:]:
             actions.pointer_action.move_to(canvas, *point)
@@ -52,16 +62,31 @@ def main() -> None:
     cat = json.loads((MIRROR / "full" / "simplified" / "cat.ndjson").read_text().splitlines()[3])["drawing"]
     driver = browser(900, 620)
     try:
-        with tempfile.TemporaryDirectory() as tmp, serving(make_server(open_app(run, Path(tmp) / "d.ndjson"),
-                                                                       "127.0.0.1", 0)) as server:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            serving(make_server(open_app(run, Path(tmp) / "d.ndjson"), "127.0.0.1", 0)) as server,
+        ):
             driver.get(f"http://127.0.0.1:{server.server_address[1]}/")
             draw(driver, cat, 360)
             time.sleep(1.0)
             driver.save_screenshot(str(DOCS / "draw.png"))
         with tempfile.TemporaryDirectory() as tmp:
             report = Path(tmp) / "report.html"
-            subprocess.run([sys.executable, "-m", "sketchrnn_cli.cli", "evaluate", str(run), "--data-dir", str(data),
-                            "--report", str(report)], check=True, capture_output=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "sketchrnn_cli.cli",
+                    "evaluate",
+                    str(run),
+                    "--data-dir",
+                    str(data),
+                    "--report",
+                    str(report),
+                ],
+                check=True,
+                capture_output=True,
+            )
             driver.set_window_size(1100, 1500)
             driver.get(report.as_uri())
             driver.save_screenshot(str(DOCS / "report.png"))

@@ -15,10 +15,10 @@ from pathlib import Path
 import click
 
 from . import __version__, ui
-from .config import ARCHITECTURES, FORMATS, DataConfig, ModelConfig, TrainConfig, limits
+from .config import ARCHITECTURES, FORMATS, SIZES, DataConfig, ModelConfig, TrainConfig, limits
 from .devices import KERAS_BACKENDS
-from .errors import require
-from .inference import ENGINE_CHOICES, ENGINES
+from .errors import installed, require
+from .inference import ENGINE_CHOICES
 from .metrics import shown_probability
 from .sources import OFFICIAL_SOURCE, Network
 from .splits import SCORED_SPLITS, SPLITS
@@ -49,6 +49,23 @@ class FiniteRange(click.FloatRange):
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number", param, ctx)
         return number
+
+
+class BatchSize(click.IntRange):
+    """A batch size, or "auto" (0 in TrainConfig: chosen for the device when training starts)."""
+
+    name = "batch size"
+
+    def __init__(self):
+        super().__init__(min=1, max=limits(TrainConfig, "batch_size")["max"])
+
+    def convert(self, value, param, ctx):
+        if value in ("auto", 0):
+            return 0
+        return super().convert(value, param, ctx)
+
+    def get_metavar(self, param, ctx):
+        return "auto|N"
 
 
 PIPE_CLOSED = 128 + 13  # the shell's status for a writer stopped by SIGPIPE, as `yes | head -1` gives
@@ -107,7 +124,9 @@ def main() -> None:
     # Set before anything imports TensorFlow; TF_CPP_MIN_LOG_LEVEL=0 brings the C++ logs back.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     if click.get_current_context().invoked_subcommand != "train":
-        os.environ["KERAS_BACKEND"] = "tensorflow"  # the engines of evaluate, predict and export
+        # The Keras backend of evaluate, predict, draw and export: TensorFlow where it is
+        # installed, else JAX (the [jax] install, which has no TensorFlow).
+        os.environ["KERAS_BACKEND"] = "tensorflow" if installed("tensorflow") else "jax"
 
 
 @main.command()
@@ -357,13 +376,22 @@ def _csv_ints(ctx, param, value):
 )
 @click.option("--arch", type=click.Choice(ARCHITECTURES), default=ModelConfig.arch, show_default=True)
 @click.option(
+    "--size",
+    type=click.Choice(tuple(SIZES)),
+    default="default",
+    show_default=True,
+    help="The model's size (README: Model sizes); the model options below change single parts of it.",
+)
+@click.option(
     "--epochs", type=click.IntRange(**limits(TrainConfig, "epochs")), default=TrainConfig.epochs, show_default=True
 )
 @click.option(
     "--batch-size",
-    type=click.IntRange(**limits(TrainConfig, "batch_size")),
-    default=TrainConfig.batch_size,
+    type=BatchSize(),
+    default="auto",
     show_default=True,
+    help="auto: 64 on a CPU; on a GPU the largest of 64..1024 leaving 100 steps per epoch, with the "
+    "learning rate times sqrt(batch / 64).",
 )
 @click.option(
     "--learning-rate",
@@ -391,6 +419,27 @@ def _csv_ints(ctx, param, value):
     help="Early stopping: epochs without a better valid accuracy.",
 )
 @click.option(
+    "--weight-average",
+    type=FiniteRange(**limits(TrainConfig, "weight_average")),
+    default=TrainConfig.weight_average,
+    show_default=True,
+    help="Momentum of the moving average of the weights that is validated and kept; 0: the weights as trained.",
+)
+@click.option(
+    "--weight-decay",
+    type=FiniteRange(**limits(TrainConfig, "weight_decay")),
+    default=TrainConfig.weight_decay,
+    show_default=True,
+    help="Decoupled weight decay (AdamW); 0: plain Adam.",
+)
+@click.option(
+    "--label-smoothing",
+    type=FiniteRange(**limits(TrainConfig, "label_smoothing")),
+    default=TrainConfig.label_smoothing,
+    show_default=True,
+    help="Targets of 1 - S on the label and S / categories on each category; 0: one-hot.",
+)
+@click.option(
     "--seed",
     type=click.IntRange(**limits(TrainConfig, "seed")),
     default=TrainConfig.seed,
@@ -410,7 +459,7 @@ def _csv_ints(ctx, param, value):
 @click.option(
     "--augment/--no-augment",
     default=None,
-    help="Random stretch, rotation, dropped points and strokes [default: on below 50,000 train drawings].",
+    help="Random stretch, rotation, mirror, dropped points and strokes [default: on below 50,000 train drawings].",
 )
 @click.option(
     "--per-step-loss/--no-per-step-loss",
@@ -423,25 +472,23 @@ def _csv_ints(ctx, param, value):
     "--conv-filters",
     callback=_csv_ints,
     metavar="N,N,...",
-    help=f"Conv1D widths [default: {','.join(map(str, ModelConfig.conv_filters))}].",
+    help=f"Conv1D widths [default: the size's; default size: {','.join(map(str, ModelConfig.conv_filters))}].",
 )
 @click.option(
     "--conv-strides",
     callback=_csv_ints,
     metavar="N,N,...",
-    help=f"Conv1D strides [default: {','.join(map(str, ModelConfig.conv_strides))}].",
+    help=f"Conv1D strides [default: the size's; default size: {','.join(map(str, ModelConfig.conv_strides))}].",
 )
 @click.option(
     "--rnn-units",
     type=click.IntRange(**limits(ModelConfig, "rnn_units")),
-    default=ModelConfig.rnn_units,
-    show_default=True,
+    help=f"[default: the size's; default size: {ModelConfig.rnn_units}]",
 )
 @click.option(
     "--rnn-layers",
     type=click.IntRange(**limits(ModelConfig, "rnn_layers")),
-    default=ModelConfig.rnn_layers,
-    show_default=True,
+    help=f"[default: the size's; default size: {ModelConfig.rnn_layers}]",
 )
 @click.option(
     "--dropout", type=FiniteRange(**limits(ModelConfig, "dropout")), default=ModelConfig.dropout, show_default=True
@@ -455,9 +502,8 @@ def _csv_ints(ctx, param, value):
 @click.option(
     "--image-side",
     type=click.IntRange(**limits(ModelConfig, "image_side")),
-    default=ModelConfig.image_side,
-    show_default=True,
-    help="Also draw each drawing as an N x N image for a small CNN beside the strokes; 0: strokes only.",
+    help="Also draw each drawing as an N x N image for a small CNN beside the strokes; 0: strokes only "
+    f"[default: the size's; default size: {ModelConfig.image_side}].",
 )
 def train(
     data_dir,
@@ -466,6 +512,7 @@ def train(
     run_dir,
     resume,
     arch,
+    size,
     epochs,
     batch_size,
     learning_rate,
@@ -485,6 +532,9 @@ def train(
     init_from,
     keras_backend,
     checkpoint_minutes,
+    weight_average,
+    weight_decay,
+    label_smoothing,
 ):
     """Train a classifier on a downloaded dataset; writes a run folder."""
     os.environ["KERAS_BACKEND"] = keras_backend  # read once, when Keras is first imported
@@ -502,7 +552,8 @@ def train(
         resume=resume,
         init_from=init_from,
         device=device,
-        model=ModelConfig.with_convs(
+        model=ModelConfig.sized(
+            size,
             conv_filters,
             conv_strides,
             arch=arch,
@@ -522,6 +573,9 @@ def train(
             patience=patience,
             augment=augment,
             checkpoint_minutes=checkpoint_minutes,
+            weight_average=weight_average,
+            weight_decay=weight_decay,
+            label_smoothing=label_smoothing,
         ),
     )
     prepared = prepare(request)
@@ -545,7 +599,7 @@ def train(
         raise
     rows = [
         ["run folder", result.run_dir],
-        ["architecture", result.config.model.arch],
+        ["architecture", f"{result.config.model.arch}, size {result.config.model.size}"],
         ["parameters", f"{result.parameters:,}"],
         ["device", result.device],
         ["epochs", f"{result.epochs_run} ({result.stopped})"],
@@ -622,7 +676,13 @@ run_dir_argument = click.argument("run_dir", type=click.Path(path_type=Path))
     type=click.Path(path_type=Path),
     help="Score on these ndjson or Kaggle CSV files or folders instead (labels from each drawing's word).",
 )
-@click.option("--backend", type=click.Choice(ENGINES), default=ENGINES[0], show_default=True)
+@click.option(
+    "--backend",
+    type=click.Choice(ENGINE_CHOICES),
+    default=ENGINE_CHOICES[0],
+    show_default=True,
+    help="auto: TensorFlow in batches where it is installed, else Keras (on JAX), else LiteRT.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON object to FILE.")
 @click.option(
@@ -769,7 +829,7 @@ def _decimal(value) -> str:
     envvar="SKETCH_BACKEND",
     show_default=True,
     show_envvar=True,
-    help="auto: LiteRT when the run has model.tflite.",
+    help="auto: LiteRT when the run has model.tflite, else TensorFlow, else Keras (on JAX).",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON line per drawing.")
 @click.option("--show", is_flag=True, help="Draw each sketch in the terminal beside its predictions.")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .errors import SketchError
 
-FORMAT_VERSION = 6  # bump when keys are added; say in _ADDED_KEYS how older configs read
+FORMAT_VERSION = 7  # bump when keys are added; say in _ADDED_KEYS how older configs read
 
 # Keys each format version added, with the values that rebuild an older run's model as it was.
 _ADDED_KEYS: dict[int, dict[str, dict[str, object]]] = {
@@ -22,11 +22,33 @@ _ADDED_KEYS: dict[int, dict[str, dict[str, object]]] = {
     4: {"train": {"init_from": ""}},
     5: {"train": {"checkpoint_minutes": 10.0}},
     6: {"model": {"temperature": 1.0}},
+    7: {"train": {"weight_average": 0.0, "weight_decay": 0.0, "label_smoothing": 0.0}, "model": {"size": "default"}},
 }
 
 ARCHITECTURES = ("conv-lstm", "conv-gru", "wavenet")
 FORMATS = ("simplified", "raw", "npz")  # dataset formats; npz: Sketch-RNN files
 CONV_NORMS = ("layer", "batch")
+# Model sizes, as what each changes from the default model (README: "Model sizes"). Parameters
+# at 345 categories: about 0.22M, 0.76M, 4.0M and 21M (test_model checks them).
+SIZES: dict[str, dict[str, object]] = {
+    "small": {"conv_filters": (32, 64, 64), "rnn_units": 64, "image_filters": (16, 32, 64), "image_units": 64},
+    "default": {},  # 5,000 to a million drawings; what the 10-minute CPU benchmark tunes
+    "large": {
+        "conv_filters": (128, 256, 256),
+        "rnn_units": 256,
+        "rnn_layers": 2,
+        "image_side": 32,
+        "image_units": 256,
+    },
+    "xl": {  # meant for all 50M drawings of Quick, Draw!, on a GPU
+        "conv_filters": (256, 384, 512),
+        "rnn_units": 512,
+        "rnn_layers": 3,
+        "image_side": 64,
+        "image_filters": (32, 64, 128, 256),
+        "image_units": 512,
+    },
+}
 DEFAULT_MAX_LENGTH = 250  # points kept per drawing; ~99% of simplified drawings fit
 
 
@@ -102,6 +124,7 @@ class DataConfig(_Checked):
 class ModelConfig(_Checked):
     _section = "model"
     arch: str = bounded("conv-lstm", choices=ARCHITECTURES)
+    size: str = bounded("default", choices=tuple(SIZES))  # the preset the fields below started from
     conv_filters: tuple[int, ...] = bounded((64, 128, 128), 1, 1024, items=8)  # one Conv1D layer per entry
     conv_kernel: int = bounded(5, 1, 31)
     conv_strides: tuple[int, ...] = bounded((1, 2, 2), 1, 4, items=8)  # strides shorten the sequence for the RNN
@@ -122,21 +145,28 @@ class ModelConfig(_Checked):
     temperature: float = bounded(1.0, 0.01, 100.0)
 
     @classmethod
-    def with_convs(
-        cls, conv_filters: tuple[int, ...] | None = None, conv_strides: tuple[int, ...] | None = None, **fields
+    def sized(
+        cls, size: str = "default", conv_filters: tuple[int, ...] | None = None, conv_strides=None, **choices
     ) -> ModelConfig:
-        """A config from command-line choices: the default strides go with the default widths;
-        widths given without strides get stride 1 each (the default strides may not fit them)."""
-        filters = conv_filters or cls.conv_filters
-        strides = conv_strides or (cls.conv_strides if conv_filters is None else (1,) * len(filters))
-        return cls(conv_filters=filters, conv_strides=strides, **fields)
+        """A config from command-line choices: the preset ``size``, with each choice that is not
+        None instead of the preset's. Widths given without strides get stride 1 each (the
+        preset's strides may not fit them)."""
+        if size not in SIZES:
+            raise ConfigError(f"model.size must be one of {', '.join(SIZES)}, got {size!r}")
+        fields = {**SIZES[size], **{name: value for name, value in choices.items() if value is not None}}
+        if conv_filters is not None:
+            fields["conv_filters"] = conv_filters
+            fields["conv_strides"] = conv_strides or (1,) * len(conv_filters)
+        elif conv_strides is not None:
+            fields["conv_strides"] = conv_strides
+        return cls(size=size, **fields)
 
 
 @dataclass(frozen=True)
 class TrainConfig(_Checked):
     _section = "train"
     epochs: int = bounded(100, 1, 100_000)
-    batch_size: int = bounded(64, 1, 8192)
+    batch_size: int = bounded(0, 0, 8192)  # 0: auto (schedule.auto_batch_size); config.json holds the number
     learning_rate: float = bounded(3e-3, 0.0, 1.0, low_open=True)
     seed: int = bounded(0, 0, 2**32 - 1)
     max_minutes: float | None = bounded(None, 0.0, 525_600.0, low_open=True)  # stop after the epoch that crosses this
@@ -144,6 +174,11 @@ class TrainConfig(_Checked):
     augment: bool | None = None  # random stretch, rotation, dropped points; None: on for small data
     init_from: str = ""  # a trained run whose weights this run started from
     checkpoint_minutes: float = bounded(10.0, 0.0, 1440.0, low_open=True)  # also between epoch ends
+    # Momentum of the moving average of the weights, which is what is validated and kept (0: the
+    # weights as trained): one noisy step or epoch of a high learning rate cannot be what is kept.
+    weight_average: float = bounded(0.998, 0.0, 0.99999)
+    weight_decay: float = bounded(0.05, 0.0, 1.0)  # decoupled (AdamW): each step, weights shrink by lr x this
+    label_smoothing: float = bounded(0.1, 0.0, 0.5)  # targets 1 - s on the label, s / classes on each category
 
 
 @dataclass(frozen=True)

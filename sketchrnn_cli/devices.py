@@ -93,7 +93,9 @@ def choose_device(
 
 
 def resolve_jax_device(requested: str) -> DeviceChoice:
-    """The device choice under Keras's JAX backend (one device; JAX_PLATFORMS=cpu forces the CPU)."""
+    """The device choice under Keras's JAX backend: every local device of the chosen kind, data
+    parallel (JAX_PLATFORMS=cpu forces the CPU; XLA_FLAGS=--xla_force_host_platform_device_count=N
+    makes N CPU devices)."""
     import jax
 
     gpus = [d for d in jax.devices() if d.platform == "gpu"]
@@ -102,8 +104,17 @@ def resolve_jax_device(requested: str) -> DeviceChoice:
         major, _, minor = str(getattr(device, "compute_capability", "")).partition(".")
         if major.isdigit() and minor.isdigit():
             capabilities.append((int(major), int(minor)))
-    choice = choose_device(requested, gpus[:1], jax.devices("cpu"), capabilities[:1], seen_by="JAX")
-    return DeviceChoice(choice.kind, 1, choice.policy, choice.reason.replace(f"{len(gpus[:1])} GPU(s)", "1 GPU"))
+    choice = choose_device(requested, gpus, jax.devices("cpu"), capabilities, seen_by="JAX")
+    devices = gpus if choice.kind == "gpu" else jax.devices("cpu")
+    if len(devices) == 1:
+        return choice
+    names = ", ".join(f"{d.platform}:{d.id}" for d in devices[:8]) + (", ..." if len(devices) > 8 else "")
+    return DeviceChoice(
+        choice.kind,
+        len(devices),
+        choice.policy,
+        f"{choice.reason}; data parallel over {len(devices)} devices ({names})",
+    )
 
 
 def resolve_device(requested: str) -> tuple[DeviceChoice, Any]:

@@ -363,10 +363,13 @@ def url_of(server: ThreadingHTTPServer, host: str) -> str:
 
 
 def open_app(run_dir: Path, save_to: Path) -> DrawApp:
-    """The app for a run's LiteRT model (sketch export writes one for runs without it)."""
+    """The app for a run's model: LiteRT where the run has model.tflite, else its Keras model
+    (on JAX where TensorFlow is not installed), compiled for every length before the first guess."""
     from .inference import open_predictor
 
-    config, predictor = open_predictor(run_dir, "litert")
+    config, predictor = open_predictor(run_dir, "auto")
+    if hasattr(predictor, "warm_up"):
+        predictor.warm_up()
     return DrawApp(Guesser(predictor, config.data.labels, config.data.max_length), save_to, Path(run_dir).name)
 
 

@@ -25,12 +25,12 @@ class Scored:
     sequences: list = field(default_factory=list)
 
 
-def evaluate_split(run_dir: Path, data_dir: Path, split: str, backend: str = "tensorflow") -> Scored:
+def evaluate_split(run_dir: Path, data_dir: Path, split: str, backend: str = "auto") -> Scored:
     """Scores the run on ``split`` of the dataset it was trained on (its flat arrays: no
     TensorFlow needed to read them; a build older than those is read through TFDS)."""
     from .datastore import dataset_dir
 
-    config, model = open_predictor(run_dir, backend)
+    config, model = open_predictor(run_dir, backend, batched=True)
     path = dataset_dir(data_dir, config.data.format)
     if path is None:
         raise SketchError(f"no {config.data.format} dataset in {data_dir}; run sketch download first")
@@ -87,10 +87,10 @@ def split_from_tfds(path: Path, split: str, labels: tuple[str, ...], max_length:
     return [inputs["strokes"][:max_length] for inputs, _ in pairs], np.array([y for _, y in pairs], dtype=np.int64)
 
 
-def evaluate_files(run_dir: Path, paths: list[Path], backend: str = "tensorflow") -> Scored:
+def evaluate_files(run_dir: Path, paths: list[Path], backend: str = "auto") -> Scored:
     """Scores the run on ndjson or Kaggle CSV files, or folders of them; labels come from each
     drawing's word."""
-    config, model = open_predictor(run_dir, backend)
+    config, model = open_predictor(run_dir, backend, batched=True)
     index = {name: i for i, name in enumerate(config.data.labels)}
     sequences, labels = [], []
     unknown: Counter[str] = Counter()

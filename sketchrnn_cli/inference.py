@@ -2,8 +2,9 @@
 TensorFlow import), TensorFlow, or Keras on any backend.
 
 Every predictor takes a list of float32 [N, 3] arrays and returns float32 [len, classes]. The
-command line calls the engine that runs a model its --backend (tensorflow, litert); "Keras
-backend" is only ever Keras's own (tensorflow, jax).
+command line calls the engine that runs a model its --backend (tensorflow, litert, keras);
+"Keras backend" is only ever Keras's own (tensorflow, jax). The keras engine runs model.keras
+on whichever Keras backend this process has: JAX where TensorFlow is not installed.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ import numpy as np
 from .artifacts import RunError, RunFiles, read_config
 from .config import RunConfig
 from .errors import SketchError, installed
-from .pipeline import bucket_of, padded_length
+from .pipeline import bucket_bounds, bucket_of, padded_length
 
-ENGINES = ("tensorflow", "litert")  # what runs a model: sketch evaluate/predict --backend
-ENGINE_CHOICES = ("auto", *ENGINES)  # auto: LiteRT when the run has model.tflite
+ENGINES = ("tensorflow", "litert", "keras")  # what runs a model: sketch evaluate/predict --backend
+ENGINE_CHOICES = ("auto", *ENGINES)  # auto: the fastest one installed for the job (open_predictor)
 
 
 class Predictor(Protocol):
@@ -104,14 +105,16 @@ class TensorFlowPredictor:
 
 
 class KerasPredictor:
-    """A Keras model's probabilities on any Keras backend (JAX: compiled once per shape), with
-    batches padded to a fixed size and lengths to a few bounds, so that only a few shapes exist."""
+    """A Keras model's probabilities on any Keras backend (JAX: compiled once per shape). Lengths
+    are padded to a few bounds and batches to a power of two up to ``batch_size``, so that few
+    shapes exist and one drawing costs a batch of one."""
 
     name = "keras"
 
-    def __init__(self, model, classes: int, bounds, batch_size: int = 256):
+    def __init__(self, model, classes: int, bounds, batch_size: int = 256, rows_multiple: int = 1):
         self.model, self.classes, self.batch_size = model, classes, batch_size
         self.bounds = np.asarray(bounds)
+        self.rows_multiple = rows_multiple  # data parallel: batches split evenly over the devices
 
     def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
         result = np.zeros((len(sequences), self.classes), dtype=np.float32)
@@ -121,8 +124,9 @@ class KerasPredictor:
             rows = np.flatnonzero(bucket == index)
             for start in range(0, len(rows), self.batch_size):
                 chosen = rows[start : start + self.batch_size]
-                strokes = np.zeros((self.batch_size, int(bound), 3), dtype=np.float32)
-                length = np.ones(self.batch_size, dtype=np.int32)  # the padding rows: one zero step
+                rows_padded = self._padded_rows(len(chosen))
+                strokes = np.zeros((rows_padded, int(bound), 3), dtype=np.float32)
+                length = np.ones(rows_padded, dtype=np.int32)  # the padding rows: one zero step
                 for row, i in enumerate(chosen):
                     sequence = sequences[i][: int(bound)]
                     strokes[row, : len(sequence)] = sequence
@@ -130,6 +134,16 @@ class KerasPredictor:
                 output = self.model.predict_on_batch({"strokes": strokes, "length": length})
                 result[chosen] = np.asarray(output, dtype=np.float32)[: len(chosen)]
         return result
+
+    def _padded_rows(self, rows: int) -> int:
+        """A power of two up to the batch size, and a multiple of ``rows_multiple``."""
+        power = min(self.batch_size, 1 << (rows - 1).bit_length())
+        return -(-power // self.rows_multiple) * self.rows_multiple
+
+    def warm_up(self) -> None:
+        """Compiles the one-drawing shape of every length bound, so no guess waits for it."""
+        for bound in self.bounds:
+            self.predict([np.zeros((int(bound), 3), np.float32)])
 
 
 def tensorflow_predictor(files: RunFiles, config: RunConfig) -> TensorFlowPredictor:
@@ -150,24 +164,47 @@ def pad(sequences: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return strokes, lengths
 
 
-def open_predictor(run_dir: Path, backend: str = "auto"):
-    """(config, backend) of a run. auto: LiteRT when model.tflite and ai-edge-litert are there."""
+def keras_predictor(files: RunFiles, config: RunConfig) -> KerasPredictor:
+    """The run's Keras model on this process's Keras backend."""
+    from .model_io import load_trained_model
+
+    _, model = load_trained_model(files)
+    return KerasPredictor(model, len(config.data.labels), bucket_bounds(config.data.max_length))
+
+
+def open_predictor(run_dir: Path, backend: str = "auto", batched: bool = False):
+    """(config, predictor) of a run. auto: for one drawing at a time, LiteRT when the run has
+    model.tflite and ai-edge-litert is installed; else (and first for batches, ``batched``)
+    TensorFlow where it is installed, else Keras on its JAX backend, else LiteRT."""
     if backend not in ENGINE_CHOICES:
         raise SketchError(f"unknown backend {backend!r}; choose one of {', '.join(ENGINE_CHOICES)}")
     files = RunFiles(Path(run_dir))
     config = read_config(files)
     if backend == "auto":
-        backend = "litert" if files.tflite_model.is_file() and _litert_installed() else "tensorflow"
+        backend = _automatic(files, batched)
     if backend == "litert":
         if not files.tflite_model.is_file():
             raise RunError(
                 f"{files.tflite_model}: missing; make it with sketch export {files.root} --format tflite "
-                f"--out {files.root} (or use --backend tensorflow where a command has it)"
+                f"--out {files.root} (or use --backend {'tensorflow' if installed('tensorflow') else 'keras'})"
             )
         if not _litert_installed():
             raise RunError("the litert backend needs ai-edge-litert (pip install ai-edge-litert)")
         return config, LiteRTPredictor(files, config)
+    if backend == "keras":
+        return config, keras_predictor(files, config)
     return config, tensorflow_predictor(files, config)
+
+
+def _automatic(files: RunFiles, batched: bool) -> str:
+    litert = files.tflite_model.is_file() and _litert_installed()
+    if litert and not batched:
+        return "litert"
+    if installed("tensorflow"):
+        return "tensorflow"
+    if installed("keras") and installed("jax"):
+        return "keras"
+    return "litert" if litert else "tensorflow"  # with neither: the error naming the extra that has it
 
 
 def _litert_installed() -> bool:

@@ -3,8 +3,8 @@ TensorFlow; TensorFlow's fit reads the same stream). Knows no model.
 
 Batches hold drawings of similar length padded to one of a few bounds (``BUCKETS`` of them),
 so a compiling backend (XLA under JAX) compiles a handful of shapes; every batch is full, for
-the same reason. The augmentation (rotation, per-axis stretch, dropped points and strokes,
-back to the unit box; what the tf.data pipeline before it did per drawing) works on whole
+the same reason. The augmentation (rotation, per-axis stretch, a left-right mirror, dropped points
+and strokes, back to the unit box) works on whole
 batches, seeded per (seed, epoch, batch): the same seed gives
 the same batches whatever order a loader's threads make them in.
 """
@@ -97,9 +97,12 @@ def augment(
     stretch: float = 0.2,
     drop_point: float = 0.1,
     drop_stroke: float = 0.05,
+    mirror: float = 0.5,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Over a padded batch, per drawing: a random rotation, per-axis stretch, dropped points
-    and strokes, and the result back in the unit box. Returns (strokes, lengths)."""
+    """Over a padded batch, per drawing: a random rotation, per-axis stretch, left-right mirror
+    (with probability ``mirror``: a cat faces either way, and the strokes then run the other
+    way), dropped points and strokes, and the result back in the unit box. Returns (strokes,
+    lengths)."""
     batch, steps = strokes.shape[:2]
     real = np.arange(steps)[None, :] < lengths[:, None]
     pen = strokes[..., 2]
@@ -113,7 +116,9 @@ def augment(
     angle = rng.uniform(-1.0, 1.0, batch) * rotation_degrees * math.pi / 180
     cos, sin = np.cos(angle), np.sin(angle)
     rotation = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], 1)  # [b, 2, 2]
-    points = np.einsum("btj,bij->bti", points * rng.uniform(1.0 - stretch, 1.0 + stretch, (batch, 1, 2)), rotation)
+    scale = rng.uniform(1.0 - stretch, 1.0 + stretch, (batch, 1, 2))
+    scale[:, 0, 0] *= np.where(rng.random(batch) < mirror, -1.0, 1.0)
+    points = np.einsum("btj,bij->bti", points * scale, rotation)
     points -= np.where(real[..., None], points, np.inf).min(axis=1, keepdims=True)
     points /= np.maximum(np.where(real[..., None], points, -np.inf).max(axis=(1, 2), keepdims=True), 1e-6)
     offsets = np.diff(points, axis=1, prepend=np.zeros((batch, 1, 2)))

@@ -35,7 +35,16 @@ from .datastore import dataset_info  # noqa: E402
 from .inference import KerasPredictor, TensorFlowPredictor  # noqa: E402
 from .model import build  # noqa: E402
 from .model_io import initialise_from, write_tflite  # noqa: E402
-from .schedule import TrainingState, learning_rate_at, planned_steps, read_state, stop_reason  # noqa: E402
+from .schedule import (  # noqa: E402
+    CPU_BATCH,
+    TrainingState,
+    auto_batch_size,
+    learning_rate_at,
+    planned_steps,
+    read_state,
+    scaled_learning_rate,
+    stop_reason,
+)
 
 SMALL_DATA = 50_000  # augmentation is on by default below this many train drawings
 VALID_SAMPLE = 20_000  # drawings of the valid split scored after each epoch (flat arrays)
@@ -68,6 +77,7 @@ class TrainResult:
     seconds: float
     stopped: str
     tflite: str  # "written", or why model.tflite was not
+    devices: int = 1  # trained on, data parallel
     temperature: float = 1.0  # fitted on the valid split: the output is p^(1/T), renormalised
 
 
@@ -153,7 +163,8 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     if on_tensorflow:
         choice, strategy = resolve_device(device)
     else:
-        choice, strategy = resolve_jax_device(device), _OneDevice()
+        choice = resolve_jax_device(device)
+        strategy = _JaxDataParallel(choice.kind, choice.replicas) if choice.replicas > 1 else _OneDevice()
     if choice.mixed_precision:
         keras.mixed_precision.set_global_policy(choice.policy)
     info = dataset_info(dataset_path)
@@ -169,19 +180,28 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     sizes = {split: info.count(split, labels) for split in SPLITS}
     if sizes["train"] == 0 or sizes["valid"] == 0:
         raise SketchError(f"the dataset needs drawings in train and valid to train; it has {sizes}")
+    batch_note = ""
     if not resume:
         config = _completed_config(config, labels, info, train_split, sizes["train"])
+        config, batch_note = _with_batch_size(config, choice, sizes["train"])
+    if not on_tensorflow and config.train.batch_size % choice.replicas:
+        raise SketchError(
+            f"batch {config.train.batch_size} does not split evenly over {choice.replicas} devices; "
+            f"choose a multiple of {choice.replicas} with --batch-size"
+        )
     config = dataclasses.replace(config, model=dataclasses.replace(config.model, temperature=1.0))  # fitted at the end
 
     with strategy.scope():
         classifier = build(config.model, len(labels), config.data.input_scale)  # before any file: it checks the config
         classifier.trainer.compile(
-            keras.optimizers.Adam(config.train.learning_rate),
-            keras.losses.SparseCategoricalCrossentropy(),
+            make_optimizer(config.train),
+            _loss(config.train),
             metrics=["accuracy"],
         )
         progress, best_weights = _restore(files, classifier.trainer) if resume else (TrainingState(), None)
-        reason = choice.reason if resume else choice.reason + _initialised(config, classifier.model, labels)
+        reason = (
+            choice.reason if resume else choice.reason + batch_note + _initialised(config, classifier.model, labels)
+        )
     if not resume:
         artifacts.write_config(files, config)
     on_start(reason, config, sizes)
@@ -200,7 +220,9 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     )
     compile_seconds = 0.0 if on_tensorflow or progress.stopped else _compile_every_shape(classifier.trainer, feed)
     validation = Validation(
-        _predictor(classifier.model, len(labels), config, on_tensorflow), valid_split, config.data.max_length
+        _predictor(classifier.model, len(labels), config, on_tensorflow, choice.replicas),
+        valid_split,
+        config.data.max_length,
     )
     monitor = Monitor(
         classifier.model,
@@ -223,7 +245,58 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
             f"train a new run"
         )
     progress.stopped = progress.stopped or "epochs done"
-    return _finish(files, config, classifier.model, monitor, choice.reason, validation)
+    return _finish(files, config, classifier.model, monitor, choice, validation)
+
+
+def _loss(train: TrainConfig):
+    if not train.label_smoothing:
+        return keras.losses.SparseCategoricalCrossentropy()
+    return SmoothedSparseCrossentropy(train.label_smoothing)
+
+
+@keras.saving.register_keras_serializable(package="sketchrnn")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy against integer labels smoothed towards uniform: the target is 1 - s on the
+    label and s / classes on every category (Keras's sparse loss has no label_smoothing)."""
+
+    def __init__(self, smoothing: float, **kwargs):
+        super().__init__(**kwargs)
+        self.smoothing = float(smoothing)
+
+    def call(self, y_true, y_pred):
+        targets = keras.ops.one_hot(keras.ops.cast(y_true, "int32"), keras.ops.shape(y_pred)[-1])
+        return keras.losses.categorical_crossentropy(targets, y_pred, label_smoothing=self.smoothing)
+
+    def get_config(self):
+        return {**super().get_config(), "smoothing": self.smoothing}
+
+
+def make_optimizer(train: TrainConfig):
+    """Adam (AdamW with ``train.weight_decay``), keeping a moving average of the weights when
+    ``train.weight_average`` > 0. Plain Adam without decay: older runs' checkpoints resume."""
+    averaging = {"use_ema": True, "ema_momentum": train.weight_average} if train.weight_average else {}
+    if train.weight_decay:
+        return keras.optimizers.AdamW(train.learning_rate, weight_decay=train.weight_decay, **averaging)
+    return keras.optimizers.Adam(train.learning_rate, **averaging)
+
+
+@contextlib.contextmanager
+def averaged_weights(trainer):
+    """Within: the trainer's (and so the drawing-level model's) weights are the optimizer's
+    moving average of them; after: the weights as trained, to go on training from."""
+    averages = getattr(trainer.optimizer, "_model_variables_moving_average", None)  # Keras's, for use_ema
+    if not trainer.optimizer.use_ema or not averages:
+        yield
+        return
+    variables = trainer.trainable_variables
+    trained = [keras.ops.convert_to_numpy(v.value) for v in variables]
+    for variable, average in zip(variables, averages, strict=True):
+        variable.assign(average.value)
+    try:
+        yield
+    finally:
+        for variable, value in zip(variables, trained, strict=True):
+            variable.assign(value)
 
 
 def _initialised(config, model, labels) -> str:
@@ -237,11 +310,13 @@ def _initialised(config, model, labels) -> str:
     )
 
 
-def _predictor(model, classes: int, config, on_tensorflow: bool):
+def _predictor(model, classes: int, config, on_tensorflow: bool, replicas: int = 1):
     if on_tensorflow:
         return TensorFlowPredictor(model, classes)
-    # One padded length for validation under a compiling backend: one more shape, not four.
-    return KerasPredictor(model, classes, pipeline.bucket_bounds(config.data.max_length)[-1:])
+    # One padded length for validation under a compiling backend: one more shape, not four;
+    # batches that split evenly over the devices.
+    bounds = pipeline.bucket_bounds(config.data.max_length)[-1:]
+    return KerasPredictor(model, classes, bounds, rows_multiple=replicas)
 
 
 def _fit(classifier, strategy, feed, config, progress, monitor, files, on_tensorflow: bool) -> None:
@@ -267,6 +342,20 @@ def _fit(classifier, strategy, feed, config, progress, monitor, files, on_tensor
 
 class _OneDevice:
     """The strategy of a backend without tf.distribute: its default device."""
+
+    def scope(self):
+        return contextlib.nullcontext()
+
+
+class _JaxDataParallel:
+    """Keras's DataParallel over every local device of a kind, for the whole process: variables
+    replicated, each batch split along its first axis (so the global batch must split evenly)."""
+
+    def __init__(self, kind: str, replicas: int):
+        import jax
+
+        self.devices = [f"{d.platform}:{d.id}" for d in (jax.devices("gpu") if kind == "gpu" else jax.devices("cpu"))]
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=self.devices))
 
     def scope(self):
         return contextlib.nullcontext()
@@ -361,6 +450,18 @@ def _compile_every_shape(trainer, feed) -> float:
     for batch in feed.one_batch_per_shape():
         trainer.train_on_batch(*batch)
     return time.monotonic() - started
+
+
+def _with_batch_size(config: RunConfig, choice, train_size: int) -> tuple[RunConfig, str]:
+    """--batch-size auto (0) made a number for the device, the learning rate scaled with it;
+    and what to tell the user ("" for a batch they chose)."""
+    if config.train.batch_size:
+        return config, ""
+    batch, why = auto_batch_size(train_size, accelerator=choice.kind != "cpu")
+    learning_rate = scaled_learning_rate(config.train.learning_rate, batch)
+    scaled = f", learning rate {learning_rate:.2g} (x sqrt({batch}/{CPU_BATCH}))" if batch != CPU_BATCH else ""
+    train = dataclasses.replace(config.train, batch_size=batch, learning_rate=learning_rate)
+    return dataclasses.replace(config, train=train), f"; {why}{scaled}"
 
 
 def _completed_config(config, labels, info, train_split, train_size) -> RunConfig:
@@ -508,11 +609,13 @@ class Monitor(keras.callbacks.Callback):
             sync()
 
     def _validate(self, epoch: int) -> float:
-        accuracy = self.validation.accuracy()
-        if accuracy > self.progress.best_val_accuracy:
-            self.progress.best_val_accuracy, self.progress.best_epoch = accuracy, epoch
-            self.progress.best_position = self.progress.position
-            self.best_weights = self.inference_model.get_weights()
+        """Scores the weights that would be kept (the moving average, if kept) on the valid sample."""
+        with averaged_weights(self.model):
+            accuracy = self.validation.accuracy()
+            if accuracy > self.progress.best_val_accuracy:
+                self.progress.best_val_accuracy, self.progress.best_epoch = accuracy, epoch
+                self.progress.best_position = self.progress.position
+                self.best_weights = self.inference_model.get_weights()
         return accuracy
 
     def _save(self):
@@ -591,9 +694,7 @@ def _damaged(path: Path, error: Exception) -> RunError:
     )
 
 
-def _finish(
-    files: RunFiles, config: RunConfig, model, monitor: Monitor, device_reason: str, validation: Validation
-) -> TrainResult:
+def _finish(files: RunFiles, config: RunConfig, model, monitor: Monitor, choice, validation: Validation) -> TrainResult:
     progress = monitor.progress
     if monitor.best_weights is not None:
         model.set_weights(monitor.best_weights)
@@ -612,7 +713,8 @@ def _finish(
     result = TrainResult(
         run_dir=files.root,
         config=config,
-        device=device_reason,
+        device=choice.reason,
+        devices=choice.replicas,
         epochs_run=progress.epoch,
         best_epoch=progress.best_epoch,
         best_val_accuracy=progress.best_val_accuracy,

@@ -102,3 +102,19 @@ def test_a_config_before_calibration_reads_with_temperature_one():
     raw["format_version"] = 5
     del raw["model"]["temperature"]
     assert RunConfig.from_json(json.dumps(raw)).model.temperature == 1.0
+
+
+def test_a_config_before_sizes_and_weight_averaging_reads_as_the_run_it_was():
+    """Config format 7 added model.size and train.weight_average, weight_decay and
+    label_smoothing: older runs trained with plain Adam on one-hot targets, kept the weights as
+    trained, and their model fields started from the default."""
+    raw = json.loads(RunConfig().to_json())
+    raw["format_version"] = 6
+    for section, key in [
+        ("model", "size"),
+        *(("train", k) for k in ("weight_average", "weight_decay", "label_smoothing")),
+    ]:
+        del raw[section][key]
+    train = RunConfig.from_json(json.dumps(raw)).train
+    assert RunConfig.from_json(json.dumps(raw)).model.size == "default"
+    assert (train.weight_average, train.weight_decay, train.label_smoothing) == (0.0, 0.0, 0.0)

@@ -4,12 +4,13 @@ built by `make test` in .venv-jax), and its weights served like any run's."""
 import json
 import os
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import SHAPES, SKETCH, sketch_without_tensorflow
+from conftest import SHAPES, SKETCH, drawing_line, sketch_without_tensorflow, start_draw
 
 JAX_VENV = Path(os.environ.get("SKETCH_JAX_VENV", Path(__file__).resolve().parents[1] / ".venv-jax")).absolute()
 
@@ -19,57 +20,78 @@ def jax_sketch() -> Path:
     return sketch_without_tensorflow(JAX_VENV)
 
 
-def test_jax_trains_without_tensorflow_and_its_run_evaluates_exports_and_predicts(jax_sketch, shapes_data, tmp_path):
-    run = tmp_path / "jax-run"
-    done = subprocess.run(
-        [
-            str(jax_sketch),
-            "train",
-            "--keras-backend",
-            "jax",
-            "--data-dir",
-            str(shapes_data),
-            "--run-dir",
-            str(run),
-            "--epochs",
-            "8",
-            "--batch-size",
-            "16",
-            "--learning-rate",
-            "0.01",
-            "--conv-filters",
-            "16,16",
-            "--rnn-units",
-            "16",
-            "--image-side",
-            "12",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+def jax_train(jax_sketch: Path, data: Path, run: Path, *extra: str, env=None) -> subprocess.CompletedProcess:
+    """`sketch train --keras-backend jax` of a small model, in the environment without TensorFlow."""
+    small = ["--batch-size", "16", "--learning-rate", "0.01", "--conv-filters", "16,16", "--rnn-units", "16"]
+    command = [str(jax_sketch), "train", "--keras-backend", "jax", "--data-dir", str(data), "--run-dir", str(run)]
+    return subprocess.run(
+        [*command, *small, "--image-side", "12", *extra], capture_output=True, text=True, timeout=600, env=env
     )
+
+
+def test_a_jax_run_evaluates_predicts_and_serves_without_tensorflow_as_tensorflow_would(
+    jax_sketch, shapes_data, tmp_path
+):
+    run = tmp_path / "jax-run"
+    done = jax_train(jax_sketch, shapes_data, run, "--epochs", "8")
     assert done.returncode == 0, done.stderr
     assert "training on CPU (JAX sees no GPU)" in done.stderr
     assert json.loads((run / "summary.json").read_text())["epochs_run"] == 8
     assert not (run / "model.tflite").exists()  # written by sketch export, where TensorFlow is
+    assert "model.tflite" in json.loads((run / "summary.json").read_text())["tflite"]
 
-    scored = subprocess.run(
-        [*SKETCH, "evaluate", str(run), "--data-dir", str(shapes_data), "--json"],
+    # Where it trained, without TensorFlow: evaluate, report, predict and draw on Keras (JAX).
+    def jax(*args):
+        return subprocess.run([str(jax_sketch), *map(str, args)], capture_output=True, text=True, timeout=300)
+
+    scored = jax("evaluate", run, "--data-dir", shapes_data, "--json", "--report", tmp_path / "report.html")
+    assert scored.returncode == 0, scored.stderr
+    on_jax = json.loads(scored.stdout)
+    assert on_jax["backend"] == "keras" and on_jax["top1"] >= 0.6  # three easy shapes, eight short epochs
+    assert (tmp_path / "report.html").read_text().count("<svg") >= 3
+    on_tensorflow = json.loads(
+        subprocess.run(
+            [*SKETCH, "evaluate", str(run), "--data-dir", str(shapes_data), "--json", "--backend", "tensorflow"],
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    assert on_jax["top1"] == on_tensorflow["top1"] and on_jax["count"] == on_tensorflow["count"]
+    drawings = tmp_path / "d.ndjson"
+    drawings.write_text("".join(drawing_line(shape, str(i), seed=i) for i, shape in enumerate(SHAPES * 3)))
+    predicted = jax("predict", "--model", run, "--json", "--top-k", "3", drawings)
+    assert predicted.returncode == 0, predicted.stderr
+    by_tensorflow = subprocess.run(
+        [*SKETCH, "predict", "--model", str(run), "--json", "--top-k", "3", "--backend", "tensorflow", str(drawings)],
         capture_output=True,
         text=True,
-        env={**os.environ, "KERAS_BACKEND": "jax"},
     )
-    assert scored.returncode == 0, scored.stderr
-    assert json.loads(scored.stdout)["top1"] >= 0.6  # three easy shapes, eight short epochs
+    for mine, theirs in zip(predicted.stdout.splitlines(), by_tensorflow.stdout.splitlines(), strict=True):
+        mine, theirs = json.loads(mine)["predictions"], json.loads(theirs)["predictions"]
+        assert [p["label"] for p in mine] == [p["label"] for p in theirs]
+        np.testing.assert_allclose([p["probability"] for p in mine], [p["probability"] for p in theirs], atol=1e-3)
+    progressive = jax("predict", "--model", run, "--progressive", "--json", drawings)
+    assert progressive.returncode == 0 and "by_stroke" in progressive.stdout, progressive.stderr
+    process, url = start_draw(run, tmp_path / "mine.ndjson", command=[str(jax_sketch)])
+    try:
+        assert url.startswith("http://127.0.0.1:"), process.stderr.read()
+        request = urllib.request.Request(
+            url + "api/predict",
+            data=json.dumps({"drawing": [[[0, 50, 100, 150], [0, 80, 0, 80]]], "k": 2}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            assert json.loads(response.read())["predictions"][0]["label"] in SHAPES
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+    # Where TensorFlow is, sketch export writes model.tflite; then LiteRT predicts there too.
     exported = subprocess.run([*SKETCH, "export", str(run), "--out", str(run)], capture_output=True, text=True)
     assert exported.returncode == 0 and (run / "model.tflite").is_file(), exported.stderr
-    drawings = tmp_path / "d.ndjson"
-    drawings.write_text(json.dumps({"drawing": [[[0, 50, 100, 150], [0, 80, 0, 80]]]}) + "\n")
-    predicted = subprocess.run(
-        [str(jax_sketch), "predict", "--model", str(run), "--json", str(drawings)], capture_output=True, text=True
-    )
+    predicted = jax("predict", "--model", run, "--json", drawings)
     assert predicted.returncode == 0, predicted.stderr
-    assert json.loads(predicted.stdout)["predictions"][0]["label"] in SHAPES
+    assert all(json.loads(line)["predictions"][0]["label"] in SHAPES for line in predicted.stdout.splitlines())
 
 
 def test_the_keras_predictor_gives_the_tensorflow_predictors_probabilities(trained_run, shapes_data):
@@ -100,3 +122,23 @@ def test_a_run_without_model_tflite_gets_one_from_a_tensorflow_process(trained_r
     (run / "model.keras").write_bytes(b"damaged")
     outcome = export_with_tensorflow(run)
     assert outcome.startswith("not written") and "model.keras" in outcome  # reported, not dropped
+
+
+def test_two_devices_train_data_parallel_with_the_loss_of_one(jax_sketch, shapes_data, tmp_path):
+    """Two host devices (XLA_FLAGS), the same global batch: the same gradients up to the order
+    of float32 sums (the batch's mean is taken over two halves, then across them), so the loss
+    of each epoch matches one device's to well within 1e-3, relative, over a few steps."""
+
+    def train(devices: int):
+        run = tmp_path / f"devices-{devices}"
+        flags = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
+        done = jax_train(jax_sketch, shapes_data, run, "--epochs", "2", "--dropout", "0", env=flags)
+        assert done.returncode == 0, done.stderr
+        history = json.loads((run / "history.json").read_text())
+        return done.stderr, json.loads((run / "summary.json").read_text()), [epoch["loss"] for epoch in history]
+
+    _, one, one_loss = train(1)
+    said, two, two_loss = train(2)
+    assert "data parallel over 2 devices (cpu:0, cpu:1)" in said
+    assert (one["devices"], two["devices"]) == (1, 2)
+    np.testing.assert_allclose(two_loss, one_loss, rtol=1e-3)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sketchrnn_cli.config import ConfigError, ModelConfig
+from sketchrnn_cli.config import SIZES, ConfigError, ModelConfig
 from sketchrnn_cli.model import Rasterize, build_model
 from sketchrnn_cli.strokes import parse_drawing
 
@@ -110,3 +110,27 @@ def test_rasterize_draws_a_lone_point_as_a_dot():
 def test_rasterize_ignores_padding():
     drawing = [[[10, 200, 120], [30, 40, 255]], [[0, 90], [0, 70]]]
     np.testing.assert_array_equal(draw(drawing, padding=0), draw(drawing, padding=9))
+
+
+# Each size's parameters at all 345 categories of Quick, Draw! (README: Model sizes).
+PARAMETERS_AT_345 = {"small": 224_857, "default": 761_689, "large": 4_004_697, "xl": 21_289_689}
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_each_size_builds_with_its_parameter_count(size):
+    config = ModelConfig.sized(size)
+    assert config.size == size
+    assert build_model(config, 345).count_params() == PARAMETERS_AT_345[size]
+
+
+def test_the_default_size_is_the_default_model_and_options_change_single_parts_of_a_size():
+    assert ModelConfig.sized("default") == ModelConfig()
+    assert ModelConfig.sized("small", rnn_units=None) == ModelConfig.sized("small")  # None: the size's own
+    large = ModelConfig.sized("large", rnn_units=100, conv_filters=(8, 8))
+    assert (large.size, large.rnn_units, large.rnn_layers, large.image_side) == ("large", 100, 2, 32)
+    assert large.conv_strides == (1, 1)  # widths given without strides: stride 1 each
+
+
+def test_an_unknown_size_is_a_clear_error():
+    with pytest.raises(ConfigError, match="model.size must be one of small, default, large, xl, got 'huge'"):
+        ModelConfig.sized("huge")

@@ -80,6 +80,17 @@ def test_augmentation_drops_points_and_strokes_sometimes_and_rotates():
     assert len(directions) > 50  # angles and stretches differ per drawing
 
 
+def test_augmentation_mirrors_about_half_the_drawings_left_to_right():
+    strokes = np.tile(np.array([[0.0, 0.0, 0], [0.5, 0.0, 0], [0.5, 0.0, 1]], np.float32), (400, 1, 1))
+    lengths = np.full(400, 3, np.int32)
+    plain = dict(rotation_degrees=0.0, stretch=0.0, drop_point=0.0, drop_stroke=0.0)
+    out, _ = augment(strokes, lengths, np.random.default_rng(2), **plain)
+    rightwards = out[:, 1, 0] > 0
+    assert 150 < rightwards.sum() < 250 and np.allclose(np.abs(out[:, 1:, 0]), 0.5)
+    never, _ = augment(strokes, lengths, np.random.default_rng(2), **plain, mirror=0.0)
+    assert (never[:, 1, 0] > 0).all()
+
+
 def test_make_batch_pads_with_zeros_and_per_step_targets_weight_real_steps(build):
     split = FlatSplit.open(build, "train", SHAPES)
     inputs, labels = make_batch(split, np.arange(4), 64, 250)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from sketchrnn_cli.artifacts import RunError, RunFiles, read_config
+from sketchrnn_cli.config import ModelConfig
 from sketchrnn_cli.datastore import dataset_dir
 from sketchrnn_cli.devices import choose_device
 from sketchrnn_cli.errors import SketchError
@@ -19,6 +20,7 @@ from sketchrnn_cli.train import train
 from conftest import (
     SHAPES,
     TINY,
+    drawing_line,
     one_error_line,
     sketch,
     tiny_config,
@@ -272,3 +274,48 @@ def test_the_temperature_is_fitted_on_the_valid_split_and_every_engine_applies_i
     assert np.allclose(litert.predict(sequences), by_keras, atol=1e-4)
     summary = json.loads((trained_run / "summary.json").read_text())
     assert summary["temperature"] == config.model.temperature
+
+
+@pytest.mark.parametrize("momentum", [0.5, 0.0])
+def test_the_weights_validated_are_the_moving_average_and_training_goes_on_from_its_own(momentum):
+    import keras
+
+    from sketchrnn_cli.config import TrainConfig
+    from sketchrnn_cli.train import averaged_weights, make_optimizer
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(make_optimizer(TrainConfig(learning_rate=0.1, weight_average=momentum)), "mse")
+    x, y = np.array([[1.0, 2.0], [3.0, -1.0]], np.float32), np.array([[1.0], [0.0]], np.float32)
+    average = None
+    for _ in range(3):
+        model.train_on_batch(x, y)
+        weights = model.get_weights()
+        average = weights if average is None else [momentum * a + (1 - momentum) * w for a, w in zip(average, weights)]
+    with averaged_weights(model):
+        for seen, expected in zip(model.get_weights(), average if momentum else weights):
+            np.testing.assert_allclose(seen, expected, rtol=1e-5)
+    for seen, trained in zip(model.get_weights(), weights):
+        np.testing.assert_array_equal(seen, trained)
+
+
+@pytest.mark.parametrize("size", ["small", "default"])
+def test_the_small_sizes_train_export_and_predict_with_their_size_in_the_config(size, shapes_data, tmp_path):
+    """The batch is left to --batch-size auto: on a CPU, 64, said in the device line."""
+    run = tmp_path / size
+    trained = sketch("train", "--data-dir", shapes_data, "--run-dir", run, "--size", size, "--epochs", "1")
+    assert trained.returncode == 0, trained.stderr
+    assert "batch 64 (auto: on a CPU)" in trained.stderr
+    config = read_config(RunFiles(run))
+    expected = ModelConfig.sized(size)
+    assert (config.model.size, config.model.rnn_units, config.model.conv_filters) == (
+        size,
+        expected.rnn_units,
+        expected.conv_filters,
+    )
+    assert config.train.batch_size == 64
+    drawing = tmp_path / "one.ndjson"
+    drawing.write_text(drawing_line("circle"))
+    predicted = sketch("predict", "--model", run, "--backend", "litert", "--json", drawing)
+    assert predicted.returncode == 0, predicted.stderr
+    guesses = json.loads(predicted.stdout)["predictions"]
+    assert guesses and {g["label"] for g in guesses} <= set(SHAPES)
