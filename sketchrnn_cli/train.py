@@ -194,7 +194,7 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     with strategy.scope():
         classifier = build(config.model, len(labels), config.data.input_scale)  # before any file: it checks the config
         classifier.trainer.compile(
-            make_optimizer(config.train),
+            make_optimizer(config.train, config.train.epochs * max(1, sizes["train"] // config.train.batch_size)),
             _loss(config.train),
             metrics=["accuracy"],
         )
@@ -271,13 +271,23 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
         return {**super().get_config(), "smoothing": self.smoothing}
 
 
-def make_optimizer(train: TrainConfig):
+def make_optimizer(train: TrainConfig, planned_steps: int | None = None):
     """Adam (AdamW with ``train.weight_decay``), keeping a moving average of the weights when
     ``train.weight_average`` > 0. Plain Adam without decay: older runs' checkpoints resume."""
-    averaging = {"use_ema": True, "ema_momentum": train.weight_average} if train.weight_average else {}
+    momentum = averaging_momentum(train.weight_average, planned_steps)
+    averaging = {"use_ema": True, "ema_momentum": momentum} if momentum else {}
     if train.weight_decay:
         return keras.optimizers.AdamW(train.learning_rate, weight_decay=train.weight_decay, **averaging)
     return keras.optimizers.Adam(train.learning_rate, **averaging)
+
+
+def averaging_momentum(weight_average: float, planned_steps: int | None) -> float:
+    """The moving average's momentum: ``weight_average``, or less for a run of few steps, whose
+    average spans at most a tenth of them (0.998 averages about 500 steps, which in a run of 100
+    would still be mostly the initial weights)."""
+    if not weight_average or not planned_steps:
+        return weight_average
+    return min(weight_average, max(0.0, 1.0 - 10.0 / planned_steps))
 
 
 @contextlib.contextmanager
@@ -291,7 +301,7 @@ def averaged_weights(trainer):
     variables = trainer.trainable_variables
     trained = [keras.ops.convert_to_numpy(v.value) for v in variables]
     for variable, average in zip(variables, averages, strict=True):
-        variable.assign(average.value)
+        variable.assign(keras.ops.convert_to_numpy(average.value))  # a copy: JAX's predict donates its inputs
     try:
         yield
     finally:

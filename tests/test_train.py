@@ -319,3 +319,12 @@ def test_the_small_sizes_train_export_and_predict_with_their_size_in_the_config(
     assert predicted.returncode == 0, predicted.stderr
     guesses = json.loads(predicted.stdout)["predictions"]
     assert guesses and {g["label"] for g in guesses} <= set(SHAPES)
+
+
+def test_a_short_run_averages_over_a_tenth_of_its_steps_and_a_long_one_at_the_set_momentum():
+    from sketchrnn_cli.train import averaging_momentum
+
+    assert averaging_momentum(0.998, 72) == pytest.approx(1 - 10 / 72)  # 8 epochs of 9 steps
+    assert averaging_momentum(0.998, 8_400) == 0.998  # the 10-minute benchmark's 100 epochs
+    assert averaging_momentum(0.998, 5) == 0.0  # the weights as trained
+    assert averaging_momentum(0.0, 8_400) == 0.0
