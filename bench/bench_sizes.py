@@ -1,14 +1,14 @@
 """Every model size (`sketch train --size`): parameters, training speed and accuracy in the same
 10 CPU-minutes as bench_train.py, and `sketch predict` of one drawing on LiteRT.
 
-    .venv/bin/python bench/bench_sizes.py [--minutes 10] [--size NAME]... [--scale-drawings N [--scale-only]]
+    .venv/bin/python bench/bench_sizes.py [--minutes 10] [--size NAME]... [--scale-drawings N [--scale-size NAME]...]
 
 Each size trains on bench_train.py's 15 categories x 450 drawings for --minutes, its weights
 chosen on the valid split, and is scored once on the test split. --scale-drawings N also builds
 an N-drawing data folder from the mirror in a temporary folder (bench_scale.py's builder: real
 drawings repeated with fresh key_ids) and measures the peak memory of training each size there
-for 2 minutes, through bench_train_scale.py (--scale-only: that alone, added to the rows
-already in sizes.json).
+for 2 minutes, through bench_train_scale.py (--scale-size: these sizes there, default: the
+--size ones; a size given only there keeps its other figures from sizes.json).
 
 Writes bench/results/sizes.json and prints a Markdown table for BENCHMARKS.md.
 """
@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("--size", action="append", choices=tuple(SIZES), help="Only this size (repeatable).")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scale-drawings", type=int, default=0, help="Also the peak memory on this many drawings.")
-    parser.add_argument("--scale-only", action="store_true", help="Only the peak memory (with --scale-drawings).")
+    parser.add_argument("--scale-size", action="append", choices=tuple(SIZES), help="Sizes to measure at scale.")
     args = parser.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"{SHARED} is not here; this benchmark needs the shared Quick, Draw! mirror")
@@ -120,17 +120,15 @@ def measure_sizes(args, dataset: Path, scale_data: Path | None) -> None:
     out = RESULTS / "sizes.json"
     rows = {row["size"]: row for row in (json.loads(out.read_text())["rows"] if out.is_file() else [])}
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE)
-    for size in args.size or SIZES:
+    sizes = args.size or list(SIZES)
+    at_scale = (args.scale_size or sizes) if scale_data is not None else []
+    for size in [*sizes, *(name for name in at_scale if name not in sizes)]:
         print(size, flush=True)
-        if args.scale_only:
-            row = {
-                **rows.get(size, {"size": size}),
-                "scale": {**scale_memory(size, scale_data), "commit": commit.stdout.strip()},
-            }
-        else:
+        row = rows.get(size, {"size": size})
+        if size in sizes:
             row = {**size_row(size, dataset, args.minutes, args.seed), "commit": commit.stdout.strip()}
-            if scale_data is not None:
-                row["scale"] = scale_memory(size, scale_data)
+        if size in at_scale:
+            row["scale"] = {**scale_memory(size, scale_data), "commit": commit.stdout.strip()}
         rows[size] = row
         result = {
             "benchmark": f"15 categories x 450 drawings from ../shared/quickdraw, {args.minutes:g} min of CPU each",
