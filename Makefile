@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 SKETCH := $(BIN)/sketch
-# The slim install (predict on LiteRT, no TensorFlow), built for its tests.
+# The slim install (predict on LiteRT, no TensorFlow) with [onnx] (onnxruntime), built for its tests.
 SLIM ?= .venv-slim
 # Keras on JAX, no TensorFlow: `sketch train --keras-backend jax`, built for its test.
 JAXENV ?= .venv-jax
@@ -29,7 +29,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet $(PIN) -e ".[train,beam,test]"
+	$(BIN)/pip install --quiet $(PIN) -e ".[train,beam,test,onnx]"
 	touch $@
 
 slim: $(SLIM)/.installed
@@ -37,7 +37,7 @@ slim: $(SLIM)/.installed
 $(SLIM)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(SLIM)
 	$(SLIM)/bin/pip install --quiet --upgrade pip
-	$(SLIM)/bin/pip install --quiet $(PIN) -e .
+	$(SLIM)/bin/pip install --quiet $(PIN) -e ".[onnx]"
 	touch $@
 
 # ruff (lint and format) on the package, tests and bench; mypy on the package (pyproject.toml).
@@ -59,8 +59,8 @@ test-fast: venv
 
 # constraints.txt again from the three environments as they are now (after changing a dependency).
 lock: venv slim jaxenv
-	{ echo "# Every package of the three environments make test builds (.venv: [train,beam,test]; .venv-slim;"; \
-	  echo "# .venv-jax: [jax]), pinned as tested: make installs with -c constraints.txt. Written by make lock."; \
+	{ echo "# Every package of the three environments make test builds (.venv: [train,beam,test,onnx];"; \
+	  echo "# .venv-slim: [onnx]; .venv-jax: [jax]), pinned as tested: make installs with -c constraints.txt. Written by make lock."; \
 	  for env in $(VENV) $(SLIM) $(JAXENV); do $$env/bin/pip freeze --exclude-editable | grep -v '^-e'; done \
 	  | awk -F'==' '!seen[tolower($$1)]++' | sort -f; } > constraints.txt  # a version .venv has wins
 

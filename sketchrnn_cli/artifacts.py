@@ -59,6 +59,10 @@ class RunFiles:
         return self.root / "model.tflite"
 
     @property
+    def onnx_model(self) -> Path:
+        return self.root / "model.onnx"
+
+    @property
     def history(self) -> Path:
         return self.root / "history.json"
 

@@ -20,6 +20,7 @@ from .devices import KERAS_BACKENDS
 from .errors import installed, require
 from .inference import ENGINE_CHOICES
 from .metrics import shown_probability
+from .model_io import EXPORT_FORMATS
 from .sources import OFFICIAL_SOURCE, Network
 from .splits import SCORED_SPLITS, SPLITS
 
@@ -937,10 +938,17 @@ def _show_prediction(result, show: bool) -> None:
 
 @main.command()
 @run_dir_argument
-@click.option("--format", "format_", type=click.Choice(["tflite", "saved_model"]), default="tflite", show_default=True)
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(EXPORT_FORMATS),
+    default="tflite",
+    show_default=True,
+    help='onnx: model.onnx for onnxruntime (pip install "sketchrnn-cli[onnx]").',
+)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write into.")
 def export(run_dir, format_, out):
-    """Export a trained run for serving (TF Serving) or phones (LiteRT), labels beside it."""
+    """Export a trained run for serving (TF Serving, onnxruntime) or phones (LiteRT), labels beside it."""
     from .artifacts import RunFiles
     from .model_io import export_run
 

@@ -25,6 +25,9 @@ EXTRAS = {
     "absl": "train",
     "jax": "jax",
     "apache_beam": "beam",
+    "onnxruntime": "onnx",
+    "onnx": "onnx",
+    "tf2onnx": "onnx",
 }
 
 

@@ -2,7 +2,7 @@
 TensorFlow import), TensorFlow, or Keras on any backend.
 
 Every predictor takes a list of float32 [N, 3] arrays and returns float32 [len, classes]. The
-command line calls the engine that runs a model its --backend (tensorflow, litert, keras);
+command line calls the engine that runs a model its --backend (tensorflow, litert, keras, onnx);
 "Keras backend" is only ever Keras's own (tensorflow, jax). The keras engine runs model.keras
 on whichever Keras backend this process has: JAX where TensorFlow is not installed.
 """
@@ -19,7 +19,7 @@ from .config import RunConfig
 from .errors import SketchError, installed
 from .pipeline import bucket_bounds, bucket_of, padded_length
 
-ENGINES = ("tensorflow", "litert", "keras")  # what runs a model: sketch evaluate/predict --backend
+ENGINES = ("tensorflow", "litert", "keras", "onnx")  # what runs a model: sketch evaluate/predict --backend
 ENGINE_CHOICES = ("auto", *ENGINES)  # auto: the fastest one installed for the job (open_predictor)
 
 
@@ -74,6 +74,50 @@ class LiteRTPredictor:
                 raise RunError(f"{self.path}: LiteRT cannot run it ({str(error).splitlines()[0]})") from None
             rows.append(self.interpreter.get_tensor(self.output["index"])[0])
         return np.array(rows, dtype=np.float32).reshape(len(rows), self.output["shape"][-1])
+
+
+class OnnxPredictor:
+    """model.onnx on onnxruntime (no TensorFlow import), in batches of similar lengths."""
+
+    name = "onnx"
+
+    def __init__(self, files: RunFiles, config: RunConfig, batch_size: int = 256):
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # errors only
+        try:
+            self.session = onnxruntime.InferenceSession(
+                str(files.onnx_model), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:  # onnxruntime's own kinds for unreadable or foreign files
+            raise RunError(f"{files.onnx_model}: not a readable ONNX model ({str(error).splitlines()[0]})") from None
+        names = [i.name for i in self.session.get_inputs()]
+        self.strokes = next((n for n in names if "strokes" in n), None)
+        self.length = next((n for n in names if "length" in n), None)
+        classes = self.session.get_outputs()[0].shape[-1]
+        if self.strokes is None or self.length is None or classes not in (len(config.data.labels), None):
+            if not isinstance(classes, str):  # a named dimension: checked on the first answer
+                raise RunError(
+                    f"{files.onnx_model}: does not match the run's config and labels "
+                    f"(expected inputs strokes and length, {len(config.data.labels)} classes)"
+                )
+        self.classes, self.batch_size, self.path = len(config.data.labels), batch_size, files.onnx_model
+
+    def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
+        result = np.zeros((len(sequences), self.classes), dtype=np.float32)
+        order = np.argsort([len(s) for s in sequences], kind="stable")
+        for start in range(0, len(order), self.batch_size):
+            chosen = order[start : start + self.batch_size]
+            strokes, lengths = pad([sequences[i] for i in chosen])
+            try:
+                (output,) = self.session.run(None, {self.strokes: strokes, self.length: lengths})[:1]
+            except Exception as error:  # onnxruntime's own kinds
+                raise RunError(f"{self.path}: onnxruntime cannot run it ({str(error).splitlines()[0]})") from None
+            if output.shape[-1] != self.classes:
+                raise RunError(f"{self.path}: gives {output.shape[-1]} classes, the run has {self.classes}")
+            result[chosen] = output
+        return result
 
 
 class TensorFlowPredictor:
@@ -193,6 +237,14 @@ def open_predictor(run_dir: Path, backend: str = "auto", batched: bool = False):
         return config, LiteRTPredictor(files, config)
     if backend == "keras":
         return config, keras_predictor(files, config)
+    if backend == "onnx":
+        if not files.onnx_model.is_file():
+            raise RunError(
+                f"{files.onnx_model}: missing; make it with sketch export {files.root} --format onnx --out DIR"
+            )
+        if not installed("onnxruntime"):
+            raise RunError('the onnx backend needs onnxruntime: pip install "sketchrnn-cli[onnx]"')
+        return config, OnnxPredictor(files, config)
     return config, tensorflow_predictor(files, config)
 
 

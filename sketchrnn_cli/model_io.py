@@ -11,8 +11,8 @@ import warnings
 from pathlib import Path
 
 from .artifacts import RunError, RunFiles, atomic_write, read_config, replace_folder, write_config
-from .devices import import_tensorflow, keras_backend
-from .errors import SketchError, writing
+from .devices import import_tensorflow, keras_backend, silenced_stderr
+from .errors import SketchError, require, writing
 
 
 def load_trained_model(files: RunFiles):
@@ -91,20 +91,45 @@ def write_tflite(model, path: Path) -> None:
     atomic_write(path, lambda tmp: tmp.write_bytes(flatbuffer))
 
 
+def write_onnx(model, path: Path) -> None:
+    """ONNX for onnxruntime (servers, browsers through onnxruntime-web, phones): Keras's own
+    export, through tf2onnx; batch and length stay free."""
+    tf = import_tensorflow()
+    signature = [
+        {
+            "strokes": tf.TensorSpec([None, None, 3], tf.float32, name="strokes"),
+            "length": tf.TensorSpec([None], tf.int32, name="length"),
+        }
+    ]
+    with warnings.catch_warnings(), silenced_stderr():  # tf2onnx logs every graph rewrite
+        warnings.simplefilter("ignore")
+        atomic_write(path, lambda tmp: model.export(str(tmp), format="onnx", input_signature=signature, verbose=False))
+
+
+EXPORT_FORMATS = ("tflite", "saved_model", "onnx")
+
+
 def export_run(files: RunFiles, format: str, out: Path) -> Path:
-    """`sketch export`: the run's model as tflite or saved_model in ``out``, labels beside it."""
+    """`sketch export`: the run's model as tflite, saved_model or onnx in ``out``, labels and
+    config beside it (so the folder works as --model)."""
+    if format == "onnx":
+        require("tf2onnx", "onnx")  # before loading anything: one line naming the extra
     config, model = load_trained_model(files)
     out.mkdir(parents=True, exist_ok=True)
     if format == "tflite":
         target = out / "model.tflite"
         with writing(target):
             write_tflite(model, target)
+    elif format == "onnx":
+        target = out / "model.onnx"
+        with writing(target):
+            write_onnx(model, target)
     elif format == "saved_model":
         target = out / "saved_model"
         with writing(target):  # the old one stays until the new one is complete
             replace_folder(target, lambda fresh: export_saved_model(model, fresh))
     else:
-        raise SketchError(f"unknown export format {format!r}; choose tflite or saved_model")
+        raise SketchError(f"unknown export format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     write_config(RunFiles(out), config)  # labels.txt and config.json, each renamed into place
     return target
 

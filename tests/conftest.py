@@ -284,10 +284,20 @@ def trained_run(shapes_data, tmp_path_factory) -> Path:
     return run_dir
 
 
+@pytest.fixture(scope="session")
+def onnx_export(trained_run, tmp_path_factory) -> Path:
+    """`sketch export --format onnx` of the shared run: a folder of model.onnx, labels, config."""
+    out = tmp_path_factory.mktemp("onnx") / "export"
+    done = sketch("export", trained_run, "--format", "onnx", "--out", out, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
 # What makes a test slow (pytest -m "not slow", make test-fast, leaves these out): a trained model,
 # a `sketch` subprocess, a server, a browser, another environment, or a mounted disk.
 SLOW_FIXTURES = {
     "shapes_data",
+    "onnx_export",
     "trained_run",
     "run_copy",
     "draw_server",

@@ -304,3 +304,32 @@ def test_the_table_never_shows_100_percent_for_a_guess(trained_run, drawings_fil
     done = sketch("predict", "--model", str(trained_run), str(drawings_file))
     assert done.returncode == 0, done.stderr
     assert "100.0%" not in done.stdout and "%" in done.stdout
+
+
+def test_an_onnx_export_gives_litert_s_answers_and_a_run_folder_holding_one_works_too(
+    onnx_export, run_copy, drawings_file, shapes_data
+):
+    assert {"model.onnx", "labels.txt", "config.json"} <= {p.name for p in onnx_export.iterdir()}
+    by_onnx = sketch("predict", "--model", onnx_export, "--backend", "onnx", "--json", drawings_file)
+    by_litert = sketch("predict", "--model", run_copy, "--backend", "litert", "--json", drawings_file)
+    assert by_onnx.returncode == 0 and by_litert.returncode == 0, by_onnx.stderr + by_litert.stderr
+    for mine, theirs in zip(by_onnx.stdout.splitlines(), by_litert.stdout.splitlines(), strict=True):
+        mine, theirs = json.loads(mine)["predictions"], json.loads(theirs)["predictions"]
+        assert [p["label"] for p in mine] == [p["label"] for p in theirs]
+        np.testing.assert_allclose([p["probability"] for p in mine], [p["probability"] for p in theirs], atol=1e-4)
+    (run_copy / "model.onnx").write_bytes((onnx_export / "model.onnx").read_bytes())
+    scored = {
+        backend: json.loads(
+            sketch("evaluate", run_copy, "--data-dir", shapes_data, "--backend", backend, "--json").stdout
+        )
+        for backend in ("onnx", "litert")
+    }
+    assert scored["onnx"]["backend"] == "onnx" and scored["onnx"]["top1"] == scored["litert"]["top1"]
+
+
+def test_a_missing_or_foreign_onnx_model_is_one_line_naming_it(run_copy, drawings_file):
+    missing = sketch("predict", "--model", run_copy, "--backend", "onnx", drawings_file)
+    one_error_line(missing, "model.onnx: missing; make it with sketch export")
+    (run_copy / "model.onnx").write_bytes(b"not a model")
+    foreign = sketch("predict", "--model", run_copy, "--backend", "onnx", drawings_file)
+    one_error_line(foreign, "model.onnx: not a readable ONNX model")

@@ -147,3 +147,24 @@ def test_the_training_policy_is_pure_and_runs_in_the_slim_install(slim_sketch):
     )
     done = run(python, "-c", script)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_slim_install_with_onnx_predicts_from_an_onnx_export_without_tensorflow(slim_sketch, onnx_export, drawings):
+    """slim + [onnx]: onnxruntime alone runs an export (the environment has no TensorFlow)."""
+    import sys
+
+    slim = run(slim_sketch, "predict", "--model", onnx_export, "--backend", "onnx", "--json", drawings)
+    full = run(
+        sys.executable,
+        "-m",
+        "sketchrnn_cli.cli",
+        "predict",
+        "--model",
+        onnx_export,
+        "--backend",
+        "onnx",
+        "--json",
+        drawings,
+    )
+    assert slim.returncode == 0, slim.stderr
+    assert slim.stdout == full.stdout and slim.stdout.count("predictions") >= 2
