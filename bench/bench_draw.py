@@ -1,7 +1,9 @@
 """Server time per guess of `sketch draw` (target: under 50 ms for a 100-point drawing).
 
 Two figures for raw drawings of about 100 points as the page sends them: the server's own time
-(parse, simplify, LiteRT; what the handler spends) and the whole HTTP round trip on 127.0.0.1.
+(parse, simplify, the model; what the handler spends) and the whole HTTP round trip on
+127.0.0.1. The engine is what `sketch draw` picks: LiteRT where the run has model.tflite, else
+the Keras model (on JAX in the [jax] install: .venv-jax/bin/python bench/bench_draw.py RUN).
 
     python bench/bench_draw.py runs/demo --json
 """
@@ -49,7 +51,7 @@ def percentiles(samples: list[float]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run", type=Path, help="a trained run with model.tflite")
+    parser.add_argument("run", type=Path, help="a trained run")
     parser.add_argument("--points", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", action="store_true")
@@ -57,7 +59,7 @@ def main() -> None:
     drawings = drawings_of_about(args.points)
     with tempfile.TemporaryDirectory() as tmp:
         app = open_app(args.run, Path(tmp) / "saved.ndjson")
-        app.guesser.guess(drawings[0])  # the first call sizes LiteRT's tensors
+        app.guesser.guess(drawings[0])  # the first call sizes LiteRT's tensors (Keras compiled in open_app)
         server_times = []
         for _ in range(args.repeats):
             for drawing in drawings:
@@ -75,6 +77,7 @@ def main() -> None:
                     response.read()
                 round_trips.append(time.perf_counter() - started)
     result = {
+        "engine": app.guesser.predictor.name,
         "drawings": len(drawings),
         "points_each": f"{args.points} +- 10%",
         "mean_points": round(float(np.mean([sum(len(s[0]) for s in d) for d in drawings])), 1),

@@ -114,6 +114,7 @@ def default_row() -> dict:
         "test_ece_before_temperature": ece(raw, scored.labels),
         "test_nll_before_temperature": nll(raw, scored.labels),
         "valid_ece": valid["ece"],
+        "seed": seed,
         "test_shown_100_percent": int((scored.probabilities.max(axis=1) >= 0.9995).sum()),
     }
 
@@ -200,8 +201,11 @@ class BudgetAndBest(keras.callbacks.Callback):
 
 
 def row_key(row: dict) -> str:
-    """One row per reference, and one for the default whatever it is now (not one per version)."""
-    return DEFAULT_NAME if row["model"].startswith(DEFAULT_NAME) else row["model"]
+    """One row per reference, and one per seed for the default whatever it is now (not one per
+    version)."""
+    if row["model"].startswith(DEFAULT_NAME):
+        return f"{DEFAULT_NAME}, seed {row.get('seed', 0)}"
+    return row["model"]
 
 
 def markdown(rows: list[dict]) -> str:

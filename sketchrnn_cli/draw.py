@@ -61,9 +61,9 @@ class BadRequest(SketchError):
 
 @dataclass
 class Guesser:
-    """Top-k guesses for one drawing; one LiteRT interpreter, used by one thread at a time."""
+    """Top-k guesses for one drawing; one predictor, used by one thread at a time."""
 
-    predictor: Predictor  # a run's LiteRT model
+    predictor: Predictor  # a run's LiteRT model, or its Keras model where the run has no model.tflite
     labels: tuple[str, ...]
     max_length: int
 
