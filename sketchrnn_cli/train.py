@@ -180,10 +180,9 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
     sizes = {split: info.count(split, labels) for split in SPLITS}
     if sizes["train"] == 0 or sizes["valid"] == 0:
         raise SketchError(f"the dataset needs drawings in train and valid to train; it has {sizes}")
-    batch_note = ""
     if not resume:
         config = _completed_config(config, labels, info, train_split, sizes["train"])
-        config, batch_note = _with_batch_size(config, choice, sizes["train"])
+    config, batch_note = _with_batch_size(config, choice, sizes["train"])  # a hand-edited 0 on --resume too
     if not on_tensorflow and config.train.batch_size % choice.replicas:
         raise SketchError(
             f"batch {config.train.batch_size} does not split evenly over {choice.replicas} devices; "

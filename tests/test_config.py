@@ -59,8 +59,8 @@ def test_wrong_types_and_bad_json_are_refused():
     [
         ("train", "learning_rate", -1, "train.learning_rate must be in (0, 1], got -1"),
         ("train", "epochs", -1, "train.epochs must be in [1, 100000], got -1"),
-        ("train", "batch_size", 0, "train.batch_size must be in [1, 8192], got 0"),
-        ("train", "batch_size", -5, "train.batch_size must be in [1, 8192], got -5"),
+        ("train", "batch_size", 9000, "train.batch_size must be in [0, 8192], got 9000"),  # 0: auto
+        ("train", "batch_size", -5, "train.batch_size must be in [0, 8192], got -5"),
         ("data", "max_length", 1, "data.max_length must be in [2, 10000], got 1"),
         ("model", "image_side", 100000, "model.image_side must be in [0, 64], got 100000"),
     ],
