@@ -293,8 +293,9 @@ def averaging_momentum(weight_average: float, planned_steps: int | None) -> floa
 def averaged_weights(trainer):
     """Within: the trainer's (and so the drawing-level model's) weights are the optimizer's
     moving average of them; after: the weights as trained, to go on training from."""
-    averages = getattr(trainer.optimizer, "_model_variables_moving_average", None)  # Keras's, for use_ema
-    if not trainer.optimizer.use_ema or not averages:
+    optimizer = getattr(trainer.optimizer, "inner_optimizer", trainer.optimizer)  # inside a loss-scale wrapper
+    averages = getattr(optimizer, "_model_variables_moving_average", None)  # Keras's, for use_ema
+    if not optimizer.use_ema or not averages:
         yield
         return
     variables = trainer.trainable_variables
