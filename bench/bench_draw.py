@@ -3,7 +3,8 @@
 Two figures for raw drawings of about 100 points as the page sends them: the server's own time
 (parse, simplify, the model; what the handler spends) and the whole HTTP round trip on
 127.0.0.1. The engine is what `sketch draw` picks: LiteRT where the run has model.tflite, else
-the Keras model (on JAX in the [jax] install: .venv-jax/bin/python bench/bench_draw.py RUN).
+the Keras model (on JAX in the [jax] install: KERAS_BACKEND=jax .venv-jax/bin/python
+bench/bench_draw.py RUN; the variable is what `sketch` sets there before Keras is imported).
 
     python bench/bench_draw.py runs/demo --json
 """
