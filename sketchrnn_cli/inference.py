@@ -95,29 +95,29 @@ class OnnxPredictor:
         names = [i.name for i in self.session.get_inputs()]
         self.strokes = next((n for n in names if "strokes" in n), None)
         self.length = next((n for n in names if "length" in n), None)
-        classes = self.session.get_outputs()[0].shape[-1]
-        if self.strokes is None or self.length is None or classes not in (len(config.data.labels), None):
-            if not isinstance(classes, str):  # a named dimension: checked on the first answer
-                raise RunError(
-                    f"{files.onnx_model}: does not match the run's config and labels "
-                    f"(expected inputs strokes and length, {len(config.data.labels)} classes)"
-                )
+        classes = self.session.get_outputs()[0].shape[-1]  # a number, or a name checked on each answer
+        if (
+            self.strokes is None
+            or self.length is None
+            or (isinstance(classes, int) and classes != len(config.data.labels))
+        ):
+            raise RunError(
+                f"{files.onnx_model}: does not match the run's config and labels "
+                f"(expected inputs strokes and length, {len(config.data.labels)} classes)"
+            )
         self.classes, self.batch_size, self.path = len(config.data.labels), batch_size, files.onnx_model
 
     def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
-        result = np.zeros((len(sequences), self.classes), dtype=np.float32)
-        order = np.argsort([len(s) for s in sequences], kind="stable")
-        for start in range(0, len(order), self.batch_size):
-            chosen = order[start : start + self.batch_size]
-            strokes, lengths = pad([sequences[i] for i in chosen])
-            try:
-                (output,) = self.session.run(None, {self.strokes: strokes, self.length: lengths})[:1]
-            except Exception as error:  # onnxruntime's own kinds
-                raise RunError(f"{self.path}: onnxruntime cannot run it ({str(error).splitlines()[0]})") from None
-            if output.shape[-1] != self.classes:
-                raise RunError(f"{self.path}: gives {output.shape[-1]} classes, the run has {self.classes}")
-            result[chosen] = output
-        return result
+        return in_length_order(sequences, self.classes, self.batch_size, self._run)
+
+    def _run(self, strokes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        try:
+            output = self.session.run(None, {self.strokes: strokes, self.length: lengths})[0]
+        except Exception as error:  # onnxruntime's own kinds
+            raise RunError(f"{self.path}: onnxruntime cannot run it ({str(error).splitlines()[0]})") from None
+        if output.shape[-1] != self.classes:
+            raise RunError(f"{self.path}: gives {output.shape[-1]} classes, the run has {self.classes}")
+        return output
 
 
 class TensorFlowPredictor:
@@ -138,14 +138,9 @@ class TensorFlowPredictor:
         self.classes = classes
 
     def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
-        """Batches drawings of similar length together, then puts the answers back in order."""
-        result = np.zeros((len(sequences), self.classes), dtype=np.float32)
-        order = np.argsort([len(s) for s in sequences], kind="stable")
-        for start in range(0, len(order), self.batch_size):
-            chosen = order[start : start + self.batch_size]
-            strokes, lengths = pad([sequences[i] for i in chosen])
-            result[chosen] = self.call({"strokes": strokes, "length": lengths}).numpy()
-        return result
+        return in_length_order(
+            sequences, self.classes, self.batch_size, lambda s, n: self.call({"strokes": s, "length": n}).numpy()
+        )
 
 
 class KerasPredictor:
@@ -196,6 +191,17 @@ def tensorflow_predictor(files: RunFiles, config: RunConfig) -> TensorFlowPredic
 
     _, model = load_trained_model(files)
     return TensorFlowPredictor(model, len(config.data.labels))
+
+
+def in_length_order(sequences: list[np.ndarray], classes: int, batch_size: int, run) -> np.ndarray:
+    """Batches drawings of similar length together, each padded (``pad``) and given to
+    ``run(strokes, lengths)``, then puts the answers back in order."""
+    result = np.zeros((len(sequences), classes), dtype=np.float32)
+    order = np.argsort([len(s) for s in sequences], kind="stable")
+    for start in range(0, len(order), batch_size):
+        chosen = order[start : start + batch_size]
+        result[chosen] = run(*pad([sequences[i] for i in chosen]))
+    return result
 
 
 def pad(sequences: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -66,16 +66,20 @@ def _by_category(mine, theirs, labels, known):
     return result
 
 
-def export_saved_model(model, folder: Path, batch_size: int | None = None) -> None:
-    """A TF SavedModel with one signature: strokes [batch, time, 3], length [batch]."""
+def _signature(batch_size: int | None = None) -> list:
+    """The exported model's one input: strokes [batch, time, 3], length [batch]."""
     tf = import_tensorflow()
-    signature = [
+    return [
         {
             "strokes": tf.TensorSpec([batch_size, None, 3], tf.float32, name="strokes"),
             "length": tf.TensorSpec([batch_size], tf.int32, name="length"),
         }
     ]
-    model.export(str(folder), format="tf_saved_model", input_signature=signature, verbose=False)
+
+
+def export_saved_model(model, folder: Path, batch_size: int | None = None) -> None:
+    """A TF SavedModel with one signature: strokes [batch, time, 3], length [batch]."""
+    model.export(str(folder), format="tf_saved_model", input_signature=_signature(batch_size), verbose=False)
 
 
 def tflite_bytes(model) -> bytes:
@@ -94,13 +98,7 @@ def write_tflite(model, path: Path) -> None:
 def write_onnx(model, path: Path) -> None:
     """ONNX for onnxruntime (servers, browsers through onnxruntime-web, phones): Keras's own
     export, through tf2onnx; batch and length stay free."""
-    tf = import_tensorflow()
-    signature = [
-        {
-            "strokes": tf.TensorSpec([None, None, 3], tf.float32, name="strokes"),
-            "length": tf.TensorSpec([None], tf.int32, name="length"),
-        }
-    ]
+    signature = _signature()
     with warnings.catch_warnings(), silenced_stderr():  # tf2onnx logs every graph rewrite
         warnings.simplefilter("ignore")
         atomic_write(path, lambda tmp: model.export(str(tmp), format="onnx", input_signature=signature, verbose=False))

@@ -164,7 +164,7 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
         choice, strategy = resolve_device(device)
     else:
         choice = resolve_jax_device(device)
-        strategy = _JaxDataParallel(choice.kind, choice.replicas) if choice.replicas > 1 else _OneDevice()
+        strategy = _JaxDataParallel(choice.kind) if choice.replicas > 1 else _OneDevice()
     if choice.mixed_precision:
         keras.mixed_precision.set_global_policy(choice.policy)
     info = dataset_info(dataset_path)
@@ -283,7 +283,8 @@ def make_optimizer(train: TrainConfig, planned_steps: int | None = None):
 def averaging_momentum(weight_average: float, planned_steps: int | None) -> float:
     """The moving average's momentum: ``weight_average``, or less for a run of few steps, whose
     average spans at most a tenth of them (0.998 averages about 500 steps, which in a run of 100
-    would still be mostly the initial weights)."""
+    would still be mostly the initial weights). ``planned_steps`` is the epochs' steps: under a
+    time budget that stops sooner, the average spans a larger share of the run."""
     if not weight_average or not planned_steps:
         return weight_average
     return min(weight_average, max(0.0, 1.0 - 10.0 / planned_steps))
@@ -361,11 +362,11 @@ class _JaxDataParallel:
     """Keras's DataParallel over every local device of a kind, for the whole process: variables
     replicated, each batch split along its first axis (so the global batch must split evenly)."""
 
-    def __init__(self, kind: str, replicas: int):
+    def __init__(self, kind: str):
         import jax
 
-        self.devices = [f"{d.platform}:{d.id}" for d in (jax.devices("gpu") if kind == "gpu" else jax.devices("cpu"))]
-        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=self.devices))
+        devices = [f"{d.platform}:{d.id}" for d in jax.devices(kind)]
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
 
     def scope(self):
         return contextlib.nullcontext()
