@@ -10,12 +10,14 @@ The new words are the last three of bench_train.py's 15 benchmark categories in 
 order (paint can, paintbrush, television: a rule fixed before any run, not a choice of easy
 words), because only those categories have enough drawings in the mirror to score on: the first
 --per-word simplified drawings of each stand in for the user's, and the other 450 - per-word
-(1,242 drawings at 36 per word) are the held-out drawings scored. The base run is trained on the
+(1,242 drawings at 36 per word) are held out: the first half of each word's (621 in all) is
+the tuning half, where choices such as --balance were made, the second half (621) the
+reported one, scored once the choices were fixed. The base run is trained on the
 other 12 categories for --base-minutes, or given with --base and --data-dir (it must not know the
 three words). It reports accuracy on the held-out drawings of the new words, and the base's test
 accuracy on its own categories before and after.
 
-    python bench/bench_own_words.py [--base RUN --data-dir DATA] --json
+    python bench/bench_own_words.py [--base RUN --data-dir DATA] [--train-flag=--balance=0] --json
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ def main() -> None:
     parser.add_argument("--base-minutes", type=float, default=10.0, help="training the base, without --base")
     parser.add_argument("--per-word", type=int, default=36, help="drawings of each new word to train on")
     parser.add_argument("--minutes", type=float, default=2.0)
+    parser.add_argument("--train-flag", action="append", default=[], help="passed to sketch train (repeatable)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -65,12 +68,15 @@ def main() -> None:
             args.base = base_run(tmp, args.base_minutes)
             args.data_dir = tmp / "base-data"
         shutil.copytree(args.data_dir, data, symlinks=True)  # the user's data folder stays as it was
-        mine, held_out = tmp / "my_drawings.ndjson", tmp / "held_out.ndjson"
-        with mine.open("w") as train_file, held_out.open("w") as test_file:
+        mine = tmp / "my_drawings.ndjson"
+        halves = {half: tmp / f"held_out_{half}.ndjson" for half in ("tuning", "reported")}
+        with mine.open("w") as train_file, halves["tuning"].open("w") as tune, halves["reported"].open("w") as report:
             for word in WORDS:
                 lines = (MIRROR / "full" / "simplified" / f"{word}.ndjson").read_text().splitlines()
+                held_out = lines[args.per_word :]
                 train_file.write("\n".join(lines[: args.per_word]) + "\n")
-                test_file.write("\n".join(lines[args.per_word :]) + "\n")
+                tune.write("\n".join(held_out[: len(held_out) // 2]) + "\n")
+                report.write("\n".join(held_out[len(held_out) // 2 :]) + "\n")
         before = evaluate(args.base, "--data-dir", str(data), "--split", "test")
         sketch("download", "--data-dir", str(data), "--source", str(mine), "--own-categories")
         run = tmp / "runs" / "own"
@@ -84,19 +90,28 @@ def main() -> None:
             str(run),
             "--max-minutes",
             str(args.minutes),
+            *args.train_flag,
         )
         after = evaluate(run, "--data-dir", str(data), "--split", "test")
-        new_words = evaluate(run, "--data", str(held_out))
+        scored = {half: evaluate(run, "--data", str(path)) for half, path in halves.items()}
     old = [name for name in before["per_class"]]
     result = {
         "new_words": list(WORDS),
         "per_word_trained": args.per_word,
         "minutes": args.minutes,
+        "train_flags": args.train_flag,
         "base": str(args.base),
-        "held_out_new_word_drawings": new_words["count"],
-        "new_words_top1": new_words["top1"],
-        "new_words_top3": new_words["top3"],
-        "new_words_per_class": {w: new_words["per_class"].get(w, {}).get("accuracy") for w in WORDS},
+        **{
+            f"{half}_{key}": value
+            for half, new_words in scored.items()
+            for key, value in (
+                ("drawings", new_words["count"]),
+                ("top1", new_words["top1"]),
+                ("top3", new_words["top3"]),
+                ("ece", new_words["ece"]),
+                ("per_word", {w: new_words["per_class"].get(w, {}).get("accuracy") for w in WORDS}),
+            )
+        },
         "old_categories_test_top1_before": before["top1"],
         "old_categories_test_top1_after": _mean_over(after, old),
         "all_categories_test_top1_after": after["top1"],

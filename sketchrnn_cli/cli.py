@@ -441,6 +441,14 @@ def _csv_ints(ctx, param, value):
     help="Targets of 1 - S on the label and S / categories on each category; 0: one-hot.",
 )
 @click.option(
+    "--balance",
+    type=FiniteRange(**limits(TrainConfig, "balance")),
+    default=TrainConfig.balance,
+    show_default=True,
+    help="Repeat each epoch the drawings of categories with fewer than B x the median category's, "
+    "up to about that many (a few of your own words beside big categories); 0: each drawing once.",
+)
+@click.option(
     "--seed",
     type=click.IntRange(**limits(TrainConfig, "seed")),
     default=TrainConfig.seed,
@@ -536,6 +544,7 @@ def train(
     weight_average,
     weight_decay,
     label_smoothing,
+    balance,
 ):
     """Train a classifier on a downloaded dataset; writes a run folder."""
     os.environ["KERAS_BACKEND"] = keras_backend  # read once, when Keras is first imported
@@ -577,6 +586,7 @@ def train(
             weight_average=weight_average,
             weight_decay=weight_decay,
             label_smoothing=label_smoothing,
+            balance=balance,
         ),
     )
     prepared = prepare(request)
@@ -591,9 +601,11 @@ def train(
             resume=resume,
             on_start=_show_train_start,
             on_epoch=_show_epoch,
+            stop_asked=lambda: bool(_signals_received),
         )
     except KeyboardInterrupt as stop:
-        raise Interrupted(_how_to_continue(prepared.run_dir), getattr(stop, "signal_number", signal.SIGINT)) from None
+        number = getattr(stop, "signal_number", _signals_received[-1] if _signals_received else signal.SIGINT)
+        raise Interrupted(_how_to_continue(prepared.run_dir), number) from None
     except Exception:
         if _signals_received:  # our Stop, raised inside TensorFlow's code and wrapped by it as its own error
             raise Interrupted(_how_to_continue(prepared.run_dir), _signals_received[-1]) from None

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .errors import SketchError
 
-FORMAT_VERSION = 7  # bump when keys are added; say in _ADDED_KEYS how older configs read
+FORMAT_VERSION = 8  # bump when keys are added; say in _ADDED_KEYS how older configs read
 
 # Keys each format version added, with the values that rebuild an older run's model as it was.
 _ADDED_KEYS: dict[int, dict[str, dict[str, object]]] = {
@@ -23,6 +23,7 @@ _ADDED_KEYS: dict[int, dict[str, dict[str, object]]] = {
     5: {"train": {"checkpoint_minutes": 10.0}},
     6: {"model": {"temperature": 1.0}},
     7: {"train": {"weight_average": 0.0, "weight_decay": 0.0, "label_smoothing": 0.0}, "model": {"size": "default"}},
+    8: {"train": {"balance": 0.0}},
 }
 
 ARCHITECTURES = ("conv-lstm", "conv-gru", "wavenet")
@@ -179,6 +180,9 @@ class TrainConfig(_Checked):
     weight_average: float = bounded(0.998, 0.0, 0.99999)
     weight_decay: float = bounded(0.05, 0.0, 1.0)  # decoupled (AdamW): each step, weights shrink by lr x this
     label_smoothing: float = bounded(0.1, 0.0, 0.5)  # targets 1 - s on the label, s / classes on each category
+    # Categories under this share of the median category's train drawings are repeated up to it
+    # each epoch (pipeline.balanced_rows): your own few drawings weigh as much as a category.
+    balance: float = bounded(1.0, 0.0, 1.0)
 
 
 @dataclass(frozen=True)

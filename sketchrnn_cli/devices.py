@@ -92,10 +92,70 @@ def choose_device(
     )
 
 
-def resolve_jax_device(requested: str) -> DeviceChoice:
-    """The device choice under Keras's JAX backend: every local device of the chosen kind, data
-    parallel (JAX_PLATFORMS=cpu forces the CPU; XLA_FLAGS=--xla_force_host_platform_device_count=N
-    makes N CPU devices)."""
+# Keras's own names, which keras.distribution.initialize reads: the coordinator's host:port (or
+# every process's, comma separated), how many processes, and this one's index.
+PROCESS_VARIABLES = (
+    "KERAS_DISTRIBUTION_JOB_ADDRESSES",
+    "KERAS_DISTRIBUTION_NUM_PROCESSES",
+    "KERAS_DISTRIBUTION_PROCESS_ID",
+)
+
+
+@dataclass(frozen=True)
+class Processes:
+    """Which of the processes training one model under JAX this one is."""
+
+    index: int = 0
+    count: int = 1
+
+
+def jax_processes(environ) -> Processes:
+    """Pure: the processes the KERAS_DISTRIBUTION_* variables of ``environ`` describe (one, where
+    none is set); SketchError naming the variable that is wrong."""
+    given = [name for name in PROCESS_VARIABLES if environ.get(name, "").strip()]
+    if not given:
+        return Processes()
+    if len(given) < len(PROCESS_VARIABLES):
+        missing = ", ".join(name for name in PROCESS_VARIABLES if name not in given)
+        raise SketchError(f"training on several processes needs {missing} as well as {', '.join(given)}")
+    numbers = {}
+    for name in PROCESS_VARIABLES[1:]:
+        value = environ[name].strip()
+        if not value.isdigit():
+            raise SketchError(f"{name} must be a whole number, got {value!r}")
+        numbers[name] = int(value)
+    count, index = numbers[PROCESS_VARIABLES[1]], numbers[PROCESS_VARIABLES[2]]
+    if count < 1 or index >= count:
+        raise SketchError(f"{PROCESS_VARIABLES[2]}={index} must be below {PROCESS_VARIABLES[1]}={count}")
+    return Processes(index, count)
+
+
+def join_jax_processes(environ=os.environ) -> Processes:
+    """Joins this process to the others the KERAS_DISTRIBUTION_* variables name, before JAX
+    uses any device: then jax.devices() lists every process's devices. CPUs reach each other
+    through Gloo (JAX's CPU collectives), GPUs through NCCL."""
+    processes = jax_processes(environ)
+    if processes.count == 1:
+        return processes
+    import jax
+    import keras
+
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    try:
+        keras.distribution.initialize()
+    except Exception as error:  # JAX's: a coordinator that never answered, a port taken
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+        raise SketchError(
+            f"process {processes.index} of {processes.count} could not join the others at "
+            f"{environ[PROCESS_VARIABLES[0]]} ({reason})"
+        ) from None
+    return processes
+
+
+def resolve_jax_device(requested: str, processes: Processes = Processes()) -> DeviceChoice:
+    """The device choice under Keras's JAX backend: every device of the chosen kind, of every
+    process joined, data parallel (JAX_PLATFORMS=cpu forces the CPU;
+    XLA_FLAGS=--xla_force_host_platform_device_count=N makes N CPU devices)."""
     import jax
 
     gpus = [d for d in jax.devices() if d.platform == "gpu"]
@@ -109,11 +169,12 @@ def resolve_jax_device(requested: str) -> DeviceChoice:
     if len(devices) == 1:
         return choice
     names = ", ".join(f"{d.platform}:{d.id}" for d in devices[:8]) + (", ..." if len(devices) > 8 else "")
+    where = f" in {processes.count} processes, this one {processes.index}" if processes.count > 1 else ""
     return DeviceChoice(
         choice.kind,
         len(devices),
         choice.policy,
-        f"{choice.reason}; data parallel over {len(devices)} devices ({names})",
+        f"{choice.reason}; data parallel over {len(devices)} devices{where} ({names})",
     )
 
 

@@ -38,12 +38,38 @@ def bucket_of(lengths: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return np.searchsorted(bounds, np.minimum(lengths, bounds[-1]))
 
 
-class EpochPlan:
-    """Which drawings go into which batch, epoch by epoch."""
+def balanced_rows(labels: np.ndarray, balance: float) -> np.ndarray:
+    """The drawings of an epoch, as rows of ``labels``: each category with fewer than ``balance``
+    times the median category's count has its drawings repeated (a whole number of times) up to
+    about that many, each repeat augmented anew. A few dozen drawings of your own words beside
+    hundreds of each trained category would otherwise be a few percent of every epoch, and the
+    model would learn that they are rare. 0: every drawing once."""
+    labels = np.asarray(labels)
+    rows = np.arange(len(labels))
+    counts = np.bincount(labels) if len(labels) else np.zeros(0, np.int64)
+    if not balance or not counts.any():
+        return rows
+    wanted = balance * np.median(counts[counts > 0])
+    repeats = np.maximum(1, np.round(wanted / np.maximum(counts, 1))).astype(np.int64)
+    return np.repeat(rows, repeats[labels])
 
-    def __init__(self, lengths: np.ndarray, batch_size: int, max_length: int, seed: int, buckets: int = BUCKETS):
+
+class EpochPlan:
+    """Which drawings go into which batch, epoch by epoch: each of ``pool``'s rows (default:
+    every drawing once) once an epoch."""
+
+    def __init__(
+        self,
+        lengths: np.ndarray,
+        batch_size: int,
+        max_length: int,
+        seed: int,
+        buckets: int = BUCKETS,
+        pool: np.ndarray | None = None,
+    ):
+        self.pool = np.arange(len(lengths)) if pool is None else np.asarray(pool)
         self.bounds = bucket_bounds(max_length, buckets)
-        self.bucket = bucket_of(lengths, self.bounds)
+        self.bucket = bucket_of(np.asarray(lengths)[self.pool], self.bounds)
         self.batch_size, self.seed = batch_size, seed
         sizes = np.bincount(self.bucket, minlength=len(self.bounds))
         if sizes.max(initial=0) < batch_size:  # too few drawings for one full batch of any length
@@ -62,11 +88,11 @@ class EpochPlan:
             if len(rows) < self.batch_size:
                 continue
             batches += [
-                (rows[s : s + self.batch_size], int(bound))
+                (self.pool[rows[s : s + self.batch_size]], int(bound))
                 for s in range(0, len(rows) - self.batch_size + 1, self.batch_size)
             ]
         if not batches:  # fewer drawings than one batch: one batch of all of them
-            batches = [(order, int(self.bounds[-1]))]
+            batches = [(self.pool[order], int(self.bounds[-1]))]
         return [batches[i] for i in rng.permutation(len(batches))]
 
 
@@ -153,7 +179,11 @@ def per_step_targets(labels: np.ndarray, lengths: np.ndarray, steps: int, stride
 
 class Feed:
     """What fit reads: an endless stream of (inputs, targets, weights) batches from
-    ``first_epoch`` on, made ahead by a pool of threads (NumPy releases the GIL in its copies)."""
+    ``first_epoch`` on, made ahead by a pool of threads (NumPy releases the GIL in its copies).
+
+    ``shard`` (index, count): this process's part of every batch, when ``count`` processes
+    train in step. Every process plans the same epochs from the same seed and makes only its
+    own rows of each batch, augmented from a seed of its own."""
 
     def __init__(
         self,
@@ -166,16 +196,23 @@ class Feed:
         start: int = 0,
         workers: int | None = None,
         buckets: int = BUCKETS,
+        shard: tuple[int, int] = (0, 1),
+        balance: float = 0.0,
     ):
         import os
 
         self.split, self.max_length, self.seed, self.augment = split, max_length, seed, augment
         self.stride, self.start = stride, start  # start: batches already trained on (a resumed run)
-        self.plan = EpochPlan(split.lengths, batch_size, max_length, seed, buckets)
+        self.shard = shard
+        pool = balanced_rows(split.labels, balance)
+        self.plan = EpochPlan(split.lengths, batch_size, max_length, seed, buckets, pool)
         self.workers = workers or min(os.cpu_count() or 1, 8)
 
     def batch(self, epoch: int, index: int, rows: np.ndarray, steps: int) -> tuple[dict, np.ndarray, np.ndarray]:
-        rng = np.random.default_rng([self.seed, epoch, index]) if self.augment else None
+        part, parts = self.shard
+        seed = [self.seed, epoch, index] + ([part] if parts > 1 else [])
+        rows = np.array_split(rows, parts)[part]
+        rng = np.random.default_rng(seed) if self.augment else None
         inputs, labels = make_batch(self.split, rows, steps, self.max_length, rng)
         if self.stride:
             targets, weights = per_step_targets(labels, inputs["length"], steps, self.stride)

@@ -22,7 +22,15 @@ import numpy as np
 from . import artifacts, datastore
 from .artifacts import RunError, RunFiles
 from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from .devices import import_tensorflow, keras_backend, resolve_device, resolve_jax_device
+from .devices import (
+    Processes,
+    import_tensorflow,
+    jax_processes,
+    join_jax_processes,
+    keras_backend,
+    resolve_device,
+    resolve_jax_device,
+)
 from .errors import SketchError, installed, writing
 from .splits import SPLITS
 
@@ -144,7 +152,10 @@ def train(
     resume: bool = False,
     on_start: Callable[[str, RunConfig, dict], None] = lambda reason, config, sizes: None,
     on_epoch: Callable[[EpochReport], None] = lambda report: None,
+    stop_asked: Callable[[], bool] = lambda: False,
 ) -> TrainResult:
+    """``stop_asked``: whether the user asked to stop (a signal), read after every step: a stop
+    raised by a signal handler can be lost where Python ignores exceptions (in a finaliser)."""
     files = RunFiles(Path(run_dir))
     if resume:
         config = artifacts.read_config(files)
@@ -154,17 +165,19 @@ def train(
         raise RunError(f"{files.root} is not empty and holds no run; choose a new or empty --run-dir")
     with artifacts.exclusive(files), datastore.reading(Path(dataset_path)) as dataset:
         artifacts.remove_unfinished(files)
-        return _train_locked(config, dataset, files, device, resume, on_start, on_epoch)
+        return _train_locked(config, dataset, files, device, resume, on_start, on_epoch, stop_asked)
 
 
-def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoch) -> TrainResult:
+def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoch, stop_asked) -> TrainResult:
     keras.utils.set_random_seed(config.train.seed)
     on_tensorflow = keras_backend() == "tensorflow"
-    if on_tensorflow:
-        choice, strategy = resolve_device(device)
-    else:
-        choice = resolve_jax_device(device)
-        strategy = _JaxDataParallel(choice.kind) if choice.replicas > 1 else _OneDevice()
+    in_step = bool(os.environ.get("TF_CONFIG")) if on_tensorflow else jax_processes(os.environ).count > 1
+    if in_step and config.train.max_minutes is not None:  # before waiting for the others
+        raise SketchError(
+            "--max-minutes is decided by each process's clock, and processes training in step must "
+            "stop together: stop them with --epochs"
+        )
+    choice, strategy, processes = _devices(device, on_tensorflow)
     if choice.mixed_precision:
         keras.mixed_precision.set_global_policy(choice.policy)
     info = dataset_info(dataset_path)
@@ -203,10 +216,6 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
         )
     if not resume:
         artifacts.write_config(files, config)
-    on_start(reason, config, sizes)
-    if files.summary.exists():  # written last: the run is complete
-        raise RunError(f"{files.root} finished training already ({progress.stopped or 'summary.json written'})")
-
     feed = pipeline.Feed(
         train_split,
         config.train.batch_size,
@@ -216,10 +225,17 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
         classifier.stride if classifier.per_step else None,
         start=progress.position,
         buckets=pipeline.TRACED_BUCKETS if on_tensorflow else pipeline.BUCKETS,
+        shard=(processes.index, processes.count),
+        balance=config.train.balance,
     )
+    on_start(reason + _balance_note(train_split.labels, feed.plan.pool, labels), config, sizes)
+    if files.summary.exists():  # written last: the run is complete
+        raise RunError(f"{files.root} finished training already ({progress.stopped or 'summary.json written'})")
+
     compile_seconds = 0.0 if on_tensorflow or progress.stopped else _compile_every_shape(classifier.trainer, feed)
+    predictor = _predictor(classifier.model, len(labels), config, on_tensorflow, choice.replicas)
     validation = Validation(
-        _predictor(classifier.model, len(labels), config, on_tensorflow, choice.replicas),
+        _OnThisProcess(predictor) if processes.count > 1 else predictor,
         valid_split,
         config.data.max_length,
     )
@@ -234,6 +250,8 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
         config.train.batch_size,
         on_epoch,
         compile_seconds,
+        checkpoints_by_clock=not in_step,
+        stop_asked=stop_asked,
     )
     if not progress.stopped:  # a stopped run crashed after its last checkpoint: just save it
         _fit(classifier, strategy, feed, config, progress, monitor, files, on_tensorflow)
@@ -245,6 +263,17 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
         )
     progress.stopped = progress.stopped or "epochs done"
     return _finish(files, config, classifier.model, monitor, choice, validation)
+
+
+def _balance_note(labels: np.ndarray, pool: np.ndarray, names) -> str:
+    """What --balance repeats, for the user ("" when nothing)."""
+    counts = np.bincount(labels, minlength=len(names))
+    repeats = np.bincount(labels[pool], minlength=len(names)) // np.maximum(counts, 1)
+    repeated = [f"{names[i]} x{repeats[i]}" for i in np.flatnonzero(repeats > 1)]
+    if not repeated:
+        return ""
+    shown = ", ".join(repeated[:5]) + (f" and {len(repeated) - 5} more" if len(repeated) > 5 else "")
+    return f"; each epoch repeats the drawings of categories with few (--balance): {shown}"
 
 
 def _loss(train: TrainConfig):
@@ -351,6 +380,34 @@ def _fit(classifier, strategy, feed, config, progress, monitor, files, on_tensor
         )
 
 
+def _devices(requested: str, on_tensorflow: bool) -> tuple:
+    """(DeviceChoice, strategy, Processes): under JAX, joined to the other processes first."""
+    if on_tensorflow:
+        return (*resolve_device(requested), Processes())
+    processes = join_jax_processes()
+    choice = resolve_jax_device(requested, processes)
+    strategy = _JaxDataParallel(choice.kind, processes.count > 1) if choice.replicas > 1 else _OneDevice()
+    return choice, strategy, processes
+
+
+class _OnThisProcess:
+    """A predictor on this process's copy of the replicated weights, outside the distribution:
+    under several processes, a distributed prediction lies partly on the other processes'
+    devices, where this one cannot read it. Every process scores the same sample alike, so all
+    take the same decisions (best weights, early stopping) without exchanging them."""
+
+    def __init__(self, predictor):
+        self.predictor = predictor
+
+    def predict(self, sequences):
+        distribution = keras.distribution.distribution()
+        keras.distribution.set_distribution(None)
+        try:
+            return self.predictor.predict(sequences)
+        finally:
+            keras.distribution.set_distribution(distribution)
+
+
 class _OneDevice:
     """The strategy of a backend without tf.distribute: its default device."""
 
@@ -359,14 +416,17 @@ class _OneDevice:
 
 
 class _JaxDataParallel:
-    """Keras's DataParallel over every local device of a kind, for the whole process: variables
-    replicated, each batch split along its first axis (so the global batch must split evenly)."""
+    """Keras's DataParallel over every device of a kind, for the whole process: variables
+    replicated, each batch split along its first axis (so the global batch must split evenly).
+    Under several processes each feeds its own share of every batch (pipeline.Feed's shard)."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, several_processes: bool = False):
         import jax
 
         devices = [f"{d.platform}:{d.id}" for d in jax.devices(kind)]
-        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+        keras.distribution.set_distribution(
+            keras.distribution.DataParallel(devices=devices, auto_shard_dataset=not several_processes)
+        )
 
     def scope(self):
         return contextlib.nullcontext()
@@ -535,6 +595,8 @@ class Monitor(keras.callbacks.Callback):
         batch_size,
         on_epoch,
         compile_seconds: float = 0.0,
+        checkpoints_by_clock: bool = True,
+        stop_asked: Callable[[], bool] = lambda: False,
     ):
         super().__init__()
         self.inference_model, self.validation, self.files, self.config = model, validation, files, config
@@ -545,6 +607,8 @@ class Monitor(keras.callbacks.Callback):
         progress.seconds += compile_seconds  # spent before fit: in the budget, not in the schedule
         self.session_started, self.seconds_before = time.monotonic(), progress.seconds
         self.last_checkpoint = time.monotonic()
+        self.checkpoints_by_clock = checkpoints_by_clock  # off for processes in step: clocks differ
+        self.stop_asked = stop_asked
         self.window = None  # (position, time) where the speed measurement began
         self.planning = config.train.max_minutes is not None and not progress.total_steps
 
@@ -564,11 +628,16 @@ class Monitor(keras.callbacks.Callback):
             self.model.optimizer.learning_rate.assign(learning_rate_at(position, self.total_steps(), self.config.train))
 
     def on_train_batch_end(self, batch, logs=None):
+        if self.stop_asked():
+            raise KeyboardInterrupt("a stop was asked for")  # as the signal's handler would have
         self.progress.position += 1
         budget = self.config.train.max_minutes
         if budget is not None and self.elapsed() >= 60 * budget:
             self.model.stop_training = True  # within a step of the budget; the epoch's end saves it
-        elif time.monotonic() - self.last_checkpoint >= 60 * self.config.train.checkpoint_minutes:
+        elif (
+            self.checkpoints_by_clock
+            and time.monotonic() - self.last_checkpoint >= 60 * self.config.train.checkpoint_minutes
+        ):
             self._sync()
             self._validate(self.progress.epoch + 1)
             self._save()

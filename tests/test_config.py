@@ -118,3 +118,13 @@ def test_a_config_before_sizes_and_weight_averaging_reads_as_the_run_it_was():
     train = RunConfig.from_json(json.dumps(raw)).train
     assert RunConfig.from_json(json.dumps(raw)).model.size == "default"
     assert (train.weight_average, train.weight_decay, train.label_smoothing) == (0.0, 0.0, 0.0)
+
+
+def test_a_config_before_balancing_reads_as_each_drawing_once_an_epoch():
+    """Config format 8 added train.balance: an older run's epochs (and so its resumed batches)
+    held every drawing once."""
+    raw = json.loads(RunConfig().to_json())
+    raw["format_version"] = 7
+    del raw["train"]["balance"]
+    assert RunConfig.from_json(json.dumps(raw)).train.balance == 0.0
+    assert RunConfig().train.balance == 1.0

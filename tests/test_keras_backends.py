@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SHAPES, SKETCH, drawing_line, sketch_without_tensorflow, start_draw
+from conftest import SHAPES, SKETCH, drawing_line, free_ports, sketch_without_tensorflow, start_draw
 
 JAX_VENV = Path(os.environ.get("SKETCH_JAX_VENV", Path(__file__).resolve().parents[1] / ".venv-jax")).absolute()
 
@@ -142,3 +142,62 @@ def test_two_devices_train_data_parallel_with_the_loss_of_one(jax_sketch, shapes
     assert "data parallel over 2 devices (cpu:0, cpu:1)" in said
     assert (one["devices"], two["devices"]) == (1, 2)
     np.testing.assert_allclose(two_loss, one_loss, rtol=1e-3)
+
+
+def test_two_processes_train_in_step_with_the_loss_of_one_process_on_two_devices(jax_sketch, shapes_data, tmp_path):
+    """Two processes on 127.0.0.1 joined through the KERAS_DISTRIBUTION_* variables (Gloo
+    between CPUs), one device each, each feeding its half of every global batch: the same
+    sums as one process with two devices (no augmentation, which each process seeds for its
+    own half), so the losses match within the rtol of the two-device test, and the processes
+    end with the same weights in their own run folders."""
+    flags = ("--epochs", "2", "--dropout", "0", "--no-augment")
+    one = jax_train(
+        jax_sketch,
+        shapes_data,
+        tmp_path / "one",
+        *flags,
+        env={**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"},
+    )
+    assert one.returncode == 0, one.stderr
+    address = f"127.0.0.1:{free_ports(1)[0]}"
+    workers = []
+    for index in range(2):
+        env = {
+            **os.environ,
+            "KERAS_DISTRIBUTION_JOB_ADDRESSES": address,
+            "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
+            "KERAS_DISTRIBUTION_PROCESS_ID": str(index),
+        }
+        command = [str(jax_sketch), "train", "--keras-backend", "jax", "--data-dir", str(shapes_data)]
+        small = ["--batch-size", "16", "--learning-rate", "0.01", "--conv-filters", "16,16", "--rnn-units", "16"]
+        run = ["--run-dir", str(tmp_path / f"process{index}"), "--image-side", "12", *small, *flags]
+        workers.append(subprocess.Popen([*command, *run], env=env, stderr=subprocess.PIPE, text=True))
+    said = []
+    for worker in workers:
+        try:
+            said.append(worker.communicate(timeout=400)[1])
+        except subprocess.TimeoutExpired:
+            for each in workers:
+                each.kill()
+            raise
+    assert [worker.returncode for worker in workers] == [0, 0], said
+    assert "data parallel over 2 devices in 2 processes, this one 0" in said[0]
+
+    def losses(run):
+        return [epoch["loss"] for epoch in json.loads((run / "history.json").read_text())]
+
+    np.testing.assert_allclose(losses(tmp_path / "process0"), losses(tmp_path / "one"), rtol=1e-3)
+    assert losses(tmp_path / "process0") == losses(tmp_path / "process1")
+    assert json.loads((tmp_path / "process1" / "summary.json").read_text())["devices"] == 2
+
+
+def test_processes_in_step_refuse_a_time_budget_before_waiting_for_each_other(jax_sketch, shapes_data, tmp_path):
+    env = {
+        **os.environ,
+        "KERAS_DISTRIBUTION_JOB_ADDRESSES": "127.0.0.1:9",
+        "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
+        "KERAS_DISTRIBUTION_PROCESS_ID": "0",
+    }
+    done = jax_train(jax_sketch, shapes_data, tmp_path / "run", "--max-minutes", "1", env=env)
+    assert done.returncode != 0 and "stop them with --epochs" in done.stderr
+    assert "Traceback" not in done.stderr

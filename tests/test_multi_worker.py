@@ -2,22 +2,11 @@
 
 import json
 import os
-import socket
 import subprocess
 
 import numpy as np
 
-from conftest import SKETCH, TINY_MODEL_FLAGS
-
-
-def free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for each in sockets:
-        each.bind(("127.0.0.1", 0))
-    ports = [each.getsockname()[1] for each in sockets]
-    for each in sockets:
-        each.close()
-    return ports
+from conftest import SKETCH, TINY_MODEL_FLAGS, free_ports
 
 
 def test_two_workers_end_with_the_same_weights(shapes_data, tmp_path):

@@ -57,7 +57,7 @@ def test_own_words_join_the_data_folders_dataset_and_a_run_learns_them_from_a_tr
 ):
     data = tmp_path / "data"
     shutil.copytree(shapes_data, data, symlinks=True)
-    mine = own_file(tmp_path / "my_drawings.ndjson", {"my ring": "circle"}, per_word=40)
+    mine = own_file(tmp_path / "my_drawings.ndjson", {"my ring": "circle"}, per_word=15)  # 60 per shape
     done = subprocess.run(
         [*SKETCH, "download", "--data-dir", str(data), "--source", str(mine), "--own-categories"],
         capture_output=True,
@@ -88,6 +88,8 @@ def test_own_words_join_the_data_folders_dataset_and_a_run_learns_them_from_a_tr
     )
     assert done.returncode == 0, done.stderr
     assert "1 new category: my ring" in done.stderr
+    # About 12 in train against 48 of each shape: repeated to weigh as a shape does.
+    assert "each epoch repeats the drawings of categories with few (--balance): my ring x4" in done.stderr
     config = json.loads((run / "config.json").read_text())
     saved = json.loads((trained_run / "config.json").read_text())
     assert config["train"]["init_from"] == str(trained_run) and without_temperature(

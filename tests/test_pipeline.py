@@ -2,9 +2,19 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sketchrnn_cli.flat import FlatSplit, has_flat
-from sketchrnn_cli.pipeline import EpochPlan, Feed, augment, bucket_bounds, make_batch, per_step_targets
+from sketchrnn_cli.pipeline import (
+    EpochPlan,
+    Feed,
+    augment,
+    balanced_rows,
+    bucket_bounds,
+    make_batch,
+    per_step_targets,
+)
 
 from conftest import SHAPES, dataset_rows
 
@@ -116,6 +126,52 @@ def test_a_feed_started_at_a_batch_goes_on_as_one_that_ran_there(build):
     for expected in batches[11:]:
         got = next(resumed)
         assert np.array_equal(got[0]["strokes"], expected[0]["strokes"]) and np.array_equal(got[1], expected[1])
+
+
+def test_the_shards_of_processes_in_step_make_up_the_whole_batch(build):
+    """Each of two processes makes its own half of every batch the one-process feed makes."""
+    split = FlatSplit.open(build, "train", SHAPES)
+    whole = Feed(split, 16, 250, seed=2, augment=False, workers=1).stream()
+    halves = [Feed(split, 16, 250, seed=2, augment=False, workers=1, shard=(i, 2)).stream() for i in (0, 1)]
+    for _ in range(10):
+        expected, first, second = next(whole), next(halves[0]), next(halves[1])
+        assert len(first[1]) == len(second[1]) == 8
+        assert np.array_equal(np.concatenate([first[0]["strokes"], second[0]["strokes"]]), expected[0]["strokes"])
+        assert np.array_equal(np.concatenate([first[1], second[1]]), expected[1])
+
+
+def test_balancing_repeats_a_few_own_drawings_to_weigh_as_a_median_category():
+    labels = np.repeat([0, 1, 2, 3], [360, 360, 300, 29])
+    rows = balanced_rows(labels, 1.0)
+    counts = np.bincount(labels[rows])
+    assert counts[:3].tolist() == [360, 360, 300]  # at or about the median: once each
+    assert counts[3] == 29 * 11  # 330 / 29 = 11.4 -> 11 repeats, each of the 29
+    assert np.array_equal(np.unique(rows), np.arange(len(labels)))  # every drawing still there
+    assert np.bincount(labels[balanced_rows(labels, 0.5)])[3] == 29 * 6
+    assert np.array_equal(balanced_rows(labels, 0.0), np.arange(len(labels)))
+
+
+@given(st.lists(st.integers(0, 5), max_size=300), st.floats(0.0, 1.0))
+def test_balancing_keeps_every_drawing_and_never_drops_one(labels, balance):
+    labels = np.asarray(labels, np.int64)
+    rows = balanced_rows(labels, balance)
+    assert np.array_equal(np.unique(rows), np.arange(len(labels)))
+    counts = np.bincount(labels, minlength=6)
+    repeated = np.bincount(labels[rows], minlength=6)
+    assert np.all(repeated % np.maximum(counts, 1) == 0)  # whole repeats of a category's drawings
+    if len(labels):
+        median = np.median(counts[counts > 0])
+        assert np.all(repeated[counts > 0] <= np.maximum(counts[counts > 0], balance * median + counts[counts > 0] / 2))
+
+
+def test_an_epoch_plan_of_a_balanced_pool_batches_the_repeats(build):
+    lengths = np.random.default_rng(0).integers(2, 250, size=100)
+    pool = np.concatenate([np.arange(100), np.repeat(np.arange(90, 100), 4)])  # the last ten 5 times
+    plan = EpochPlan(lengths, 10, 250, seed=1, pool=pool)
+    seen = np.concatenate([rows for rows, _ in plan.batches(0)])
+    assert np.all(np.bincount(seen, minlength=100)[90:] >= 1) and np.bincount(seen).max() <= 5
+    for rows, steps in plan.batches(0):
+        assert lengths[rows].max() <= steps
 
 
 def test_streaming_holds_batches_not_the_dataset(tmp_path):

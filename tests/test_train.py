@@ -12,7 +12,7 @@ import pytest
 from sketchrnn_cli.artifacts import RunError, RunFiles, read_config
 from sketchrnn_cli.config import ModelConfig
 from sketchrnn_cli.datastore import dataset_dir
-from sketchrnn_cli.devices import choose_device
+from sketchrnn_cli.devices import Processes, choose_device, jax_processes
 from sketchrnn_cli.errors import SketchError
 from sketchrnn_cli.inference import open_predictor
 from sketchrnn_cli.train import train
@@ -110,6 +110,18 @@ def test_device_choice():
     assert choose_device("cpu", ["gpu:0"], ["cpu:0"], [(8, 0)]).kind == "cpu"
     with pytest.raises(SketchError, match="sees no GPU"):
         choose_device("gpu", [], ["cpu:0"], [])
+
+
+def test_the_processes_training_in_step_are_read_from_keras_variables():
+    names = ("KERAS_DISTRIBUTION_JOB_ADDRESSES", "KERAS_DISTRIBUTION_NUM_PROCESSES", "KERAS_DISTRIBUTION_PROCESS_ID")
+    assert jax_processes({}) == Processes(0, 1)
+    assert jax_processes(dict(zip(names, ("127.0.0.1:1234", "2", "1")))) == Processes(1, 2)
+    with pytest.raises(SketchError, match="needs KERAS_DISTRIBUTION_PROCESS_ID"):
+        jax_processes(dict(zip(names[:2], ("127.0.0.1:1234", "2"))))
+    with pytest.raises(SketchError, match="KERAS_DISTRIBUTION_NUM_PROCESSES must be a whole number, got 'two'"):
+        jax_processes(dict(zip(names, ("h:1", "two", "0"))))
+    with pytest.raises(SketchError, match="=2 must be below KERAS_DISTRIBUTION_NUM_PROCESSES=2"):
+        jax_processes(dict(zip(names, ("h:1", "2", "2"))))
 
 
 def test_two_logical_cpus_train_through_a_mirrored_strategy(shapes_data, tmp_path):
