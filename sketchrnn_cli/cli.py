@@ -17,7 +17,7 @@ import click
 from . import __version__, ui
 from .config import ARCHITECTURES, FORMATS, SIZES, DataConfig, ModelConfig, TrainConfig, limits
 from .devices import KERAS_BACKENDS
-from .errors import installed, require
+from .errors import PeerLost, installed, require
 from .inference import ENGINE_CHOICES
 from .metrics import shown_probability
 from .model_io import EXPORT_FORMATS
@@ -606,6 +606,10 @@ def train(
     except KeyboardInterrupt as stop:
         number = getattr(stop, "signal_number", _signals_received[-1] if _signals_received else signal.SIGINT)
         raise Interrupted(_how_to_continue(prepared.run_dir), number) from None
+    except PeerLost as lost:  # at once: JAX's shutdown at exit would wait for the lost process, then abort
+        click.echo(f"Error: {ui.one_line(str(lost))}", err=True)
+        sys.stderr.flush()
+        os._exit(1)
     except Exception:
         if _signals_received:  # our Stop, raised inside TensorFlow's code and wrapped by it as its own error
             raise Interrupted(_how_to_continue(prepared.run_dir), _signals_received[-1]) from None

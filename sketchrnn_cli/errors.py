@@ -16,6 +16,11 @@ class SketchError(Exception):
     """A problem with the user's input, files, network or disk; the message names where."""
 
 
+class PeerLost(SketchError):
+    """Processes training in step lost one of them. The process must end as soon as it has said
+    so: JAX's own shutdown at exit would wait for the lost process, then abort with a trace."""
+
+
 # The extra that brings each optional module: `pip install "sketchrnn-cli[EXTRA]"`.
 EXTRAS = {
     "tensorflow": "train",

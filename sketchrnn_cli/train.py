@@ -31,7 +31,7 @@ from .devices import (
     resolve_device,
     resolve_jax_device,
 )
-from .errors import SketchError, installed, writing
+from .errors import PeerLost, SketchError, installed, writing
 from .splits import SPLITS
 
 if keras_backend() == "tensorflow":
@@ -254,7 +254,8 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
         stop_asked=stop_asked,
     )
     if not progress.stopped:  # a stopped run crashed after its last checkpoint: just save it
-        _fit(classifier, strategy, feed, config, progress, monitor, files, on_tensorflow)
+        with _peers_watched(processes, files):
+            _fit(classifier, strategy, feed, config, progress, monitor, files, on_tensorflow)
     if monitor.diverged_in:
         raise SketchError(
             f"training diverged: the loss was not a number in epoch {monitor.diverged_in}; "
@@ -378,6 +379,24 @@ def _fit(classifier, strategy, feed, config, progress, monitor, files, on_tensor
             callbacks=callbacks,
             verbose=0,
         )
+
+
+@contextlib.contextmanager
+def _peers_watched(processes: Processes, files: RunFiles):
+    """Under several processes, a step or a copy of the weights that fails is (but for a bug) a
+    process that died or left: one line, and what to do (every process resumes)."""
+    if processes.count == 1:
+        yield
+        return
+    try:
+        yield
+    except Exception as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+        raise PeerLost(
+            f"process {processes.index} of {processes.count} stopped training: {reason}. Another process most "
+            f"likely died or left (see its output); the last checkpoint is in {files.checkpoint}, and every "
+            f"process can go on with --resume"
+        ) from None
 
 
 def _devices(requested: str, on_tensorflow: bool) -> tuple:

@@ -191,6 +191,40 @@ def test_two_processes_train_in_step_with_the_loss_of_one_process_on_two_devices
     assert json.loads((tmp_path / "process1" / "summary.json").read_text())["devices"] == 2
 
 
+def test_a_process_whose_peer_dies_stops_at_once_with_one_line(jax_sketch, shapes_data, tmp_path):
+    """Process 1 is killed after its first epoch: process 0's next collective fails, and it says
+    so in one line and ends, instead of waiting for JAX's heartbeat timeout and aborting."""
+    import time
+
+    address = f"127.0.0.1:{free_ports(1)[0]}"
+    workers, logs = [], [tmp_path / f"err{index}" for index in range(2)]
+    for index in range(2):
+        env = {
+            **os.environ,
+            "KERAS_DISTRIBUTION_JOB_ADDRESSES": address,
+            "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
+            "KERAS_DISTRIBUTION_PROCESS_ID": str(index),
+        }
+        command = [str(jax_sketch), "train", "--keras-backend", "jax", "--data-dir", str(shapes_data)]
+        small = ["--batch-size", "16", "--conv-filters", "16,16", "--rnn-units", "16", "--image-side", "12"]
+        with logs[index].open("w") as log:
+            run = [*command, "--run-dir", str(tmp_path / f"process{index}"), "--epochs", "500", *small]
+            workers.append(subprocess.Popen(run, env=env, stdout=subprocess.DEVNULL, stderr=log))
+    try:
+        deadline = time.monotonic() + 300
+        while "epoch   1/" not in logs[1].read_text():
+            assert time.monotonic() < deadline and workers[1].poll() is None, logs[1].read_text()
+            time.sleep(0.2)
+        workers[1].kill()
+        assert workers[0].wait(timeout=60) == 1
+    finally:
+        for each in workers:
+            each.kill()
+    said = logs[0].read_text()
+    assert "Error: process 0 of 2 stopped training" in said and "--resume" in said
+    assert "Traceback" not in said and "Terminating process" not in said
+
+
 def test_processes_in_step_refuse_a_time_budget_before_waiting_for_each_other(jax_sketch, shapes_data, tmp_path):
     env = {
         **os.environ,
