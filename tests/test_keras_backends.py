@@ -144,6 +144,34 @@ def test_two_devices_train_data_parallel_with_the_loss_of_one(jax_sketch, shapes
     np.testing.assert_allclose(two_loss, one_loss, rtol=1e-3)
 
 
+def in_step_env(address: str, index: int, processes: int = 2) -> dict:
+    """The environment of process ``index`` of ``processes`` training in step (Keras's variables)."""
+    return {
+        **os.environ,
+        "KERAS_DISTRIBUTION_JOB_ADDRESSES": address,
+        "KERAS_DISTRIBUTION_NUM_PROCESSES": str(processes),
+        "KERAS_DISTRIBUTION_PROCESS_ID": str(index),
+    }
+
+
+def start_in_step(jax_sketch, data, tmp_path, *flags, stderr) -> list[subprocess.Popen]:
+    """Two `sketch train` processes in step on 127.0.0.1, each with its own run folder
+    (tmp_path / "process0", "process1") and the small model of jax_train; ``stderr(index)``
+    says where each one's lines go."""
+    address = f"127.0.0.1:{free_ports(1)[0]}"
+    small = ["--batch-size", "16", "--learning-rate", "0.01", "--conv-filters", "16,16", "--rnn-units", "16"]
+    workers = []
+    for index in range(2):
+        command = [str(jax_sketch), "train", "--keras-backend", "jax", "--data-dir", str(data)]
+        run = ["--run-dir", str(tmp_path / f"process{index}"), "--image-side", "12", *small, *flags]
+        workers.append(
+            subprocess.Popen(
+                [*command, *run], env=in_step_env(address, index), stdout=subprocess.DEVNULL, stderr=stderr(index)
+            )
+        )
+    return workers
+
+
 def test_two_processes_train_in_step_with_the_loss_of_one_process_on_two_devices(jax_sketch, shapes_data, tmp_path):
     """Two processes on 127.0.0.1 joined through the KERAS_DISTRIBUTION_* variables (Gloo
     between CPUs), one device each, each feeding its half of every global batch: the same
@@ -151,35 +179,16 @@ def test_two_processes_train_in_step_with_the_loss_of_one_process_on_two_devices
     own half), so the losses match within the rtol of the two-device test, and the processes
     end with the same weights in their own run folders."""
     flags = ("--epochs", "2", "--dropout", "0", "--no-augment")
-    one = jax_train(
-        jax_sketch,
-        shapes_data,
-        tmp_path / "one",
-        *flags,
-        env={**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"},
-    )
+    two_devices = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    one = jax_train(jax_sketch, shapes_data, tmp_path / "one", *flags, env=two_devices)
     assert one.returncode == 0, one.stderr
-    address = f"127.0.0.1:{free_ports(1)[0]}"
-    workers = []
-    for index in range(2):
-        env = {
-            **os.environ,
-            "KERAS_DISTRIBUTION_JOB_ADDRESSES": address,
-            "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
-            "KERAS_DISTRIBUTION_PROCESS_ID": str(index),
-        }
-        command = [str(jax_sketch), "train", "--keras-backend", "jax", "--data-dir", str(shapes_data)]
-        small = ["--batch-size", "16", "--learning-rate", "0.01", "--conv-filters", "16,16", "--rnn-units", "16"]
-        run = ["--run-dir", str(tmp_path / f"process{index}"), "--image-side", "12", *small, *flags]
-        workers.append(subprocess.Popen([*command, *run], env=env, stderr=subprocess.PIPE, text=True))
+    workers = start_in_step(jax_sketch, shapes_data, tmp_path, *flags, stderr=lambda index: subprocess.PIPE)
     said = []
-    for worker in workers:
-        try:
-            said.append(worker.communicate(timeout=400)[1])
-        except subprocess.TimeoutExpired:
-            for each in workers:
-                each.kill()
-            raise
+    try:
+        said = [worker.communicate(timeout=400)[1].decode() for worker in workers]
+    finally:
+        for each in workers:
+            each.kill()
     assert [worker.returncode for worker in workers] == [0, 0], said
     assert "data parallel over 2 devices in 2 processes, this one 0" in said[0]
 
@@ -196,20 +205,8 @@ def test_a_process_whose_peer_dies_stops_at_once_with_one_line(jax_sketch, shape
     so in one line and ends, instead of waiting for JAX's heartbeat timeout and aborting."""
     import time
 
-    address = f"127.0.0.1:{free_ports(1)[0]}"
-    workers, logs = [], [tmp_path / f"err{index}" for index in range(2)]
-    for index in range(2):
-        env = {
-            **os.environ,
-            "KERAS_DISTRIBUTION_JOB_ADDRESSES": address,
-            "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
-            "KERAS_DISTRIBUTION_PROCESS_ID": str(index),
-        }
-        command = [str(jax_sketch), "train", "--keras-backend", "jax", "--data-dir", str(shapes_data)]
-        small = ["--batch-size", "16", "--conv-filters", "16,16", "--rnn-units", "16", "--image-side", "12"]
-        with logs[index].open("w") as log:
-            run = [*command, "--run-dir", str(tmp_path / f"process{index}"), "--epochs", "500", *small]
-            workers.append(subprocess.Popen(run, env=env, stdout=subprocess.DEVNULL, stderr=log))
+    logs = [tmp_path / f"err{index}" for index in range(2)]
+    workers = start_in_step(jax_sketch, shapes_data, tmp_path, "--epochs", "500", stderr=lambda i: logs[i].open("w"))
     try:
         deadline = time.monotonic() + 300
         while "epoch   1/" not in logs[1].read_text():
@@ -226,12 +223,7 @@ def test_a_process_whose_peer_dies_stops_at_once_with_one_line(jax_sketch, shape
 
 
 def test_processes_in_step_refuse_a_time_budget_before_waiting_for_each_other(jax_sketch, shapes_data, tmp_path):
-    env = {
-        **os.environ,
-        "KERAS_DISTRIBUTION_JOB_ADDRESSES": "127.0.0.1:9",
-        "KERAS_DISTRIBUTION_NUM_PROCESSES": "2",
-        "KERAS_DISTRIBUTION_PROCESS_ID": "0",
-    }
+    env = in_step_env("127.0.0.1:9", 0)
     done = jax_train(jax_sketch, shapes_data, tmp_path / "run", "--max-minutes", "1", env=env)
     assert done.returncode != 0 and "stop them with --epochs" in done.stderr
     assert "Traceback" not in done.stderr
