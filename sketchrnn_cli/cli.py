@@ -52,6 +52,16 @@ class FiniteRange(click.FloatRange):
         return number
 
 
+def field_option(section, name: str, *, help: str | None = None, default: bool = True):
+    """--NAME for a bounded config field: its bounds (config.limits) as the option's type, whole
+    numbers for a whole-number field, and the field's default, shown (default=False: none, for
+    options whose value otherwise comes from a preset, such as the model size's)."""
+    value = getattr(section, name)
+    kind = click.IntRange if isinstance(value, int) and not isinstance(value, bool) else FiniteRange
+    shown = {"default": value, "show_default": True} if default and value is not None else {}
+    return click.option(f"--{name.replace('_', '-')}", type=kind(**limits(section, name)), help=help, **shown)
+
+
 class BatchSize(click.IntRange):
     """A batch size, or "auto" (0 in TrainConfig: chosen for the device when training starts)."""
 
@@ -153,13 +163,7 @@ def main() -> None:
 )
 @click.option("--max-per-class", type=click.IntRange(min=1), help="Keep at most N drawings per category.")
 @click.option("--recognized-only", is_flag=True, help="Keep only drawings the game recognised.")
-@click.option(
-    "--max-length",
-    type=click.IntRange(**limits(DataConfig, "max_length")),
-    default=DataConfig.max_length,
-    show_default=True,
-    help="Points kept per drawing.",
-)
+@field_option(DataConfig, "max_length", help="Points kept per drawing.")
 @click.option(
     "--retries",
     type=click.IntRange(0, 100),
@@ -383,9 +387,7 @@ def _csv_ints(ctx, param, value):
     show_default=True,
     help="The model's size (README: Model sizes); the model options below change single parts of it.",
 )
-@click.option(
-    "--epochs", type=click.IntRange(**limits(TrainConfig, "epochs")), default=TrainConfig.epochs, show_default=True
-)
+@field_option(TrainConfig, "epochs")
 @click.option(
     "--batch-size",
     type=BatchSize(),
@@ -394,67 +396,36 @@ def _csv_ints(ctx, param, value):
     help="auto: 64 on a CPU; on a GPU the largest of 64..1024 leaving 100 steps per epoch, with the "
     "learning rate times sqrt(batch / 64).",
 )
-@click.option(
-    "--learning-rate",
-    type=FiniteRange(**limits(TrainConfig, "learning_rate")),
-    default=TrainConfig.learning_rate,
-    show_default=True,
-)
-@click.option(
-    "--max-minutes",
-    type=FiniteRange(**limits(TrainConfig, "max_minutes")),
+@field_option(TrainConfig, "learning_rate")
+@field_option(
+    TrainConfig,
+    "max_minutes",
     help="Stop within a step of this budget (compiling included); the best weights are kept.",
 )
-@click.option(
-    "--checkpoint-minutes",
-    type=FiniteRange(**limits(TrainConfig, "checkpoint_minutes")),
-    default=TrainConfig.checkpoint_minutes,
-    show_default=True,
+@field_option(
+    TrainConfig,
+    "checkpoint_minutes",
     help="Also checkpoint (and validate) this often within an epoch; --resume goes on from there.",
 )
-@click.option(
-    "--patience",
-    type=click.IntRange(**limits(TrainConfig, "patience")),
-    default=TrainConfig.patience,
-    show_default=True,
-    help="Early stopping: epochs without a better valid accuracy.",
-)
-@click.option(
-    "--weight-average",
-    type=FiniteRange(**limits(TrainConfig, "weight_average")),
-    default=TrainConfig.weight_average,
-    show_default=True,
+@field_option(TrainConfig, "patience", help="Early stopping: epochs without a better valid accuracy.")
+@field_option(
+    TrainConfig,
+    "weight_average",
     help="Momentum of the moving average of the weights that is validated and kept; 0: the weights as trained.",
 )
-@click.option(
-    "--weight-decay",
-    type=FiniteRange(**limits(TrainConfig, "weight_decay")),
-    default=TrainConfig.weight_decay,
-    show_default=True,
-    help="Decoupled weight decay (AdamW); 0: plain Adam.",
-)
-@click.option(
-    "--label-smoothing",
-    type=FiniteRange(**limits(TrainConfig, "label_smoothing")),
-    default=TrainConfig.label_smoothing,
-    show_default=True,
+@field_option(TrainConfig, "weight_decay", help="Decoupled weight decay (AdamW); 0: plain Adam.")
+@field_option(
+    TrainConfig,
+    "label_smoothing",
     help="Targets of 1 - S on the label and S / categories on each category; 0: one-hot.",
 )
-@click.option(
-    "--balance",
-    type=FiniteRange(**limits(TrainConfig, "balance")),
-    default=TrainConfig.balance,
-    show_default=True,
+@field_option(
+    TrainConfig,
+    "balance",
     help="Repeat each epoch the drawings of categories with fewer than B x the median category's, "
     "up to about that many (a few of your own words beside big categories); 0: each drawing once.",
 )
-@click.option(
-    "--seed",
-    type=click.IntRange(**limits(TrainConfig, "seed")),
-    default=TrainConfig.seed,
-    show_default=True,
-    help="Same seed, same data: same result on CPU (without --max-minutes).",
-)
+@field_option(TrainConfig, "seed", help="Same seed, same data: same result on CPU (without --max-minutes).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
 @click.option(
     "--keras-backend",
@@ -489,30 +460,25 @@ def _csv_ints(ctx, param, value):
     metavar="N,N,...",
     help=f"Conv1D strides [default: the size's; default size: {','.join(map(str, ModelConfig.conv_strides))}].",
 )
-@click.option(
-    "--rnn-units",
-    type=click.IntRange(**limits(ModelConfig, "rnn_units")),
-    help=f"[default: the size's; default size: {ModelConfig.rnn_units}]",
+@field_option(
+    ModelConfig, "rnn_units", help=f"[default: the size's; default size: {ModelConfig.rnn_units}]", default=False
 )
-@click.option(
-    "--rnn-layers",
-    type=click.IntRange(**limits(ModelConfig, "rnn_layers")),
-    help=f"[default: the size's; default size: {ModelConfig.rnn_layers}]",
+@field_option(
+    ModelConfig, "rnn_layers", help=f"[default: the size's; default size: {ModelConfig.rnn_layers}]", default=False
 )
-@click.option(
-    "--dropout", type=FiniteRange(**limits(ModelConfig, "dropout")), default=ModelConfig.dropout, show_default=True
-)
+@field_option(ModelConfig, "dropout")
 @click.option(
     "--init-from",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     metavar="RUN",
     help="Start from a trained run's weights and architecture (model options are then ignored); categories it does not know get new outputs.",
 )
-@click.option(
-    "--image-side",
-    type=click.IntRange(**limits(ModelConfig, "image_side")),
+@field_option(
+    ModelConfig,
+    "image_side",
     help="Also draw each drawing as an N x N image for a small CNN beside the strokes; 0: strokes only "
     f"[default: the size's; default size: {ModelConfig.image_side}].",
+    default=False,
 )
 def train(
     data_dir,
