@@ -383,13 +383,16 @@ def _fit(classifier, strategy, feed, config, progress, monitor, files, on_tensor
 
 @contextlib.contextmanager
 def _peers_watched(processes: Processes, files: RunFiles):
-    """Under several processes, a step or a copy of the weights that fails is (but for a bug) a
-    process that died or left: one line, and what to do (every process resumes)."""
+    """Under several processes, a step or a copy of the weights that fails (JAX's errors, not this
+    process's own disk or files) is, but for a bug, a process that died or left: one line, and
+    what to do (every process resumes)."""
     if processes.count == 1:
         yield
         return
     try:
         yield
+    except (SketchError, OSError):
+        raise  # this process's own: a full disk, a damaged file
     except Exception as error:
         reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
         raise PeerLost(
