@@ -107,6 +107,7 @@ bench: venv
 	$(BIN)/python bench/bench_download.py
 	$(BIN)/python bench/bench_train.py
 	$(BIN)/python bench/bench_predict.py bench/results/runs/default --data-dir bench/results/data
+	$(BIN)/python bench/bench_errors.py bench/results/runs/default --data-dir bench/results/data
 
 # Install sizes of the full and the slim environment (BENCHMARKS.md).
 sizes: venv slim
