@@ -45,20 +45,23 @@ def main() -> None:
     if len(keys) != len(scored.labels):
         raise SystemExit(f"{args.run} knows other categories than {build}: score it on its own data folder")
     flags = recognized_by_key(scored.names)
-    recognized = np.array([flags.get(key) for key in keys])
+    found = [flags.get(key) for key in keys]  # None: not in the mirror
     right = scored.probabilities.argmax(axis=1) == scored.labels
     confusions = Counter(
         f"{scored.names[truth]} as {scored.names[guess]}"
         for truth, guess, ok in zip(scored.labels, scored.probabilities.argmax(axis=1), right)
         if not ok
     )
-    kinds = {"recognized": recognized == True, "not recognized": recognized == False}  # noqa: E712 (None: unknown)
+    kinds = {
+        "recognized": np.array([flag is True for flag in found]),
+        "not recognized": np.array([flag is False for flag in found]),
+    }
     result = {
         "run": str(args.run),
         "split": args.split,
         "drawings": len(right),
         "errors": int((~right).sum()),
-        "flag unknown": int(sum(flag is None for flag in recognized)),
+        "flag unknown": found.count(None),
         **{
             kind: {"drawings": int(rows.sum()), "errors": int((~right[rows]).sum()), "top1": float(right[rows].mean())}
             for kind, rows in kinds.items()

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import SketchError
+from .errors import SketchError, first_line
 
 
 def import_tensorflow():
@@ -144,10 +144,9 @@ def join_jax_processes(environ=os.environ) -> Processes:
     try:
         keras.distribution.initialize()
     except Exception as error:  # JAX's: a coordinator that never answered, a port taken
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
         raise SketchError(
             f"process {processes.index} of {processes.count} could not join the others at "
-            f"{environ[PROCESS_VARIABLES[0]]} ({reason})"
+            f"{environ[PROCESS_VARIABLES[0]]} ({first_line(error)})"
         ) from None
     return processes
 

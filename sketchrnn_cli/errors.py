@@ -21,6 +21,12 @@ class PeerLost(SketchError):
     so: JAX's own shutdown at exit would wait for the lost process, then abort with a trace."""
 
 
+def first_line(error: BaseException, limit: int = 200) -> str:
+    """An error's first line, at most ``limit`` characters (its type's name when it has no
+    message): what a one-line report quotes of a library's error."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:limit]
+
+
 # The extra that brings each optional module: `pip install "sketchrnn-cli[EXTRA]"`.
 EXTRAS = {
     "tensorflow": "train",

@@ -31,7 +31,7 @@ from .devices import (
     resolve_device,
     resolve_jax_device,
 )
-from .errors import PeerLost, SketchError, installed, writing
+from .errors import PeerLost, SketchError, first_line, installed, writing
 from .splits import SPLITS
 
 if keras_backend() == "tensorflow":
@@ -394,9 +394,8 @@ def _peers_watched(processes: Processes, files: RunFiles):
     except (SketchError, OSError):
         raise  # this process's own: a full disk, a damaged file
     except Exception as error:
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
         raise PeerLost(
-            f"process {processes.index} of {processes.count} stopped training: {reason}. Another process most "
+            f"process {processes.index} of {processes.count} stopped training: {first_line(error)}. Another process most "
             f"likely died or left (see its output); the last checkpoint is in {files.checkpoint}, and every "
             f"process can go on with --resume"
         ) from None
@@ -790,9 +789,8 @@ def _restore(files: RunFiles, trainer):
 
 
 def _damaged(path: Path, error: Exception) -> RunError:
-    reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
     return RunError(
-        f"{path}: damaged checkpoint ({reason}); delete {path.parent} to resume from the start, or train a new run"
+        f"{path}: damaged checkpoint ({first_line(error)}); delete {path.parent} to resume from the start, or train a new run"
     )
 
 
