@@ -261,3 +261,19 @@ def _convert(hint, value, where: str):
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
         raise ConfigError(f"{where} must be {hint.__name__}, got {value!r}")
     return value
+
+
+def answers_digest(config: RunConfig) -> str:
+    """What a model file's answers depend on, as 16 hex digits: the labels in output order, the
+    input (max length, scale) and every model field, the temperature included. Written into every
+    model file made from the run (provenance.py), so a file of another run is never taken for
+    this one's; the train section is left out, as it changes nothing a model answers."""
+    import hashlib
+
+    answers = {
+        "labels": list(config.data.labels),
+        "max_length": config.data.max_length,
+        "input_scale": config.data.input_scale,
+        "model": dataclasses.asdict(config.model),
+    }
+    return hashlib.sha256(json.dumps(answers, sort_keys=True).encode()).hexdigest()[:16]

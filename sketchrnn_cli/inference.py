@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from . import provenance
 from .artifacts import RunError, RunFiles, read_config
 from .config import RunConfig
 from .errors import SketchError, installed
@@ -59,6 +60,7 @@ class LiteRTPredictor:
                 f"{files.tflite_model}: does not match the run's config and labels "
                 f"(expected strokes [1, time, 3] float32, length int32, {len(config.data.labels)} classes)"
             )
+        provenance.check(files.tflite_model, provenance.tflite_stamp(files.tflite_model), config)
         self.path = files.tflite_model
 
     def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
@@ -105,6 +107,7 @@ class OnnxPredictor:
                 f"{files.onnx_model}: does not match the run's config and labels "
                 f"(expected inputs strokes and length, {len(config.data.labels)} classes)"
             )
+        provenance.check(files.onnx_model, provenance.onnx_session_stamp(self.session), config)
         self.classes, self.batch_size, self.path = len(config.data.labels), batch_size, files.onnx_model
 
     def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
@@ -117,7 +120,14 @@ class OnnxPredictor:
             raise RunError(f"{self.path}: onnxruntime cannot run it ({str(error).splitlines()[0]})") from None
         if output.shape[-1] != self.classes:
             raise RunError(f"{self.path}: gives {output.shape[-1]} classes, the run has {self.classes}")
+        if not is_probabilities(output):
+            raise RunError(f"{self.path}: its outputs are not probabilities (negative, or rows not summing to 1)")
         return output
+
+
+def is_probabilities(rows: np.ndarray) -> bool:
+    """Whether every row is a distribution: no negative entry, a sum of 1 (float32's rounding)."""
+    return bool(np.all(rows >= 0) and np.allclose(rows.sum(axis=-1), 1.0, atol=1e-3))
 
 
 class TensorFlowPredictor:
@@ -232,6 +242,9 @@ def open_predictor(run_dir: Path, backend: str = "auto", batched: bool = False):
     config = read_config(files)
     if backend == "auto":
         backend = _automatic(files, batched)
+    for model_file in (files.tflite_model, files.onnx_model, files.keras_model):
+        if model_file.exists() and not model_file.is_file():
+            raise RunError(f"{model_file}: is not a regular file; remove it or export the model again")
     if backend == "litert":
         if not files.tflite_model.is_file():
             raise RunError(

@@ -10,7 +10,9 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from . import provenance
 from .artifacts import RunError, RunFiles, atomic_write, read_config, replace_folder, write_config
+from .config import RunConfig, answers_digest
 from .devices import import_tensorflow, keras_backend, silenced_stderr
 from .errors import SketchError, require, writing
 
@@ -90,46 +92,102 @@ def tflite_bytes(model) -> bytes:
         return tf.lite.TFLiteConverter.from_saved_model(str(Path(tmp) / "saved")).convert()
 
 
-def write_tflite(model, path: Path) -> None:
-    flatbuffer = tflite_bytes(model)
+def write_tflite(model, path: Path, config: RunConfig) -> None:
+    """model.tflite, stamped with the run it was made from (provenance.py)."""
+    flatbuffer = provenance.tflite_stamped(tflite_bytes(model), config)
     atomic_write(path, lambda tmp: tmp.write_bytes(flatbuffer))
 
 
-def write_onnx(model, path: Path) -> None:
+def write_onnx(model, path: Path, config: RunConfig) -> None:
     """ONNX for onnxruntime (servers, browsers through onnxruntime-web, phones): Keras's own
-    export, through tf2onnx; batch and length stay free."""
+    export, through tf2onnx; batch and length stay free. Stamped with the run it was made from."""
     signature = _signature()
+
+    def write(tmp: Path) -> None:
+        model.export(str(tmp), format="onnx", input_signature=signature, verbose=False)
+        provenance.onnx_stamped(tmp, config)
+
     with warnings.catch_warnings(), silenced_stderr():  # tf2onnx logs every graph rewrite
         warnings.simplefilter("ignore")
-        atomic_write(path, lambda tmp: model.export(str(tmp), format="onnx", input_signature=signature, verbose=False))
+        atomic_write(path, write)
+
+
+def write_saved_model(model, folder: Path, config: RunConfig) -> None:
+    """saved_model/, stamped; the old one stays until the new one is complete."""
+
+    def fill(fresh: Path) -> None:
+        export_saved_model(model, fresh)
+        provenance.write_saved_model_stamp(fresh, config)
+
+    replace_folder(folder, fill)
 
 
 EXPORT_FORMATS = ("tflite", "saved_model", "onnx")
+EXPORT_TARGETS = {"tflite": "model.tflite", "onnx": "model.onnx", "saved_model": "saved_model"}
+_WRITERS = {"tflite": write_tflite, "onnx": write_onnx, "saved_model": write_saved_model}
 
 
 def export_run(files: RunFiles, format: str, out: Path) -> Path:
     """`sketch export`: the run's model as tflite, saved_model or onnx in ``out``, labels and
-    config beside it (so the folder works as --model)."""
+    config beside it (so the folder works as --model). An ``out`` holding anything that is not
+    this run's (a config, labels or a model file) is refused before anything is written."""
+    if format not in EXPORT_FORMATS:
+        raise SketchError(f"unknown export format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     if format == "onnx":
         require("tf2onnx", "onnx")  # before loading anything: one line naming the extra
+    check_export_folder(read_config(files), files.root, out)
     config, model = load_trained_model(files)
     out.mkdir(parents=True, exist_ok=True)
-    if format == "tflite":
-        target = out / "model.tflite"
-        with writing(target):
-            write_tflite(model, target)
-    elif format == "onnx":
-        target = out / "model.onnx"
-        with writing(target):
-            write_onnx(model, target)
-    elif format == "saved_model":
-        target = out / "saved_model"
-        with writing(target):  # the old one stays until the new one is complete
-            replace_folder(target, lambda fresh: export_saved_model(model, fresh))
-    else:
-        raise SketchError(f"unknown export format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    target = out / EXPORT_TARGETS[format]
+    with writing(target):
+        _WRITERS[format](model, target, config)
     write_config(RunFiles(out), config)  # labels.txt and config.json, each renamed into place
     return target
+
+
+def check_export_folder(config: RunConfig, run: Path, out: Path) -> None:
+    """SketchError unless every config, labels and model file already in ``out`` is this run's:
+    an export never replaces a user's file, nor mixes one run's model with another's labels."""
+    if out.exists() and not out.is_dir():
+        raise SketchError(f"{out}: is not a folder; choose a new or empty --out folder")
+    if not out.exists() or _same_folder(run, out):
+        return
+    theirs = RunFiles(out)
+    advice = "choose a new or empty --out folder, or remove it"
+    if theirs.config.exists() or theirs.config.is_symlink():
+        try:
+            other = RunConfig.from_json(theirs.config.read_text())
+        except (SketchError, OSError, UnicodeDecodeError):
+            raise SketchError(f"{out} holds a config.json that sketch did not write; {advice}") from None
+        if other != config:
+            raise SketchError(f"{out} holds the config.json of another run ({_categories(other)}); {advice}")
+    if theirs.labels.exists() or theirs.labels.is_symlink():
+        try:
+            labels = tuple(line for line in theirs.labels.read_text().splitlines() if line)
+        except (OSError, UnicodeDecodeError):
+            labels = ()
+        if labels != config.data.labels:
+            raise SketchError(f"{out} holds a labels.txt that is not this run's; {advice}")
+    if theirs.keras_model.exists() and not theirs.config.exists():
+        raise SketchError(f"{out} holds a model.keras without its config.json; {advice}")
+    for name in EXPORT_TARGETS.values():
+        path = out / name
+        if path.exists() or path.is_symlink():
+            found = provenance.stamp_of(path) if path.is_file() or path.is_dir() else None
+            if found is None or found.get("digest") != answers_digest(config):
+                raise SketchError(f"{out} holds a {name} that is not this run's; {advice}")
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _categories(config: RunConfig) -> str:
+    labels = config.data.labels
+    return f"{len(labels)} categories: {', '.join(labels[:3])}{', ...' if len(labels) > 3 else ''}"
 
 
 def main(argv: list[str]) -> int:
@@ -144,7 +202,7 @@ def main(argv: list[str]) -> int:
         files = RunFiles(Path(argv[0]))
         config, model = load_trained_model(files)
         with writing(files.tflite_model):
-            write_tflite(model, files.tflite_model)
+            write_tflite(model, files.tflite_model, config)
     except (SketchError, OSError) as error:
         print(str(error).splitlines()[0] if str(error) else type(error).__name__, file=sys.stderr)
         return 1

@@ -57,6 +57,20 @@ def drawing_line(shape="circle", key_id="1", seed=0) -> str:
 
 
 @pytest.fixture
+def drawings_file(tmp_path) -> Path:
+    """Three drawings of the shapes, one a bare drawing array, as a user's ndjson file."""
+    rng = np.random.default_rng(7)
+    lines = [
+        json.dumps({"word": "circle", "key_id": "1", "drawing": shape_drawing("circle", rng)}),
+        json.dumps(shape_drawing("square", rng)),  # a bare drawing array
+        json.dumps({"word": "zigzag", "key_id": "3", "drawing": shape_drawing("zigzag", rng)}),
+    ]
+    path = tmp_path / "mine.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
 def run_copy(trained_run, tmp_path) -> Path:
     """A copy of the shared trained run, free to damage."""
     import shutil

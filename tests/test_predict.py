@@ -23,19 +23,6 @@ from conftest import (
 )
 
 
-@pytest.fixture
-def drawings_file(tmp_path):
-    rng = np.random.default_rng(7)
-    lines = [
-        json.dumps({"word": "circle", "key_id": "1", "drawing": shape_drawing("circle", rng)}),
-        json.dumps(shape_drawing("square", rng)),  # a bare drawing array
-        json.dumps({"word": "zigzag", "key_id": "3", "drawing": shape_drawing("zigzag", rng)}),
-    ]
-    path = tmp_path / "mine.ndjson"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 def test_json_lines_name_source_line_key_id_and_top_k(trained_run, drawings_file):
     done = sketch("predict", "--model", str(trained_run), "--json", "--top-k", "2", str(drawings_file))
     assert done.returncode == 0, done.stderr
