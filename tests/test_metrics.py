@@ -64,10 +64,21 @@ def test_map_at_3_matches_the_reference_for_one_to_five_categories_ties_included
     rng = np.random.default_rng(classes)
     probabilities = rng.integers(0, 3, size=(200, classes)).astype(float)  # many ties
     labels = rng.integers(0, classes, size=200)
-    order = [sorted(range(classes), key=lambda c: (-row[c], c)) for row in probabilities]  # ties: lower index
+    # Ties rank the true class last among its equals (red team 3): never right by label order.
+    order = [sorted(range(classes), key=lambda c: (-row[c], c == t)) for row, t in zip(probabilities, labels)]
     expected = np.mean([reference_apk(int(t), guesses) for t, guesses in zip(labels, order)])
     assert map_at_3(probabilities, labels) == pytest.approx(expected)
     assert 0.0 <= map_at_3(probabilities, labels) <= 1.0
+
+
+def test_a_model_that_cannot_tell_scores_nothing_whatever_the_order_of_its_labels():
+    """Red team 3, cosmetic: exact ties in top-1 broke to the lower index, so a uniform model
+    scored 100% on class 0 (top-1, per class, and in the reliability bins)."""
+    uniform = np.full((6, 3), 1 / 3)
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    scores = report(uniform, labels, ["a", "b", "c"])
+    assert scores["top1"] == 0.0 and scores["map3"] == pytest.approx(1 / 3) and scores["top3"] == 1.0
+    assert scores["per_class"]["a"]["accuracy"] == 0.0 and scores["confused"] == []
 
 
 def test_metrics_of_nothing_scored_are_null_in_json():
@@ -101,6 +112,21 @@ def test_a_fitted_temperature_makes_overconfident_probabilities_honest():
     assert np.allclose(honest.sum(axis=1), 1, atol=1e-5)
     assert np.array_equal(np.argmax(honest, axis=1), np.argmax(probabilities, axis=1))  # the guesses stay
     assert calibrated(probabilities, 1.0) is probabilities
+
+
+def test_a_temperature_is_kept_at_1_on_too_few_drawings_or_at_a_bound_of_its_search():
+    """Red team 3, #5: a temperature fitted on a 1-drawing valid split hit the floor of its
+    search (T = 0.054), and a model at chance then claimed 100% on every drawing."""
+    from sketchrnn_cli.metrics import MIN_CALIBRATION_DRAWINGS, chosen_temperature
+
+    probabilities, labels = overconfident()
+    fitted, note = chosen_temperature(probabilities, labels)
+    assert fitted > 1 and note == ""
+    one, note = chosen_temperature(probabilities[:1], labels[:1])
+    assert one == 1.0 and f"the valid split has 1 drawing(s), under the {MIN_CALIBRATION_DRAWINGS}" in note
+    right = np.eye(probabilities.shape[1])[labels] * 0.5 + 0.5 / probabilities.shape[1]  # never wrong: T -> 0
+    kept, note = chosen_temperature(right, labels)
+    assert kept == 1.0 and "the fit went to 0.05, a bound of its search, and is not reliable" in note
 
 
 def test_the_reliability_bins_count_every_drawing_once_and_ece_is_their_weighted_gap():
