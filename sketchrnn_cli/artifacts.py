@@ -198,6 +198,16 @@ def is_run_or_empty(folder: Path) -> bool:
     return files.config.is_file() or all(ours(path) for path in folder.iterdir())
 
 
+def remove_if_only_lock(files: RunFiles) -> None:
+    """Removes a run folder that holds nothing but our lock (a start that failed)."""
+    try:
+        if [path.name for path in files.root.iterdir()] == [files.lock.name] and not files.lock.is_symlink():
+            files.lock.unlink()
+            files.root.rmdir()
+    except OSError:
+        pass  # someone else's by now, or gone: leave it
+
+
 def remove_unfinished(files: RunFiles) -> None:
     """Deletes what a killed writer of ours left, by the names only we use: temporary files
     and a half-filled checkpoint. Nothing else in the folder is touched."""

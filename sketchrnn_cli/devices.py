@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import SketchError, first_line
+from .errors import ExitNow, SketchError, first_line
 
 
 def import_tensorflow():
@@ -99,6 +101,9 @@ PROCESS_VARIABLES = (
     "KERAS_DISTRIBUTION_NUM_PROCESSES",
     "KERAS_DISTRIBUTION_PROCESS_ID",
 )
+# How long a process waits for the others to join, in seconds (JAX's own default, 300).
+JOIN_TIMEOUT_VARIABLE = "SKETCH_JOIN_TIMEOUT"
+DEFAULT_JOIN_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,8 @@ class Processes:
 
     index: int = 0
     count: int = 1
+    coordinator: str = ""  # HOST:PORT of process 0
+    join_seconds: int = DEFAULT_JOIN_SECONDS
 
 
 def jax_processes(environ) -> Processes:
@@ -118,37 +125,114 @@ def jax_processes(environ) -> Processes:
     if len(given) < len(PROCESS_VARIABLES):
         missing = ", ".join(name for name in PROCESS_VARIABLES if name not in given)
         raise SketchError(f"training on several processes needs {missing} as well as {', '.join(given)}")
-    numbers = {}
-    for name in PROCESS_VARIABLES[1:]:
-        value = environ[name].strip()
-        if not value.isdigit():
-            raise SketchError(f"{name} must be a whole number, got {value!r}")
-        numbers[name] = int(value)
-    count, index = numbers[PROCESS_VARIABLES[1]], numbers[PROCESS_VARIABLES[2]]
+    count, index, seconds = (
+        _whole_number(environ, name, default)
+        for name, default in (
+            (PROCESS_VARIABLES[1], None),
+            (PROCESS_VARIABLES[2], None),
+            (JOIN_TIMEOUT_VARIABLE, DEFAULT_JOIN_SECONDS),
+        )
+    )
     if count < 1 or index >= count:
         raise SketchError(f"{PROCESS_VARIABLES[2]}={index} must be below {PROCESS_VARIABLES[1]}={count}")
-    return Processes(index, count)
+    if seconds < 1:
+        raise SketchError(f"{JOIN_TIMEOUT_VARIABLE} must be at least 1 (seconds), got {seconds}")
+    addresses = [address.strip() for address in environ[PROCESS_VARIABLES[0]].split(",")]
+    for address in addresses:
+        host, _, port = address.rpartition(":")
+        if not host or not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+            raise SketchError(
+                f"{PROCESS_VARIABLES[0]} must be HOST:PORT (or one per process, comma separated), got {address!r}"
+            )
+    if len(addresses) > 1 and len(addresses) != count:
+        raise SketchError(
+            f"{PROCESS_VARIABLES[0]} names {len(addresses)} processes, {PROCESS_VARIABLES[1]} says {count}"
+        )
+    return Processes(index, count, addresses[0], seconds)
 
 
-def join_jax_processes(environ=os.environ) -> Processes:
+def _whole_number(environ, name: str, default: int | None) -> int:
+    value = environ.get(name, "").strip()
+    if not value and default is not None:
+        return default
+    if not (value.isascii() and value.isdigit()):  # str.isdigit alone takes "²", which int() refuses
+        raise SketchError(f"{name} must be a whole number, got {value!r}")
+    return int(value)
+
+
+def join_jax_processes(environ=os.environ, on_wait: Callable[[str], None] = lambda text: None) -> Processes:
     """Joins this process to the others the KERAS_DISTRIBUTION_* variables name, before JAX
     uses any device: then jax.devices() lists every process's devices. CPUs reach each other
-    through Gloo (JAX's CPU collectives), GPUs through NCCL."""
+    through Gloo (JAX's CPU collectives), GPUs through NCCL. The wait is bounded (join_seconds)
+    and said first; Ctrl-C or SIGTERM stop it (JAX's join blocks in C++, where Python's signal
+    handlers cannot run, so it waits in a thread of its own)."""
     processes = jax_processes(environ)
     if processes.count == 1:
         return processes
+    import threading
+
     import jax
-    import keras
 
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    where = f"process {processes.index} of {processes.count}"
+    on_wait(
+        f"waiting for the other {processes.count - 1} process(es) at {processes.coordinator} ({where}; "
+        f"at most {processes.join_seconds} s, {JOIN_TIMEOUT_VARIABLE} to change)"
+    )
+    failed: list[BaseException] = []
+
+    def join() -> None:
+        try:  # JAX aborts the process when its own timeout passes: ours comes first
+            jax.distributed.initialize(
+                processes.coordinator,
+                processes.count,
+                processes.index,
+                initialization_timeout=processes.join_seconds + 60,
+            )
+        except Exception as error:  # JAX's: a port taken, an address that does not resolve
+            failed.append(error)
+
+    joining = threading.Thread(target=join, name="join-processes", daemon=True)
+    joining.start()
+    deadline = time.monotonic() + processes.join_seconds
     try:
-        keras.distribution.initialize()
-    except Exception as error:  # JAX's: a coordinator that never answered, a port taken
-        raise SketchError(
-            f"process {processes.index} of {processes.count} could not join the others at "
-            f"{environ[PROCESS_VARIABLES[0]]} ({first_line(error)})"
+        while joining.is_alive() and time.monotonic() < deadline:
+            joining.join(0.1)
+    except KeyboardInterrupt as stop:  # JAX's shutdown at exit would wait for the join: end at once
+        raise ExitNow(
+            f"interrupted while {where} waited for the others; nothing was trained",
+            128 + getattr(stop, "signal_number", 2),
         ) from None
+    if joining.is_alive() or failed:
+        why = f" ({first_line(failed[0])})" if failed else ""
+        raise ExitNow(
+            f"{where} could not join the others at {processes.coordinator} within {processes.join_seconds} s{why}; "
+            f"start every process, or raise {JOIN_TIMEOUT_VARIABLE}"
+        )
     return processes
+
+
+def agree_across_processes(processes: Processes, facts: dict[str, str]) -> None:
+    """Before any step, processes in step compare a digest of each fact that must be equal
+    (labels, dataset, model, training); a difference is refused on every process, naming the
+    first fact that differs, instead of gradients averaged over different label sets or Gloo
+    aborting on different shapes."""
+    if processes.count == 1:
+        return
+    import hashlib
+
+    import numpy as np
+    from jax.experimental import multihost_utils
+
+    mine = np.array([int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) for text in facts.values()], np.uint32)
+    every = np.asarray(multihost_utils.process_allgather(mine)).reshape(processes.count, len(facts))
+    for column, name in enumerate(facts):
+        if len(set(every[:, column].tolist())) > 1:
+            others = [str(i) for i in range(processes.count) if every[i, column] != mine[column]]
+            raise ExitNow(
+                f"processes in step must train the same thing, but process {processes.index} and process(es) "
+                f"{', '.join(others)} differ in {name}; start every process with the same data folder and options"
+            )
 
 
 def resolve_jax_device(requested: str, processes: Processes = Processes()) -> DeviceChoice:
@@ -161,7 +245,7 @@ def resolve_jax_device(requested: str, processes: Processes = Processes()) -> De
     capabilities = []
     for device in gpus:
         major, _, minor = str(getattr(device, "compute_capability", "")).partition(".")
-        if major.isdigit() and minor.isdigit():
+        if major.isascii() and major.isdigit() and minor.isascii() and minor.isdigit():
             capabilities.append((int(major), int(minor)))
     choice = choose_device(requested, gpus, jax.devices("cpu"), capabilities, seen_by="JAX")
     devices = gpus if choice.kind == "gpu" else jax.devices("cpu")

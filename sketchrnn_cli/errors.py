@@ -16,9 +16,18 @@ class SketchError(Exception):
     """A problem with the user's input, files, network or disk; the message names where."""
 
 
-class PeerLost(SketchError):
-    """Processes training in step lost one of them. The process must end as soon as it has said
-    so: JAX's own shutdown at exit would wait for the lost process, then abort with a trace."""
+class ExitNow(SketchError):
+    """An error after which the process must end as soon as it has said so, with ``exit_code``:
+    JAX's own shutdown at exit would wait for processes that never joined or are gone, then
+    abort with a trace."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class PeerLost(ExitNow):
+    """Processes training in step lost one of them."""
 
 
 def first_line(error: BaseException, limit: int = 200) -> str:

@@ -3,6 +3,7 @@ built by `make test` in .venv-jax), and its weights served like any run's."""
 
 import json
 import os
+import signal
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -154,16 +155,16 @@ def in_step_env(address: str, index: int, processes: int = 2) -> dict:
     }
 
 
-def start_in_step(jax_sketch, data, tmp_path, *flags, stderr) -> list[subprocess.Popen]:
+def start_in_step(jax_sketch, data, tmp_path, *flags, stderr, own_flags=lambda index: []) -> list[subprocess.Popen]:
     """Two `sketch train` processes in step on 127.0.0.1, each with its own run folder
     (tmp_path / "process0", "process1") and the small model of jax_train; ``stderr(index)``
-    says where each one's lines go."""
+    says where each one's lines go, ``own_flags(index)`` what each one adds."""
     address = f"127.0.0.1:{free_ports(1)[0]}"
     small = ["--batch-size", "16", "--learning-rate", "0.01", "--conv-filters", "16,16", "--rnn-units", "16"]
     workers = []
     for index in range(2):
         command = [str(jax_sketch), "train", "--keras-backend", "jax", "--data-dir", str(data)]
-        run = ["--run-dir", str(tmp_path / f"process{index}"), "--image-side", "12", *small, *flags]
+        run = ["--run-dir", str(tmp_path / f"process{index}"), "--image-side", "12", *small, *flags, *own_flags(index)]
         workers.append(
             subprocess.Popen(
                 [*command, *run], env=in_step_env(address, index), stdout=subprocess.DEVNULL, stderr=stderr(index)
@@ -227,3 +228,75 @@ def test_processes_in_step_refuse_a_time_budget_before_waiting_for_each_other(ja
     done = jax_train(jax_sketch, shapes_data, tmp_path / "run", "--max-minutes", "1", env=env)
     assert done.returncode != 0 and "stop them with --epochs" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def in_step_outcomes(workers, timeout=300) -> list[tuple[int, str]]:
+    try:
+        return [(worker.wait(timeout=timeout), "") for worker in workers]
+    finally:
+        for each in workers:
+            each.kill()
+
+
+@pytest.mark.parametrize(
+    "own, differing",
+    [
+        (lambda index: ["--categories", ("circle,zigzag", "circle,square")[index]], "labels"),
+        (lambda index: ["--size", ("small", "default")[index]], "model"),
+    ],
+    ids=["other categories", "other size"],
+)
+def test_processes_in_step_that_would_train_different_things_refuse_before_any_step(
+    jax_sketch, shapes_data, tmp_path, own, differing
+):
+    """Red team 3, #8 and #9: processes in step on different categories averaged gradients over
+    different label sets for two epochs, then crashed with a 330-line traceback; with different
+    --size they died of SIGABRT in Gloo. Now every process refuses, naming what differs."""
+    logs = [tmp_path / f"err{index}" for index in range(2)]
+    workers = start_in_step(
+        jax_sketch, shapes_data, tmp_path, "--epochs", "2", stderr=lambda i: logs[i].open("w"), own_flags=own
+    )
+    codes = [code for code, _ in in_step_outcomes(workers)]
+    for index, log in enumerate(logs):
+        said = log.read_text()
+        assert codes[index] == 1, said
+        assert f"differ in {differing}; start every process with the same data folder and options" in said
+        assert "Traceback" not in said and "epoch   1/" not in said
+        assert not (tmp_path / f"process{index}").exists()  # a failed start leaves no folder holding only .lock
+
+
+@pytest.mark.parametrize("stop", ["timeout", signal.SIGTERM, signal.SIGINT])
+def test_a_process_waiting_for_peers_that_never_come_says_so_and_stops(jax_sketch, shapes_data, tmp_path, stop):
+    """Red team 3, #7: a JAX process waiting for peers that never came printed nothing for 105 s
+    and ignored SIGINT and SIGTERM. It says what it waits for, gives up after
+    SKETCH_JOIN_TIMEOUT seconds, and stops on a signal with one line and 128 + its number."""
+    import time
+
+    log = tmp_path / "err"
+    env = {
+        **in_step_env(f"127.0.0.1:{free_ports(1)[0]}", 0),
+        "SKETCH_JOIN_TIMEOUT": "4" if stop == "timeout" else "120",
+    }
+    command = [str(jax_sketch), "train", "--keras-backend", "jax", "--data-dir", str(shapes_data)]
+    started = time.monotonic()
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [*command, "--run-dir", str(tmp_path / "run"), "--epochs", "1"], env=env, stderr=stderr
+        )
+    try:
+        while "waiting for the other 1 process(es) at 127.0.0.1:" not in log.read_text():
+            assert process.poll() is None and time.monotonic() - started < 120, log.read_text()
+            time.sleep(0.1)
+        if stop != "timeout":
+            time.sleep(1)
+            process.send_signal(stop)
+        code = process.wait(timeout=60)
+    finally:
+        process.kill()
+    said = log.read_text()
+    assert "(process 0 of 2; at most" in said and "Traceback" not in said
+    if stop == "timeout":
+        assert code == 1 and "could not join the others at 127.0.0.1:" in said and "within 4 s" in said
+    else:
+        assert code == 128 + stop and "interrupted while process 0 of 2 waited for the others" in said
+    assert said.strip().splitlines()[-1].startswith("Error: ")
