@@ -19,10 +19,11 @@ import resource
 import time
 from pathlib import Path
 
-from sketchrnn_cli.config import DEFAULT_MAX_LENGTH, TrainConfig
+from sketchrnn_cli.config import DEFAULT_MAX_LENGTH
 from sketchrnn_cli.datastore import dataset_dir, dataset_info
 from sketchrnn_cli.flat import FlatSplit
 from sketchrnn_cli.pipeline import Feed
+from sketchrnn_cli.schedule import CPU_BATCH
 
 
 def rate(split: FlatSplit, augment: bool, seconds: float, batch_size: int, workers: int, tf: bool) -> float:
@@ -47,7 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    parser.add_argument("--batch-size", type=int, default=CPU_BATCH, help="what --batch-size auto takes on a CPU")
     parser.add_argument("--workers", type=int, default=None, help="threads (default: as sketch train, cores up to 8)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--tf", action="store_true", help="read the feed through tf.data, as under TensorFlow")

@@ -17,7 +17,7 @@ import click
 from . import __version__, ui
 from .config import ARCHITECTURES, FORMATS, SIZES, DataConfig, ModelConfig, TrainConfig, limits
 from .devices import KERAS_BACKENDS
-from .errors import PeerLost, installed, require
+from .errors import ExitNow, installed, require
 from .inference import ENGINE_CHOICES
 from .metrics import shown_probability
 from .model_io import EXPORT_FORMATS
@@ -555,6 +555,9 @@ def train(
             balance=balance,
         ),
     )
+    ignored = _ignored_options(click.get_current_context(), resume, init_from)
+    if ignored:
+        ui.warn(ignored)
     prepared = prepare(request)
     for note in prepared.notes:
         ui.warn(note)
@@ -567,15 +570,16 @@ def train(
             resume=resume,
             on_start=_show_train_start,
             on_epoch=_show_epoch,
+            on_note=ui.note,
             stop_asked=lambda: bool(_signals_received),
         )
     except KeyboardInterrupt as stop:
         number = getattr(stop, "signal_number", _signals_received[-1] if _signals_received else signal.SIGINT)
         raise Interrupted(_how_to_continue(prepared.run_dir), number) from None
-    except PeerLost as lost:  # at once: JAX's shutdown at exit would wait for the lost process, then abort
-        click.echo(f"Error: {ui.one_line(str(lost))}", err=True)
+    except ExitNow as error:  # at once: JAX's shutdown at exit would wait for the other processes, then abort
+        click.echo(f"Error: {ui.one_line(str(error))}", err=True)
         sys.stderr.flush()
-        os._exit(1)
+        os._exit(error.exit_code)
     except Exception:
         if _signals_received:  # our Stop, raised inside TensorFlow's code and wrapped by it as its own error
             raise Interrupted(_how_to_continue(prepared.run_dir), _signals_received[-1]) from None
@@ -590,7 +594,10 @@ def train(
         ["drawings/s (train)", f"{result.drawings_per_second:,.0f}"],
         ["training time", f"{result.seconds / 60:.1f} min"],
         ["model.tflite", result.tflite],
-        ["temperature (valid split)", f"{result.temperature:g}"],
+        [
+            "temperature (valid split)",
+            f"{result.temperature:g}" + (f" ({note})" if (note := result.temperature_note) else ""),
+        ],
     ]
     ui.out.print(ui.table("Training finished", ["", ""], rows, justify_numbers=False))
     ui.note(f"next: sketch evaluate {result.run_dir} --report report.html")
@@ -599,6 +606,39 @@ def train(
     logs = RunFiles(result.run_dir).logs
     if logs.is_dir():
         ui.note(f"training curves: tensorboard --logdir {logs}")
+
+
+# The parameters of `sketch train` that shape the model, and those that shape the run.
+MODEL_OPTIONS = frozenset(
+    "arch size conv_filters conv_strides rnn_units rnn_layers layer_norm dropout per_step_loss image_side".split()
+)
+RUN_OPTIONS = frozenset(
+    "format_ category_list epochs batch_size learning_rate max_minutes patience seed augment checkpoint_minutes "
+    "weight_average weight_decay label_smoothing balance".split()
+)
+
+
+def _ignored_options(ctx: click.Context, resume: bool, init_from) -> str:
+    """A line naming the options given that this run will not use ("" when none): --resume
+    continues with the run's own config.json, --init-from keeps the other run's architecture."""
+    from click.core import ParameterSource
+
+    given = [p for p in ctx.command.params if ctx.get_parameter_source(p.name or "") == ParameterSource.COMMANDLINE]
+    if resume:
+        ignored, why = (
+            [p for p in given if p.name in MODEL_OPTIONS | RUN_OPTIONS],
+            "--resume continues with the run's config.json",
+        )
+    elif init_from:
+        ignored, why = (
+            [p for p in given if p.name in MODEL_OPTIONS],
+            f"--init-from keeps the architecture of {init_from}",
+        )
+    else:
+        return ""
+    if not ignored:
+        return ""
+    return f"{why}; ignored: {', '.join(max(p.opts, key=len) for p in ignored)}"
 
 
 def _how_to_continue(run_dir: Path) -> str:
@@ -936,7 +976,7 @@ def export(run_dir, format_, out):
 
     require(*TRAIN_MODULES)
     target = export_run(RunFiles(run_dir), format_, out)
-    ui.note(f"wrote {target} and {out / 'labels.txt'}")
+    ui.note(f"wrote {target}, {out / 'config.json'} and {out / 'labels.txt'}")
 
 
 @main.command()

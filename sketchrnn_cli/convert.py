@@ -205,6 +205,7 @@ def _is_chunk_of(name, category: str) -> bool:
         isinstance(name, str)
         and name.startswith(category + ".")
         and name.endswith(".npz")
+        and name[len(category) + 1 : -4].isascii()
         and name[len(category) + 1 : -4].isdigit()
     )
 
@@ -481,7 +482,7 @@ def _source_of(job: Job) -> dict:
 
 def _remove_chunks(folder: Path, category: str) -> None:
     for path in folder.glob("*.npz"):
-        if path.name.startswith(category + ".") and path.name[len(category) + 1 : -4].isdigit():
+        if _is_chunk_of(path.name, category):
             path.unlink()
 
 

@@ -201,6 +201,8 @@ class Feed:
     ):
         import os
 
+        if batch_size < 1:  # 0 is TrainConfig's "auto": chosen before a Feed is made (schedule.auto_batch_size)
+            raise ValueError(f"a Feed needs a batch size of at least 1, got {batch_size}")
         self.split, self.max_length, self.seed, self.augment = split, max_length, seed, augment
         self.stride, self.start = stride, start  # start: batches already trained on (a resumed run)
         self.shard = shard

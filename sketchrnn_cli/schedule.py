@@ -32,6 +32,7 @@ class TrainingState:
     position: int = 0  # batches trained on: where in the stream of batches a resumed run goes on
     total_steps: int = 0  # the schedule's length once fixed under a time budget (0: by epochs)
     best_position: int = 0  # the batches trained on at the best validation (patience counts from it)
+    model_digest: str = ""  # config.answers_digest of what the weights fit ("": a checkpoint of before)
 
 
 def auto_batch_size(train_drawings: int, accelerator: bool) -> tuple[int, str]:

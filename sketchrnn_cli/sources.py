@@ -90,7 +90,7 @@ def file_size(source: str, relative: str, network: Network = Network()) -> int |
             length = response.headers.get("Content-Length")
     except (urllib.error.URLError, OSError, http.client.HTTPException):
         return None
-    return int(length) if length and length.isdigit() else None
+    return int(length) if length and length.isascii() and length.isdigit() else None
 
 
 def fetch_file(
@@ -285,9 +285,9 @@ def _total_size(response, offset: int) -> int | None:
     content_range = response.headers.get("Content-Range", "")
     if response.status == 206 and "/" in content_range:
         size = content_range.rsplit("/", 1)[1]
-        return int(size) if size.isdigit() else None
+        return int(size) if size.isascii() and size.isdigit() else None
     length = response.headers.get("Content-Length")
-    if length is None or not length.isdigit():
+    if length is None or not (length.isascii() and length.isdigit()):
         return None
     return int(length) + (offset if response.status == 206 else 0)
 

@@ -21,9 +21,10 @@ import numpy as np
 
 from . import artifacts, datastore
 from .artifacts import RunError, RunFiles
-from .config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from .config import DataConfig, ModelConfig, RunConfig, TrainConfig, answers_digest
 from .devices import (
     Processes,
+    agree_across_processes,
     import_tensorflow,
     jax_processes,
     join_jax_processes,
@@ -87,6 +88,7 @@ class TrainResult:
     tflite: str  # "written", or why model.tflite was not
     devices: int = 1  # trained on, data parallel
     temperature: float = 1.0  # fitted on the valid split: the output is p^(1/T), renormalised
+    temperature_note: str = ""  # why the temperature was kept at 1, when it was (metrics.chosen_temperature)
 
 
 @dataclass(frozen=True)
@@ -153,9 +155,11 @@ def train(
     on_start: Callable[[str, RunConfig, dict], None] = lambda reason, config, sizes: None,
     on_epoch: Callable[[EpochReport], None] = lambda report: None,
     stop_asked: Callable[[], bool] = lambda: False,
+    on_note: Callable[[str], None] = lambda text: None,
 ) -> TrainResult:
     """``stop_asked``: whether the user asked to stop (a signal), read after every step: a stop
-    raised by a signal handler can be lost where Python ignores exceptions (in a finaliser)."""
+    raised by a signal handler can be lost where Python ignores exceptions (in a finaliser).
+    ``on_note``: a line for the user before training starts (waiting for other processes)."""
     files = RunFiles(Path(run_dir))
     if resume:
         config = artifacts.read_config(files)
@@ -163,12 +167,18 @@ def train(
         raise RunError(f"{files.root} already holds a run; use --resume to continue it, or another --run-dir")
     elif not artifacts.is_run_or_empty(files.root):
         raise RunError(f"{files.root} is not empty and holds no run; choose a new or empty --run-dir")
-    with artifacts.exclusive(files), datastore.reading(Path(dataset_path)) as dataset:
-        artifacts.remove_unfinished(files)
-        return _train_locked(config, dataset, files, device, resume, on_start, on_epoch, stop_asked)
+    fresh = not files.root.exists()
+    try:
+        with artifacts.exclusive(files), datastore.reading(Path(dataset_path)) as dataset:
+            artifacts.remove_unfinished(files)
+            return _train_locked(config, dataset, files, device, resume, on_start, on_epoch, stop_asked, on_note)
+    except BaseException:
+        if fresh:  # a start that failed leaves no folder holding only our lock
+            artifacts.remove_if_only_lock(files)
+        raise
 
 
-def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoch, stop_asked) -> TrainResult:
+def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoch, stop_asked, on_note) -> TrainResult:
     keras.utils.set_random_seed(config.train.seed)
     on_tensorflow = keras_backend() == "tensorflow"
     in_step = bool(os.environ.get("TF_CONFIG")) if on_tensorflow else jax_processes(os.environ).count > 1
@@ -177,7 +187,7 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
             "--max-minutes is decided by each process's clock, and processes training in step must "
             "stop together: stop them with --epochs"
         )
-    choice, strategy, processes = _devices(device, on_tensorflow)
+    choice, strategy, processes = _devices(device, on_tensorflow, on_note)
     if choice.mixed_precision:
         keras.mixed_precision.set_global_policy(choice.policy)
     info = dataset_info(dataset_path)
@@ -202,6 +212,7 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
             f"choose a multiple of {choice.replicas} with --batch-size"
         )
     config = dataclasses.replace(config, model=dataclasses.replace(config.model, temperature=1.0))  # fitted at the end
+    agree_across_processes(processes, _what_processes_share(config, info))
 
     with strategy.scope():
         classifier = build(config.model, len(labels), config.data.input_scale)  # before any file: it checks the config
@@ -210,7 +221,8 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
             _loss(config.train),
             metrics=["accuracy"],
         )
-        progress, best_weights = _restore(files, classifier.trainer) if resume else (TrainingState(), None)
+        fresh = TrainingState(model_digest=answers_digest(config))
+        progress, best_weights = _restore(files, classifier.trainer, config) if resume else (fresh, None)
         reason = (
             choice.reason if resume else choice.reason + batch_note + _initialised(config, classifier.model, labels)
         )
@@ -264,6 +276,21 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
         )
     progress.stopped = progress.stopped or "epochs done"
     return _finish(files, config, classifier.model, monitor, choice, validation)
+
+
+def _what_processes_share(config: RunConfig, info) -> dict[str, str]:
+    """What processes training in step must agree on, first difference first: the labels, the
+    dataset (each process's own copy: its counts, format and length), the model and training.
+    Folder names and --init-from's path may differ from machine to machine."""
+    labels = config.data.labels
+    train = {**dataclasses.asdict(config.train), "init_from": bool(config.train.init_from)}
+    return {
+        "labels": json.dumps(labels),
+        "dataset": json.dumps([info.format, info.max_length, [info.counts[label] for label in labels]], sort_keys=True),
+        "model": json.dumps(dataclasses.asdict(config.model), sort_keys=True),
+        "training options": json.dumps(train, sort_keys=True),
+        "input scale": repr(config.data.input_scale),
+    }
 
 
 def _balance_note(labels: np.ndarray, pool: np.ndarray, names) -> str:
@@ -401,11 +428,11 @@ def _peers_watched(processes: Processes, files: RunFiles):
         ) from None
 
 
-def _devices(requested: str, on_tensorflow: bool) -> tuple:
+def _devices(requested: str, on_tensorflow: bool, on_note) -> tuple:
     """(DeviceChoice, strategy, Processes): under JAX, joined to the other processes first."""
     if on_tensorflow:
         return (*resolve_device(requested), Processes())
-    processes = join_jax_processes()
+    processes = join_jax_processes(on_wait=on_note)
     choice = resolve_jax_device(requested, processes)
     strategy = _JaxDataParallel(choice.kind, processes.count > 1) if choice.replicas > 1 else _OneDevice()
     return choice, strategy, processes
@@ -471,13 +498,13 @@ def _tf_dataset(feed, per_step: bool):
 
 
 def _calibrated(config: RunConfig, model, validation: Validation):
-    """(config, model) with the temperature fitted on the valid split, inside the model; the
-    weights are the same (the calibration layer has none)."""
-    temperature = round(validation.temperature(), 4)
-    config = dataclasses.replace(config, model=dataclasses.replace(config.model, temperature=temperature))
+    """(config, model, note) with the temperature fitted on the valid split, inside the model;
+    the weights are the same (the calibration layer has none). note: why T was kept at 1."""
+    temperature, note = validation.temperature()
+    config = dataclasses.replace(config, model=dataclasses.replace(config.model, temperature=round(temperature, 4)))
     calibrated = build(config.model, len(config.data.labels), config.data.input_scale).model
     calibrated.set_weights(model.get_weights())
-    return config, calibrated
+    return config, calibrated, note
 
 
 def export_with_tensorflow(run_dir: Path) -> str:
@@ -588,12 +615,12 @@ class Validation:
 
     def accuracy(self) -> float:
         """Top-1 accuracy of the drawing-level output (also for per-step training)."""
-        return float(np.mean(np.argmax(self.predictor.predict(self.sequences), axis=1) == self.labels))
+        return metrics.top_k_accuracy(self.predictor.predict(self.sequences), np.asarray(self.labels), 1) or 0.0
 
-    def temperature(self) -> float:
+    def temperature(self) -> tuple[float, str]:
         """The temperature that makes the model's probabilities on this sample of the valid
-        split (never train, never test) mean what they say: metrics.fit_temperature."""
-        return metrics.fit_temperature(self.predictor.predict(self.sequences), np.asarray(self.labels))
+        split (never train, never test) mean what they say, or 1 and why (metrics.chosen_temperature)."""
+        return metrics.chosen_temperature(self.predictor.predict(self.sequences), np.asarray(self.labels))
 
 
 class Monitor(keras.callbacks.Callback):
@@ -766,14 +793,20 @@ def _save_checkpoint(files: RunFiles, trainer, progress: TrainingState, best_wei
     artifacts.replace_folder(files.checkpoint, fill)
 
 
-def _restore(files: RunFiles, trainer):
+def _restore(files: RunFiles, trainer, config: RunConfig):
     """Weights, optimizer state and progress of the last checkpoint; RunError naming the file
-    and what to do when any part of it is damaged."""
+    and what to do when any part of it is damaged, or when config.json no longer describes the
+    model the checkpoint holds (edited by hand)."""
     folder = artifacts.finished_folder(files.checkpoint)
     names = artifacts.CheckpointFiles(folder) if folder is not None else None
     if names is None or not names.state.is_file():
-        return TrainingState(), None  # stopped before its first checkpoint: start it again
+        return TrainingState(model_digest=answers_digest(config)), None  # before its first checkpoint: start again
     progress = read_state(names.state)
+    if progress.model_digest and progress.model_digest != answers_digest(config):
+        raise RunError(
+            f"{files.config}: its model or labels changed after the checkpoint in {folder} was written "
+            "(edited by hand?); put them back as they were to resume, or train a new run"
+        )
     trainer.optimizer.build(trainer.trainable_variables)  # so its saved state has a place to go
     weights = names.last_weights
     try:
@@ -798,13 +831,13 @@ def _finish(files: RunFiles, config: RunConfig, model, monitor: Monitor, choice,
     progress = monitor.progress
     if monitor.best_weights is not None:
         model.set_weights(monitor.best_weights)
-    config, model = _calibrated(config, model, validation)
+    config, model, temperature_note = _calibrated(config, model, validation)
     artifacts.write_config(files, config)  # with the temperature the saved model carries
     with writing(files.keras_model):
         artifacts.atomic_write(files.keras_model, lambda tmp: model.save(tmp))
     if keras_backend() == "tensorflow":
         with writing(files.tflite_model):
-            write_tflite(model, files.tflite_model)
+            write_tflite(model, files.tflite_model, config)
         tflite = "written"
     elif _tensorflow_installed():
         tflite = export_with_tensorflow(files.root)
@@ -824,6 +857,7 @@ def _finish(files: RunFiles, config: RunConfig, model, monitor: Monitor, choice,
         stopped=progress.stopped,
         tflite=tflite,
         temperature=config.model.temperature,
+        temperature_note=temperature_note,
     )
     artifacts.atomic_write_text(files.history, json.dumps(progress.history, indent=1))
     summary = {k: v for k, v in dataclasses.asdict(result).items() if k not in ("config", "run_dir")}

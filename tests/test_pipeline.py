@@ -51,6 +51,14 @@ def test_bucket_bounds_are_few_multiples_of_16_up_to_max_length():
     assert bucket_bounds(20).tolist() == [16, 32]
 
 
+def test_a_feed_refuses_a_batch_size_below_1(build):
+    """Red team 3, also: bench_input.py gave Feed TrainConfig's batch size 0 ("auto"), and Feed
+    divided by it (`range() arg 3 must not be zero`)."""
+    split = FlatSplit.open(build, "train", SHAPES, SHAPES)
+    with pytest.raises(ValueError, match="a Feed needs a batch size of at least 1, got 0"):
+        Feed(split, 0, 250, seed=0, augment=False)
+
+
 def test_every_batch_is_full_and_padded_to_its_bucket():
     lengths = np.random.default_rng(0).integers(2, 250, size=1000)
     plan = EpochPlan(lengths, 32, 250, seed=1)
