@@ -38,18 +38,21 @@ def bucket_of(lengths: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return np.searchsorted(bounds, np.minimum(lengths, bounds[-1]))
 
 
-def balanced_rows(labels: np.ndarray, balance: float) -> np.ndarray:
+def balanced_rows(labels: np.ndarray, balance: float, among: np.ndarray | None = None) -> np.ndarray:
     """The drawings of an epoch, as rows of ``labels``: each category with fewer than ``balance``
     times the median category's count has its drawings repeated (a whole number of times) up to
     about that many, each repeat augmented anew. A few dozen drawings of your own words beside
     hundreds of each trained category would otherwise be a few percent of every epoch, and the
-    model would learn that they are rare. 0: every drawing once."""
+    model would learn that they are rare. 0: every drawing once. ``among``: the categories whose
+    median sets the target (the official ones: many own words of a few drawings each would
+    otherwise make the median one of them, and nothing would be repeated)."""
     labels = np.asarray(labels)
     rows = np.arange(len(labels))
     counts = np.bincount(labels) if len(labels) else np.zeros(0, np.int64)
     if not balance or not counts.any():
         return rows
-    wanted = balance * np.median(counts[counts > 0])
+    reference = counts if among is None or not counts[np.asarray(among, np.int64)].any() else counts[among]
+    wanted = balance * np.median(reference[reference > 0])
     repeats = np.maximum(1, np.round(wanted / np.maximum(counts, 1))).astype(np.int64)
     return np.repeat(rows, repeats[labels])
 
@@ -198,6 +201,7 @@ class Feed:
         buckets: int = BUCKETS,
         shard: tuple[int, int] = (0, 1),
         balance: float = 0.0,
+        balance_among: np.ndarray | None = None,
     ):
         import os
 
@@ -206,7 +210,7 @@ class Feed:
         self.split, self.max_length, self.seed, self.augment = split, max_length, seed, augment
         self.stride, self.start = stride, start  # start: batches already trained on (a resumed run)
         self.shard = shard
-        pool = balanced_rows(split.labels, balance)
+        pool = balanced_rows(split.labels, balance, balance_among)
         self.plan = EpochPlan(split.lengths, batch_size, max_length, seed, buckets, pool)
         self.workers = workers or min(os.cpu_count() or 1, 8)
 

@@ -239,6 +239,7 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
         buckets=pipeline.TRACED_BUCKETS if on_tensorflow else pipeline.BUCKETS,
         shard=(processes.index, processes.count),
         balance=config.train.balance,
+        balance_among=_official(labels),
     )
     on_start(reason + _balance_note(train_split.labels, feed.plan.pool, labels), config, sizes)
     if files.summary.exists():  # written last: the run is complete
@@ -276,6 +277,14 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
         )
     progress.stopped = progress.stopped or "epochs done"
     return _finish(files, config, classifier.model, monitor, choice, validation)
+
+
+def _official(labels: tuple[str, ...]) -> np.ndarray:
+    """The indices of the Quick, Draw! categories among ``labels`` (not one's own words)."""
+    from .categories import all_categories
+
+    official = set(all_categories())
+    return np.array([index for index, label in enumerate(labels) if label in official], dtype=np.int64)
 
 
 def _what_processes_share(config: RunConfig, info) -> dict[str, str]:

@@ -172,6 +172,15 @@ def test_balancing_keeps_every_drawing_and_never_drops_one(labels, balance):
         assert np.all(repeated[counts > 0] <= np.maximum(counts[counts > 0], balance * median + counts[counts > 0] / 2))
 
 
+def test_own_words_that_outnumber_the_official_categories_are_still_repeated():
+    """Red team 3, cosmetic: with more own words (of a few drawings each) than official
+    categories, the median was an own word's count, and --balance silently did nothing."""
+    labels = np.concatenate([np.repeat([0, 1], 100), np.repeat(np.arange(2, 7), 5)])  # 2 official, 5 own
+    assert len(balanced_rows(labels, 1.0)) == len(labels)  # the median of all: 5, nothing to repeat
+    counts = np.bincount(labels[balanced_rows(labels, 1.0, among=np.array([0, 1]))])
+    assert counts[0] == 100 and np.all(counts[2:] == 100)
+
+
 def test_an_epoch_plan_of_a_balanced_pool_batches_the_repeats(build):
     lengths = np.random.default_rng(0).integers(2, 250, size=100)
     pool = np.concatenate([np.arange(100), np.repeat(np.arange(90, 100), 4)])  # the last ten 5 times
