@@ -50,8 +50,10 @@ format: venv
 	$(BIN)/ruff check --fix sketchrnn_cli tests bench
 	$(BIN)/ruff format sketchrnn_cli tests bench
 
+# Two workers (pytest-xdist; each test in one, taken by whichever is free), and the 15 slowest
+# tests printed, so that they stay visible.
 test: lint slim jaxenv browser
-	SKETCH_SLIM_VENV=$(SLIM) SKETCH_JAX_VENV=$(JAXENV) $(BIN)/pytest -q
+	SKETCH_SLIM_VENV=$(SLIM) SKETCH_JAX_VENV=$(JAXENV) $(BIN)/pytest -q -n 2 --dist worksteal --durations=15
 
 # The pure tests: no training, no subprocesses, servers or browsers (about a minute).
 test-fast: venv

@@ -125,24 +125,36 @@ def test_a_run_without_model_tflite_gets_one_from_a_tensorflow_process(trained_r
     assert outcome.startswith("not written") and "model.keras" in outcome  # reported, not dropped
 
 
-def test_two_devices_train_data_parallel_with_the_loss_of_one(jax_sketch, shapes_data, tmp_path):
+PARALLEL_FLAGS = ("--epochs", "2", "--dropout", "0", "--no-augment")  # the same sums, whatever the split
+
+
+def losses(run: Path) -> list[float]:
+    return [epoch["loss"] for epoch in json.loads((run / "history.json").read_text())]
+
+
+@pytest.fixture(scope="module")
+def two_device_run(jax_sketch, shapes_data, tmp_path_factory) -> tuple[Path, str]:
+    """(run folder, stderr) of one process training on two host devices (XLA_FLAGS): what the
+    one-device run and the two processes in step are compared with."""
+    run = tmp_path_factory.mktemp("two-devices") / "run"
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    done = jax_train(jax_sketch, shapes_data, run, *PARALLEL_FLAGS, env=env)
+    assert done.returncode == 0, done.stderr
+    return run, done.stderr
+
+
+def test_two_devices_train_data_parallel_with_the_loss_of_one(jax_sketch, shapes_data, tmp_path, two_device_run):
     """Two host devices (XLA_FLAGS), the same global batch: the same gradients up to the order
     of float32 sums (the batch's mean is taken over two halves, then across them), so the loss
     of each epoch matches one device's to well within 1e-3, relative, over a few steps."""
-
-    def train(devices: int):
-        run = tmp_path / f"devices-{devices}"
-        flags = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
-        done = jax_train(jax_sketch, shapes_data, run, "--epochs", "2", "--dropout", "0", env=flags)
-        assert done.returncode == 0, done.stderr
-        history = json.loads((run / "history.json").read_text())
-        return done.stderr, json.loads((run / "summary.json").read_text()), [epoch["loss"] for epoch in history]
-
-    _, one, one_loss = train(1)
-    said, two, two_loss = train(2)
+    one = tmp_path / "one-device"
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=1"}
+    assert jax_train(jax_sketch, shapes_data, one, *PARALLEL_FLAGS, env=env).returncode == 0
+    two, said = two_device_run
     assert "data parallel over 2 devices (cpu:0, cpu:1)" in said
-    assert (one["devices"], two["devices"]) == (1, 2)
-    np.testing.assert_allclose(two_loss, one_loss, rtol=1e-3)
+    devices = [json.loads((run / "summary.json").read_text())["devices"] for run in (one, two)]
+    assert devices == [1, 2]
+    np.testing.assert_allclose(losses(two), losses(one), rtol=1e-3)
 
 
 def in_step_env(address: str, index: int, processes: int = 2) -> dict:
@@ -173,17 +185,15 @@ def start_in_step(jax_sketch, data, tmp_path, *flags, stderr, own_flags=lambda i
     return workers
 
 
-def test_two_processes_train_in_step_with_the_loss_of_one_process_on_two_devices(jax_sketch, shapes_data, tmp_path):
+def test_two_processes_train_in_step_with_the_loss_of_one_process_on_two_devices(
+    jax_sketch, shapes_data, tmp_path, two_device_run
+):
     """Two processes on 127.0.0.1 joined through the KERAS_DISTRIBUTION_* variables (Gloo
     between CPUs), one device each, each feeding its half of every global batch: the same
     sums as one process with two devices (no augmentation, which each process seeds for its
     own half), so the losses match within the rtol of the two-device test, and the processes
     end with the same weights in their own run folders."""
-    flags = ("--epochs", "2", "--dropout", "0", "--no-augment")
-    two_devices = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-    one = jax_train(jax_sketch, shapes_data, tmp_path / "one", *flags, env=two_devices)
-    assert one.returncode == 0, one.stderr
-    workers = start_in_step(jax_sketch, shapes_data, tmp_path, *flags, stderr=lambda index: subprocess.PIPE)
+    workers = start_in_step(jax_sketch, shapes_data, tmp_path, *PARALLEL_FLAGS, stderr=lambda index: subprocess.PIPE)
     said = []
     try:
         said = [worker.communicate(timeout=400)[1].decode() for worker in workers]
@@ -192,11 +202,7 @@ def test_two_processes_train_in_step_with_the_loss_of_one_process_on_two_devices
             each.kill()
     assert [worker.returncode for worker in workers] == [0, 0], said
     assert "data parallel over 2 devices in 2 processes, this one 0" in said[0]
-
-    def losses(run):
-        return [epoch["loss"] for epoch in json.loads((run / "history.json").read_text())]
-
-    np.testing.assert_allclose(losses(tmp_path / "process0"), losses(tmp_path / "one"), rtol=1e-3)
+    np.testing.assert_allclose(losses(tmp_path / "process0"), losses(two_device_run[0]), rtol=1e-3)
     assert losses(tmp_path / "process0") == losses(tmp_path / "process1")
     assert json.loads((tmp_path / "process1" / "summary.json").read_text())["devices"] == 2
 
