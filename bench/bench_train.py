@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sketchrnn_cli.devices import import_tensorflow
+from sketchrnn_cli.backend import import_tensorflow
 
 tf = import_tensorflow()
 import keras  # noqa: E402

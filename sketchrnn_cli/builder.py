@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .devices import import_tensorflow
+from .backend import import_tensorflow
 
 import_tensorflow()  # quietly, before TFDS imports it
 import tensorflow_datasets as tfds  # noqa: E402

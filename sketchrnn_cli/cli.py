@@ -15,8 +15,8 @@ from pathlib import Path
 import click
 
 from . import __version__, ui
+from .backend import KERAS_BACKENDS
 from .config import ARCHITECTURES, FORMATS, SIZES, DataConfig, ModelConfig, TrainConfig, limits
-from .devices import KERAS_BACKENDS
 from .errors import ExitNow, installed, require
 from .inference import ENGINE_CHOICES
 from .metrics import shown_probability

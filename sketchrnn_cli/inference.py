@@ -36,7 +36,7 @@ class LiteRTPredictor:
     def __init__(self, files: RunFiles, config: RunConfig):
         from ai_edge_litert.interpreter import Interpreter
 
-        from .devices import silenced_stderr
+        from .backend import silenced_stderr
 
         try:
             with silenced_stderr():  # LiteRT announces its CPU delegate on stderr
@@ -137,7 +137,7 @@ class TensorFlowPredictor:
     name = "tensorflow"
 
     def __init__(self, model, classes: int, batch_size: int = 256):
-        from .devices import import_tensorflow
+        from .backend import import_tensorflow
 
         tf = import_tensorflow()
         # One trace for every batch and length (predict_on_batch would trace each new shape);

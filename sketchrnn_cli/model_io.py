@@ -12,8 +12,8 @@ from pathlib import Path
 
 from . import provenance
 from .artifacts import RunError, RunFiles, atomic_write, read_config, replace_folder, write_config
+from .backend import import_tensorflow, keras_backend, silenced_stderr
 from .config import RunConfig, answers_digest
-from .devices import import_tensorflow, keras_backend, silenced_stderr
 from .errors import SketchError, require, writing
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from . import flat
-from .devices import import_tensorflow
+from .backend import import_tensorflow
 
 tf = import_tensorflow()
 

@@ -21,14 +21,13 @@ import numpy as np
 
 from . import artifacts, datastore
 from .artifacts import RunError, RunFiles
+from .backend import import_tensorflow, keras_backend
 from .config import DataConfig, ModelConfig, RunConfig, TrainConfig, answers_digest
 from .devices import (
     Processes,
     agree_across_processes,
-    import_tensorflow,
     jax_processes,
     join_jax_processes,
-    keras_backend,
     resolve_device,
     resolve_jax_device,
 )
