@@ -43,8 +43,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--only", nargs="*", choices=list(VARIANTS))
     args = parser.parse_args()
-    from sketchrnn_cli.evaluate import evaluate_split
-    from sketchrnn_cli.train import train
+    from sketchrnn_cli.model.train import train
+    from sketchrnn_cli.use.evaluate import evaluate_split
 
     dataset = prepare_data()
     rows = []

@@ -26,8 +26,9 @@ from bench_scale import SHARED
 ONE_SIZE = """
 import json, resource, sys
 from pathlib import Path
-from sketchrnn_cli import convert, sources
-from sketchrnn_cli.collect import CollectOptions
+from sketchrnn_cli.data import convert
+from sketchrnn_cli.data import sources
+from sketchrnn_cli.data.collect import CollectOptions
 
 drawings, root, shared = int(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
 folder = root / "source/full/simplified"

@@ -38,7 +38,7 @@ def one_core_rate(copies: int) -> dict:
         with tempfile.TemporaryDirectory() as tmp:
             drawings = copies * PER_COPY
             build_mirror(Path(tmp) / "mirror", drawings)
-            from sketchrnn_cli.download import DownloadRequest, download
+            from sketchrnn_cli.data.download import DownloadRequest, download
 
             started = time.perf_counter()
             summary = download(DownloadRequest(CATEGORIES, Path(tmp) / "data", source=str(Path(tmp) / "mirror")))

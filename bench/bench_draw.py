@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sketchrnn_cli.draw import make_server, open_app, serving
+from sketchrnn_cli.use.draw import make_server, open_app, serving
 
 MIRROR = Path(__file__).resolve().parents[1].parent / "shared" / "quickdraw"
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sketchrnn_cli import datastore
-from sketchrnn_cli.evaluate import evaluate_split
-from sketchrnn_cli.flat import FOLDER
+from sketchrnn_cli.data import datastore
+from sketchrnn_cli.data.flat import FOLDER
+from sketchrnn_cli.use.evaluate import evaluate_split
 
 MIRROR = Path(__file__).resolve().parents[2] / "shared" / "quickdraw" / "full" / "simplified"
 

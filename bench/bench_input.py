@@ -20,16 +20,16 @@ import time
 from pathlib import Path
 
 from sketchrnn_cli.config import DEFAULT_MAX_LENGTH
-from sketchrnn_cli.datastore import dataset_dir, dataset_info
-from sketchrnn_cli.flat import FlatSplit
-from sketchrnn_cli.pipeline import Feed
-from sketchrnn_cli.schedule import CPU_BATCH
+from sketchrnn_cli.data.datastore import dataset_dir, dataset_info
+from sketchrnn_cli.data.flat import FlatSplit
+from sketchrnn_cli.model.pipeline import Feed
+from sketchrnn_cli.model.schedule import CPU_BATCH
 
 
 def rate(split: FlatSplit, augment: bool, seconds: float, batch_size: int, workers: int, tf: bool) -> float:
     if tf:
-        from sketchrnn_cli.pipeline import TRACED_BUCKETS
-        from sketchrnn_cli.train import _tf_dataset
+        from sketchrnn_cli.model.pipeline import TRACED_BUCKETS
+        from sketchrnn_cli.model.train import _tf_dataset
 
         feed = Feed(
             split, batch_size, DEFAULT_MAX_LENGTH, seed=0, augment=augment, workers=workers, buckets=TRACED_BUCKETS

@@ -2,7 +2,7 @@
 
 The mirror in ../shared/quickdraw holds raw drawings whose key_ids also appear in the
 simplified files of the same category: the same drawing before and after Google's
-simplification. For each such pair this parses both with `sketchrnn_cli.strokes.parse_drawing`
+simplification. For each such pair this parses both with `sketchrnn_cli.data.strokes.parse_drawing`
 and counts exact matches of the resulting stroke-3 sequences, and of their lengths. It also
 times the red team's pathological raw drawings (zigzags of 4,000 and 40,000 points, 0.09 and
 0.99 MB of JSON), whose cost must stay bounded by their size and the points kept.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sketchrnn_cli.strokes import parse_drawing
+from sketchrnn_cli.data.strokes import parse_drawing
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "quickdraw" / "full"
 

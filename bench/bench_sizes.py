@@ -32,12 +32,12 @@ from bench_predict import SKETCH, best_of, one_drawing_file  # noqa: E402
 from bench_train import RESULTS, SHARED, prepare_data  # noqa: E402
 
 from sketchrnn_cli.config import SIZES, ModelConfig, RunConfig, TrainConfig  # noqa: E402
-from sketchrnn_cli.model import build_model  # noqa: E402
+from sketchrnn_cli.model.model import build_model  # noqa: E402
 
 
 def size_row(size: str, dataset: Path, minutes: float, seed: int) -> dict:
-    from sketchrnn_cli.evaluate import evaluate_split
-    from sketchrnn_cli.train import train
+    from sketchrnn_cli.model.train import train
+    from sketchrnn_cli.use.evaluate import evaluate_split
 
     run = RESULTS / "runs" / f"size-{size}"
     shutil.rmtree(run, ignore_errors=True)

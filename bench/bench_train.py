@@ -55,8 +55,8 @@ CATEGORIES = (
 
 
 def prepare_data() -> Path:
-    from sketchrnn_cli.collect import CollectOptions
-    from sketchrnn_cli.download import DownloadRequest, download
+    from sketchrnn_cli.data.collect import CollectOptions
+    from sketchrnn_cli.data.download import DownloadRequest, download
 
     request = DownloadRequest(
         CATEGORIES, RESULTS / "data", source=str(SHARED), options=CollectOptions(max_per_class=450)
@@ -66,7 +66,7 @@ def prepare_data() -> Path:
 
 def run_default(dataset: Path, minutes: float, seed: int = 0) -> dict:
     from sketchrnn_cli.config import RunConfig, TrainConfig
-    from sketchrnn_cli.train import train
+    from sketchrnn_cli.model.train import train
 
     shutil.rmtree(DEFAULT_RUN, ignore_errors=True)
     train(
@@ -81,8 +81,8 @@ def run_default(dataset: Path, minutes: float, seed: int = 0) -> dict:
 def default_row() -> dict:
     """The default run's row: its summary, and its one look at the test split."""
     from sketchrnn_cli.artifacts import RunFiles, read_config
-    from sketchrnn_cli.evaluate import evaluate_split
     from sketchrnn_cli.metrics import calibrated, ece, nll
+    from sketchrnn_cli.use.evaluate import evaluate_split
 
     files = RunFiles(DEFAULT_RUN)
     summary = json.loads(files.summary.read_text())
@@ -122,8 +122,9 @@ def default_row() -> dict:
 def run_reference(name: str, dataset: Path, minutes: float) -> dict:
     from references import REFERENCES, rasterize, tutorial_features
 
-    from sketchrnn_cli import metrics, tfdata
-    from sketchrnn_cli.datastore import dataset_info
+    from sketchrnn_cli import metrics
+    from sketchrnn_cli.data.datastore import dataset_info
+    from sketchrnn_cli.model import tfdata
 
     build, kind, batch_size = REFERENCES[name]
     keras.utils.set_random_seed(0)

@@ -58,7 +58,7 @@ def main() -> None:
             raise SystemExit(errors.read().decode())
         summary = json.loads((run / "summary.json").read_text())
         config = json.loads((run / "config.json").read_text())
-    from sketchrnn_cli.datastore import dataset_dir, dataset_info
+    from sketchrnn_cli.data.datastore import dataset_dir, dataset_info
 
     result = {
         "size": args.size,

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from sketchrnn_cli.model import StepMask
+from sketchrnn_cli.model.model import StepMask
 
 IMAGE_SIDE = 28
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
 
-from sketchrnn_cli.draw import make_server, open_app, serving
+from sketchrnn_cli.use.draw import make_server, open_app, serving
 
 DOCS = Path(__file__).resolve().parent
 MIRROR = DOCS.parents[1] / "shared" / "quickdraw"

@@ -236,15 +236,15 @@ def silent_server():
 def dataset_rows(data_dir: Path) -> list:
     """Every example of the data folder's current simplified dataset, comparable across builds:
     (split, key_id, category name, stroke bytes), sorted."""
-    from sketchrnn_cli.datastore import dataset_dir
+    from sketchrnn_cli.data.datastore import dataset_dir
 
     return build_rows(dataset_dir(data_dir, "simplified"))
 
 
 def build_rows(build: Path) -> list:
     """The rows of dataset_rows, from a build's flat arrays."""
-    from sketchrnn_cli import flat
-    from sketchrnn_cli.datastore import dataset_info
+    from sketchrnn_cli.data import flat
+    from sketchrnn_cli.data.datastore import dataset_info
 
     names = dataset_info(build).labels
     return sorted(
@@ -279,7 +279,7 @@ def tiny_config(epochs: int = 8, **model_overrides):
 @pytest.fixture(scope="session")
 def shapes_data(tmp_path_factory) -> Path:
     """A data folder holding the circles / zigzags / squares dataset (60 of each)."""
-    from sketchrnn_cli.download import DownloadRequest, download
+    from sketchrnn_cli.data.download import DownloadRequest, download
 
     root = tmp_path_factory.mktemp("shapes")
     bucket = write_bucket(root / "bucket", per_shape=60)
@@ -290,8 +290,8 @@ def shapes_data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def trained_run(shapes_data, tmp_path_factory) -> Path:
     """One small model trained on the shapes; shared by the tests that only read a run."""
-    from sketchrnn_cli.datastore import dataset_dir
-    from sketchrnn_cli.train import train
+    from sketchrnn_cli.data.datastore import dataset_dir
+    from sketchrnn_cli.model.train import train
 
     run_dir = tmp_path_factory.mktemp("runs") / "shapes"
     train(tiny_config(), dataset_dir(shapes_data, "simplified"), run_dir)

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from sketchrnn_cli.collect import CollectOptions
-from sketchrnn_cli.download import BeamSettings, DownloadRequest, download
+from sketchrnn_cli.data.collect import CollectOptions
+from sketchrnn_cli.data.download import BeamSettings, DownloadRequest, download
 from sketchrnn_cli.errors import SketchError
 
 from conftest import SHAPES, build_rows, tfds_rows, write_bucket

@@ -1,6 +1,6 @@
 import pytest
 
-from sketchrnn_cli.categories import UnknownCategoryError, all_categories, parse_list, resolve
+from sketchrnn_cli.data.categories import UnknownCategoryError, all_categories, parse_list, resolve
 
 
 def test_the_canonical_list_has_345_names_as_google_spells_them():

@@ -141,11 +141,59 @@ def test_info_names_a_damaged_dataset_and_still_reports(shapes_data, tmp_path):
 def test_no_workflow_imports_the_download_workflow_to_read_a_build():
     """Issue 20, #1: train, evaluate and the tf.data module read builds through datastore.py."""
     script = (
-        "import sys, sketchrnn_cli.train, sketchrnn_cli.evaluate, sketchrnn_cli.tfdata; "
+        "import sys, sketchrnn_cli.model.train, sketchrnn_cli.use.evaluate, sketchrnn_cli.model.tfdata; "
         "print(sorted(m for m in sys.modules if m.startswith('sketchrnn_cli')))"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     loaded = done.stdout
-    for workflow in ("download", "convert", "own_words", "sources", "builder", "predict", "draw"):
+    for workflow in ("data.download", "data.convert", "data.own_words", "data.sources", "data.builder"):
         assert f"'sketchrnn_cli.{workflow}'" not in loaded, workflow
+    assert "'sketchrnn_cli.use.predict'" not in loaded and "'sketchrnn_cli.use.draw'" not in loaded
+
+
+# The package's floors, lowest first: a module imports only from its own floor or those below.
+FLOORS = ("ground", "data", "model", "use", "api", "cli")
+
+
+def floor_of(module: str) -> str:
+    """The floor of a module named relative to the package ('data.reader', 'config', 'api')."""
+    first = module.split(".")[0]
+    return first if first in FLOORS else "ground"
+
+
+def imports_of(path, package_parts: list[str]) -> list[str]:
+    """Every module of the package that ``path`` imports (relative or absolute), relative to it."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package_parts[: len(package_parts) - node.level + 1]
+                target = [*base, *(node.module.split(".") if node.module else [])]
+                names = [alias.name for alias in node.names]
+                found += [".".join([*target, n]) if not node.module else ".".join(target) for n in names]
+            elif node.module and node.module.startswith("sketchrnn_cli."):
+                found.append(node.module.removeprefix("sketchrnn_cli."))
+        elif isinstance(node, ast.Import):
+            found += [a.name.removeprefix("sketchrnn_cli.") for a in node.names if a.name.startswith("sketchrnn_cli.")]
+    return [name for name in found if name and name != "__version__" and not name.endswith(".__version__")]
+
+
+def test_imports_flow_one_way_from_the_command_line_down_to_the_ground():
+    """Issue 30: cli -> API -> use -> model -> data -> ground; nothing imports the command line."""
+    from pathlib import Path
+
+    import sketchrnn_cli
+
+    root = Path(sketchrnn_cli.__file__).parent
+    upward = []
+    for path in root.rglob("*.py"):
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        package_parts = parts[:-1]
+        here = floor_of(".".join(parts)) if parts[-1] != "__init__" or package_parts else "api"
+        for module in imports_of(path, package_parts):
+            if FLOORS.index(floor_of(module)) > FLOORS.index(here):
+                upward.append(f"{'/'.join(parts)}.py imports {module}")
+    assert upward == []

@@ -2,16 +2,16 @@
 
 import subprocess
 
-from sketchrnn_cli.collect import CollectOptions
-from sketchrnn_cli.convert import Job
-from sketchrnn_cli.disk import (
+from sketchrnn_cli.data.collect import CollectOptions
+from sketchrnn_cli.data.convert import Job
+from sketchrnn_cli.data.disk import (
     BYTES_PER_DRAWING,
     CONVERTED_PER_SOURCE_BYTE,
     FLAT_PER_SOURCE_BYTE,
     TFDS_PER_SOURCE_BYTE,
     plan,
 )
-from sketchrnn_cli.sources import Network
+from sketchrnn_cli.data.sources import Network
 
 from conftest import SHAPES, SKETCH, write_bucket
 

@@ -9,12 +9,12 @@ import time
 import numpy as np
 import pytest
 
-from sketchrnn_cli import flat
-from sketchrnn_cli.collect import CollectOptions
-from sketchrnn_cli.datastore import dataset_dir, dataset_info
-from sketchrnn_cli.download import DownloadRequest, download
+from sketchrnn_cli.data import flat
+from sketchrnn_cli.data.collect import CollectOptions
+from sketchrnn_cli.data.datastore import dataset_dir, dataset_info
+from sketchrnn_cli.data.download import DownloadRequest, download
+from sketchrnn_cli.data.splits import split_of
 from sketchrnn_cli.errors import SketchError
-from sketchrnn_cli.splits import split_of
 
 from conftest import (
     SHAPES,
@@ -255,8 +255,8 @@ def test_a_zip_bombed_or_self_referencing_npz_is_refused_before_it_is_expanded(t
     """Red team 1, #15: Bounded memory on hostile files; hostile strings are skipped, not fatal."""
     import zipfile
 
+    from sketchrnn_cli.data.npz import load_npz
     from sketchrnn_cli.errors import SketchError
-    from sketchrnn_cli.npz import load_npz
 
     bomb = tmp_path / "bomb.npz"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -127,7 +127,7 @@ def test_unknown_paths_are_404(draw_server, path):
 
 
 def test_save_never_writes_through_a_symlink(trained_run, tmp_path):
-    from sketchrnn_cli.draw import make_server, open_app, serving
+    from sketchrnn_cli.use.draw import make_server, open_app, serving
 
     target = tmp_path / "precious.txt"
     target.write_text("mine\n")

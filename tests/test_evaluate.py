@@ -87,8 +87,8 @@ def test_export_writes_the_model_with_its_labels(trained_run, tmp_path, fmt, pro
 def test_exported_saved_model_serves_the_same_answers(trained_run, tmp_path):
     import tensorflow as tf
 
-    from sketchrnn_cli.inference import open_predictor, pad
-    from sketchrnn_cli.strokes import parse_drawing
+    from sketchrnn_cli.data.strokes import parse_drawing
+    from sketchrnn_cli.model.inference import open_predictor, pad
 
     CliRunner().invoke(main, ["export", str(trained_run), "--format", "saved_model", "--out", str(tmp_path)])
     served = tf.saved_model.load(str(tmp_path / "saved_model")).signatures["serving_default"]
@@ -103,8 +103,8 @@ def test_exported_saved_model_serves_the_same_answers(trained_run, tmp_path):
 def test_a_build_older_than_flat_arrays_is_read_from_its_tfds_files(bucket, tmp_path):
     import shutil
 
-    from sketchrnn_cli.download import DownloadRequest, download
-    from sketchrnn_cli.evaluate import split_from_flat_arrays, split_from_tfds
+    from sketchrnn_cli.data.download import DownloadRequest, download
+    from sketchrnn_cli.use.evaluate import split_from_flat_arrays, split_from_tfds
 
     build = download(DownloadRequest(SHAPES, tmp_path / "data", source=str(bucket), tfds=True)).dataset_dir
     labels = ("square", "circle", "zigzag")

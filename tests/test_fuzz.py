@@ -7,8 +7,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sketchrnn_cli.reader import BYTE_ORDER_MARK, Drawing, Skipped, read_lines
-from sketchrnn_cli.strokes import parse_drawing
+from sketchrnn_cli.data.reader import BYTE_ORDER_MARK, Drawing, Skipped, read_lines
+from sketchrnn_cli.data.strokes import parse_drawing
 
 CASES = {"parser": 0, "reader": 0}  # how many inputs ran, printed by the last test
 

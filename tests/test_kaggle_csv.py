@@ -5,7 +5,7 @@ import csv
 import json
 import subprocess
 
-from sketchrnn_cli.reader import Drawing, Skipped, read_csv, read_lines
+from sketchrnn_cli.data.reader import Drawing, Skipped, read_csv, read_lines
 
 from conftest import SHAPES, SKETCH, dataset_rows, write_bucket
 

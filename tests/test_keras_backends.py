@@ -98,10 +98,10 @@ def test_a_jax_run_evaluates_predicts_and_serves_without_tensorflow_as_tensorflo
 def test_the_keras_predictor_gives_the_tensorflow_predictors_probabilities(trained_run, shapes_data):
     """Padding to a fixed batch and a few lengths (for compiled backends) changes no answer."""
     from sketchrnn_cli.artifacts import RunFiles
-    from sketchrnn_cli.datastore import dataset_dir
-    from sketchrnn_cli.flat import FlatSplit
-    from sketchrnn_cli.inference import KerasPredictor, TensorFlowPredictor
-    from sketchrnn_cli.model_io import load_trained_model
+    from sketchrnn_cli.data.datastore import dataset_dir
+    from sketchrnn_cli.data.flat import FlatSplit
+    from sketchrnn_cli.model.inference import KerasPredictor, TensorFlowPredictor
+    from sketchrnn_cli.model.model_io import load_trained_model
 
     config, model = load_trained_model(RunFiles(trained_run))
     split = FlatSplit.open(dataset_dir(shapes_data, "simplified"), "valid", SHAPES)
@@ -115,7 +115,7 @@ def test_a_run_without_model_tflite_gets_one_from_a_tensorflow_process(trained_r
     """What training on JAX does at its end where TensorFlow is installed too."""
     import shutil
 
-    from sketchrnn_cli.train import export_with_tensorflow
+    from sketchrnn_cli.model.train import export_with_tensorflow
 
     run = tmp_path / "run"
     shutil.copytree(trained_run, run, ignore=shutil.ignore_patterns(".lock", "model.tflite"))

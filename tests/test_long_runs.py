@@ -7,15 +7,15 @@ import time
 
 import numpy as np
 
-from sketchrnn_cli.flat import FlatSplit
-from sketchrnn_cli.pipeline import TRACED_BUCKETS, Feed
+from sketchrnn_cli.data.flat import FlatSplit
+from sketchrnn_cli.model.pipeline import TRACED_BUCKETS, Feed
 
 from conftest import SKETCH, TINY_MODEL_FLAGS
 
 
 def test_tensorflow_reads_batches_of_every_padded_length():
     """Keras would fix the lengths it saw in the first two batches; the declared signature does not."""
-    from sketchrnn_cli.train import _tf_dataset
+    from sketchrnn_cli.model.train import _tf_dataset
 
     rng = np.random.default_rng(0)
     lengths = rng.integers(4, 250, 400)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from sketchrnn_cli.config import SIZES, ConfigError, ModelConfig
-from sketchrnn_cli.model import Rasterize, build_model
-from sketchrnn_cli.strokes import parse_drawing
+from sketchrnn_cli.data.strokes import parse_drawing
+from sketchrnn_cli.model.model import Rasterize, build_model
 
 SMALL = dict(
     conv_filters=(8, 12),

@@ -11,7 +11,7 @@ from conftest import SKETCH, TINY_MODEL_FLAGS, free_ports
 
 def test_two_workers_end_with_the_same_weights(shapes_data, tmp_path):
     from sketchrnn_cli.artifacts import RunFiles
-    from sketchrnn_cli.model_io import load_trained_model
+    from sketchrnn_cli.model.model_io import load_trained_model
 
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     workers = []

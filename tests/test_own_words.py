@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from sketchrnn_cli.own_words import regroup, word_problem
+from sketchrnn_cli.data.own_words import regroup, word_problem
 
 from conftest import SHAPES, SKETCH, shape_drawing
 
@@ -64,7 +64,7 @@ def test_own_words_join_the_data_folders_dataset_and_a_run_learns_them_from_a_tr
         text=True,
     )
     assert done.returncode == 0, done.stderr
-    from sketchrnn_cli.datastore import dataset_dir, dataset_info
+    from sketchrnn_cli.data.datastore import dataset_dir, dataset_info
 
     assert sorted(dataset_info(dataset_dir(data, "simplified")).labels) == sorted([*SHAPES, "my ring"])
     run = tmp_path / "run"
@@ -105,8 +105,8 @@ def without_temperature(model: dict) -> dict:
 
 def test_initialising_copies_every_layer_and_the_known_categories_outputs(trained_run):
     from sketchrnn_cli.artifacts import RunFiles
-    from sketchrnn_cli.model import CLASS_LAYERS, build_model
-    from sketchrnn_cli.model_io import initialise_from, load_trained_model
+    from sketchrnn_cli.model.model import CLASS_LAYERS, build_model
+    from sketchrnn_cli.model.model_io import initialise_from, load_trained_model
 
     config, trained = load_trained_model(RunFiles(trained_run))
     old = config.data.labels
@@ -139,7 +139,7 @@ def own_download(data, source):
 
 
 def category_total(data, name):
-    from sketchrnn_cli.datastore import dataset_dir, dataset_info
+    from sketchrnn_cli.data.datastore import dataset_dir, dataset_info
 
     return sum(dataset_info(dataset_dir(data, "simplified")).counts[name].values())
 
@@ -147,7 +147,7 @@ def category_total(data, name):
 def test_own_drawings_of_an_official_word_join_that_category_and_a_later_run_adds_to_them(bucket, tmp_path):
     """Red team 2, #1 and #2: 5 own drawings of "cat" replaced the official 100 without a word, and a
     second run with that word dropped the first run's drawings (5 -> 2)."""
-    from sketchrnn_cli.download import DownloadRequest, download
+    from sketchrnn_cli.data.download import DownloadRequest, download
 
     data = tmp_path / "data"
     download(DownloadRequest(SHAPES, data, source=str(bucket)))
@@ -165,7 +165,7 @@ def test_own_drawings_of_an_official_word_join_that_category_and_a_later_run_add
 
 def test_nothing_is_written_before_the_download_lock_is_held(bucket, tmp_path):
     """Red team 2, #3: the own-categories run refused by the lock had already rewritten own-words/."""
-    from sketchrnn_cli import datastore
+    from sketchrnn_cli.data import datastore
 
     data = tmp_path / "data"
     with datastore.downloading(data):
@@ -202,7 +202,7 @@ def test_any_number_of_words_regroups_within_few_open_files(tmp_path):
     (tmp_path / "mine.ndjson").write_text("\n".join(lines * 2) + "\n")
     script = (
         "import resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128)); "
-        "from pathlib import Path; from sketchrnn_cli.own_words import regroup; "
+        "from pathlib import Path; from sketchrnn_cli.data.own_words import regroup; "
         "print(len(regroup(Path(sys.argv[1]), Path(sys.argv[2]), 'simplified', 250).words))"
     )
     done = subprocess.run(
@@ -217,7 +217,7 @@ def test_any_number_of_words_regroups_within_few_open_files(tmp_path):
 def test_one_normalisation_names_your_words_and_the_categories_train_takes(tmp_path):
     """Red team 2, #12: words "paint_can" and "Cat" stayed as typed, so train --categories "paint_can,cat"
     said "not in the dataset: paint can" while "Cat" trained as "cat"."""
-    from sketchrnn_cli.categories import resolve_among
+    from sketchrnn_cli.data.categories import resolve_among
 
     source = own_lines(tmp_path / "a.ndjson", "paint_can", [1, 2])
     with source.open("a") as handle:

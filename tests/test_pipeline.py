@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sketchrnn_cli.flat import FlatSplit, has_flat
-from sketchrnn_cli.pipeline import (
+from sketchrnn_cli.data.flat import FlatSplit, has_flat
+from sketchrnn_cli.model.pipeline import (
     EpochPlan,
     Feed,
     augment,
@@ -21,7 +21,7 @@ from conftest import SHAPES, dataset_rows
 
 @pytest.fixture(scope="module")
 def build(shapes_data):
-    from sketchrnn_cli.datastore import dataset_dir
+    from sketchrnn_cli.data.datastore import dataset_dir
 
     return dataset_dir(shapes_data, "simplified")
 

@@ -11,8 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from sketchrnn_cli.render import braille
-from sketchrnn_cli.strokes import parse_drawing
+from sketchrnn_cli.cli.render import braille
+from sketchrnn_cli.data.strokes import parse_drawing
 
 from conftest import (
     SKETCH,
@@ -192,7 +192,7 @@ def test_a_tflite_model_of_another_input_width_is_one_line(run_copy):
     """Red team 1, #11: A LiteRT model of another input width."""
     import keras
 
-    from sketchrnn_cli.model_io import write_tflite
+    from sketchrnn_cli.model.model_io import write_tflite
 
     strokes = keras.Input((None, 4), name="strokes")
     length = keras.Input((), dtype="int32", name="length")
@@ -276,7 +276,7 @@ def test_an_endless_line_is_cut_off_with_bounded_memory(run_copy):
     """Red team 1, #15: Bounded memory on hostile files; hostile strings are skipped, not fatal."""
     import io
 
-    from sketchrnn_cli.reader import lines_of, read_lines
+    from sketchrnn_cli.data.reader import lines_of, read_lines
 
     records = list(
         read_lines(

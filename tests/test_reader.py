@@ -1,6 +1,6 @@
 import json
 
-from sketchrnn_cli.reader import Drawing, Skipped, read_lines
+from sketchrnn_cli.data.reader import Drawing, Skipped, read_lines
 
 GOOD = json.dumps({"word": "cat", "key_id": "1", "recognized": True, "drawing": [[[0, 5], [0, 5]]]}).encode()
 

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from sketchrnn_cli.categories import all_categories
+from sketchrnn_cli.data.categories import all_categories
 from sketchrnn_cli.metrics import report as metrics_report
-from sketchrnn_cli.report import (
+from sketchrnn_cli.use.report import (
     COLOUR_STEPS,
     WRONG_SHOWN,
     ReportData,
@@ -87,7 +87,7 @@ def test_drawing_svg_has_one_polyline_per_stroke():
 def test_a_hand_edited_history_draws_only_what_can_be_drawn():
     """Red team 2, #18: a string epoch or a 400-digit loss in history.json: TypeError / OverflowError in
     --report; NaN and infinite losses reached the SVG as `nan` points."""
-    from sketchrnn_cli.report import _training_curves, chartable
+    from sketchrnn_cli.use.report import _training_curves, chartable
 
     history = [
         {"epoch": 1, "loss": 1.0, "accuracy": 0.5},

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sketchrnn_cli.collect import CollectOptions
-from sketchrnn_cli.datastore import dataset_dir, dataset_info
-from sketchrnn_cli.download import DownloadRequest, download
+from sketchrnn_cli.data.collect import CollectOptions
+from sketchrnn_cli.data.datastore import dataset_dir, dataset_info
+from sketchrnn_cli.data.download import DownloadRequest, download
 from sketchrnn_cli.errors import SketchError
 
 from conftest import SHAPES, SKETCH, dataset_rows, download_args, one_error_line, sketch, write_bucket
@@ -31,7 +31,7 @@ def test_parallel_workers_build_the_same_dataset_as_one(tmp_path):
 
 
 def test_a_category_larger_than_a_chunk_is_written_in_chunks_with_the_same_result(tmp_path):
-    from sketchrnn_cli.convert import Job, convert_all
+    from sketchrnn_cli.data.convert import Job, convert_all
 
     bucket = write_bucket(tmp_path / "bucket", per_shape=250)
     download(DownloadRequest(SHAPES, tmp_path / "whole", source=str(bucket)))
@@ -106,8 +106,8 @@ def test_a_cap_is_honoured_when_a_conversion_is_reused(tmp_path):
 PEAK = """
 import resource, sys
 from pathlib import Path
-from sketchrnn_cli.datastore import dataset_dir, dataset_info
-from sketchrnn_cli.download import DownloadRequest, download
+from sketchrnn_cli.data.datastore import dataset_dir, dataset_info
+from sketchrnn_cli.data.download import DownloadRequest, download
 from conftest import SHAPES
 download(DownloadRequest(SHAPES, Path(sys.argv[1]), source=sys.argv[2], workers=2))
 peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
@@ -144,7 +144,7 @@ def test_no_keep_downloads_deletes_each_fetched_file_once_converted(tmp_path, ht
 
 
 def test_every_worker_reports_the_bytes_of_its_file_up_to_the_whole_file(tmp_path):
-    from sketchrnn_cli.convert import Job, convert_all
+    from sketchrnn_cli.data.convert import Job, convert_all
 
     bucket = write_bucket(tmp_path / "bucket", per_shape=200)
     request = DownloadRequest(SHAPES, tmp_path / "data", source=str(bucket))

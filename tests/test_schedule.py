@@ -3,7 +3,7 @@
 import pytest
 
 from sketchrnn_cli.config import TrainConfig
-from sketchrnn_cli.schedule import (
+from sketchrnn_cli.model.schedule import (
     MIN_LR_FRACTION,
     TrainingState,
     auto_batch_size,

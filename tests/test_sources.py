@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from sketchrnn_cli.sources import Network, SourceError, fetch_file, open_lines, relative_path
+from sketchrnn_cli.data.sources import Network, SourceError, fetch_file, open_lines, relative_path
 
 from conftest import download_args, one_error_line, sketch, write_bucket
 

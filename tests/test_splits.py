@@ -1,6 +1,6 @@
 from collections import Counter
 
-from sketchrnn_cli.splits import split_of
+from sketchrnn_cli.data.splits import split_of
 
 
 def test_split_depends_only_on_key_id_and_is_stable_across_runs():

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from sketchrnn_cli.strokes import (
+from sketchrnn_cli.data.strokes import (
     MIN_EXTENT,
     parse_drawing,
     sketch_rnn_to_stroke3,
@@ -176,7 +176,7 @@ def test_booleans_are_not_coordinates():
 
 def test_a_number_of_thousands_of_digits_is_bad_json_not_a_python_limit():
     """Red team 2, cosmetic: the message named sys.set_int_max_str_digits."""
-    from sketchrnn_cli.reader import parse_line
+    from sketchrnn_cli.data.reader import parse_line
 
     with pytest.raises(ValueError, match="thousands of digits") as caught:
         parse_line(b'{"drawing": [[[' + b"9" * 5000 + b", 5], [0, 1]]]}", "f.ndjson", 1)

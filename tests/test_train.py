@@ -11,11 +11,11 @@ import pytest
 
 from sketchrnn_cli.artifacts import RunError, RunFiles, read_config
 from sketchrnn_cli.config import ModelConfig
-from sketchrnn_cli.datastore import dataset_dir
-from sketchrnn_cli.devices import Processes, choose_device, jax_processes
+from sketchrnn_cli.data.datastore import dataset_dir
 from sketchrnn_cli.errors import SketchError
-from sketchrnn_cli.inference import open_predictor
-from sketchrnn_cli.train import train
+from sketchrnn_cli.model.devices import Processes, choose_device, jax_processes
+from sketchrnn_cli.model.inference import open_predictor
+from sketchrnn_cli.model.train import train
 
 from conftest import (
     SHAPES,
@@ -28,7 +28,7 @@ from conftest import (
 
 
 def valid_sequences(data_dir):
-    from sketchrnn_cli.tfdata import load_split
+    from sketchrnn_cli.model.tfdata import load_split
 
     pairs = list(load_split(dataset_dir(data_dir, "simplified"), "valid").as_numpy_iterator())
     return [inputs["strokes"] for inputs, _ in pairs], np.array([label for _, label in pairs])
@@ -48,7 +48,7 @@ def test_a_short_run_beats_chance_clearly_and_writes_the_run_folder(trained_run,
 
 
 def test_the_saved_model_scores_what_training_measured(trained_run, shapes_data):
-    from sketchrnn_cli.evaluate import evaluate_split
+    from sketchrnn_cli.use.evaluate import evaluate_split
 
     summary = json.loads(RunFiles(trained_run).summary.read_text())
     reloaded = evaluate_split(trained_run, shapes_data, "valid").report
@@ -140,8 +140,8 @@ def test_two_logical_cpus_train_through_a_mirrored_strategy(shapes_data, tmp_pat
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        from sketchrnn_cli.devices import resolve_device
-        from sketchrnn_cli.train import train
+        from sketchrnn_cli.model.devices import resolve_device
+        from sketchrnn_cli.model.train import train
         from conftest import tiny_config
         choice, strategy = resolve_device("auto")
         print(type(strategy).__name__, strategy.num_replicas_in_sync)
@@ -319,12 +319,12 @@ def test_the_temperature_is_fitted_on_the_valid_split_and_every_engine_applies_i
     T is kept at 1 (red team 3, #5); the engines are checked at T = 2, exported anew."""
     import dataclasses
 
-    from sketchrnn_cli import flat
     from sketchrnn_cli.artifacts import write_config
-    from sketchrnn_cli.datastore import dataset_info
-    from sketchrnn_cli.inference import TensorFlowPredictor
+    from sketchrnn_cli.data import flat
+    from sketchrnn_cli.data.datastore import dataset_info
     from sketchrnn_cli.metrics import calibrated, chosen_temperature
-    from sketchrnn_cli.model_io import load_trained_model
+    from sketchrnn_cli.model.inference import TensorFlowPredictor
+    from sketchrnn_cli.model.model_io import load_trained_model
 
     config, model = load_trained_model(RunFiles(run_copy))
     build = dataset_dir(shapes_data, "simplified")
@@ -352,7 +352,7 @@ def test_the_weights_validated_are_the_moving_average_and_training_goes_on_from_
     import keras
 
     from sketchrnn_cli.config import TrainConfig
-    from sketchrnn_cli.train import averaged_weights, make_optimizer
+    from sketchrnn_cli.model.train import averaged_weights, make_optimizer
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(make_optimizer(TrainConfig(learning_rate=0.1, weight_average=momentum)), "mse")
@@ -393,7 +393,7 @@ def test_the_small_sizes_train_export_and_predict_with_their_size_in_the_config(
 
 
 def test_a_short_run_averages_over_a_tenth_of_its_steps_and_a_long_one_at_the_set_momentum():
-    from sketchrnn_cli.train import averaging_momentum
+    from sketchrnn_cli.model.train import averaging_momentum
 
     assert averaging_momentum(0.998, 72) == pytest.approx(1 - 10 / 72)  # 8 epochs of 9 steps
     assert averaging_momentum(0.998, 8_400) == 0.998  # the 10-minute benchmark's 100 epochs

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from ..artifacts import TEMPORARY_PREFIX, remove_path
+from ..errors import SketchError
 from . import categories
-from .artifacts import TEMPORARY_PREFIX, remove_path
-from .errors import SketchError
 from .reader import BYTE_ORDER_MARK, csv_records, is_csv, json_value, lines_of, parse_record
 from .sources import relative_path
 

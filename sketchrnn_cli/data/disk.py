@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import SketchError
 from . import sources
-from .errors import SketchError
 
 CONVERTED_PER_SOURCE_BYTE = 1.1
 FLAT_PER_SOURCE_BYTE = 1.0

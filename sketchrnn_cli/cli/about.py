@@ -7,17 +7,17 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-from . import __version__
-from .datastore import built_datasets, dataset_info
-from .errors import SketchError
-from .splits import SPLITS
+from .. import __version__
+from ..data.datastore import built_datasets, dataset_info
+from ..data.splits import SPLITS
+from ..errors import SketchError
 
 DISTRIBUTIONS = ("tensorflow", "keras", "tensorflow-datasets", "ai-edge-litert")
 
 
 def report(data_dir: Path) -> tuple[dict, list[str]]:
     """(the report, a message for each damaged dataset); the report says "damaged" for those."""
-    from .devices import describe
+    from ..model.devices import describe
 
     damaged: list[str] = []
     summary = {

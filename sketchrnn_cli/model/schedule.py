@@ -10,8 +10,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from .artifacts import RunError, read_json
-from .config import TrainConfig
+from ..artifacts import RunError, read_json
+from ..config import TrainConfig
 
 MIN_LR_FRACTION = 0.02  # the cosine schedule ends at this fraction of the learning rate
 CPU_BATCH = 64  # the batch on a CPU, and the one the default learning rate is tuned for

@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..artifacts import TEMPORARY_PREFIX, atomic_write, atomic_write_text
+from ..errors import SketchError
 from . import sources
-from .artifacts import TEMPORARY_PREFIX, atomic_write, atomic_write_text
 from .collect import Collected, CollectOptions, collect_ndjson, collect_npz
-from .errors import SketchError
 from .npz import load_npz
 from .splits import SPLITS
 

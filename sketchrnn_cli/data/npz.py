@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SketchError
+from ..errors import SketchError
 
 _ALLOWED = {
     ("numpy.core.multiarray", "_reconstruct"),

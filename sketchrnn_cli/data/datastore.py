@@ -27,9 +27,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .artifacts import atomic_write_text
-from .config import FORMATS, ConfigError, parse_json
-from .errors import SketchError, describe_os_error
+from ..artifacts import atomic_write_text
+from ..config import FORMATS, ConfigError, parse_json
+from ..errors import SketchError, describe_os_error
 
 LEGACY = Path("tfds") / "quickdraw_strokes"  # where sketch 0.x kept one dataset per format
 READERS_LOCK = ".readers.lock"

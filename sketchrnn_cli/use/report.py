@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .metrics import shown_probability
-from .strokes import stroke3_to_strokes
+from ..data.strokes import stroke3_to_strokes
+from ..metrics import shown_probability
 
 COLOUR_STEPS = ("#eef3fd", "#d3e1fa", "#b0c9f5", "#87acef", "#5f8ee6", "#3d70d6", "#2556b8", "#173f8f", "#0d2a66")
 WRONG_SHOWN = 50

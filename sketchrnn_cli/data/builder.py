@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .backend import import_tensorflow
+from ..backend import import_tensorflow
 
 import_tensorflow()  # quietly, before TFDS imports it
 import tensorflow_datasets as tfds  # noqa: E402
 from tensorflow_datasets.core import shuffle as tfds_shuffle  # noqa: E402
 
-from .config import FORMATS  # noqa: E402
+from ..config import FORMATS  # noqa: E402
 from .convert import Converted, Job, category_examples, converted_or_reused  # noqa: E402
 from .splits import SPLITS  # noqa: E402
 

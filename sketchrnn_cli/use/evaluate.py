@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import datastore, flat, metrics
-from .errors import SketchError
-from .inference import open_predictor
-from .reader import Skipped, read_file
+from .. import metrics
+from ..data import datastore, flat
+from ..data.reader import Skipped, read_file
+from ..errors import SketchError
+from ..model.inference import open_predictor
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Scored:
 def evaluate_split(run_dir: Path, data_dir: Path, split: str, backend: str = "auto") -> Scored:
     """Scores the run on ``split`` of the dataset it was trained on (its flat arrays: no
     TensorFlow needed to read them; a build older than those is read through TFDS)."""
-    from .datastore import dataset_dir
+    from ..data.datastore import dataset_dir
 
     config, model = open_predictor(run_dir, backend, batched=True)
     path = dataset_dir(data_dir, config.data.format)
@@ -51,7 +52,7 @@ class RunScore:
 def evaluate_all(runs_root: Path, data_dir: Path, split: str) -> tuple[list[RunScore], list[tuple[Path, str]]]:
     """Every trained run under ``runs_root`` scored on ``split``: (scores, (run, why not) for
     each run that could not be scored); one damaged run never hides the others."""
-    from .artifacts import RunError, RunFiles, read_config, read_json, trained_runs
+    from ..artifacts import RunError, RunFiles, read_config, read_json, trained_runs
 
     runs = trained_runs(runs_root) if Path(runs_root).is_dir() else []
     if not runs:
@@ -74,14 +75,14 @@ def evaluate_all(runs_root: Path, data_dir: Path, split: str) -> tuple[list[RunS
 
 
 def split_from_flat_arrays(path: Path, split: str, labels: tuple[str, ...], max_length: int):
-    from .datastore import dataset_info
+    from ..data.datastore import dataset_info
 
     drawings = flat.FlatSplit.open(path, split, dataset_info(path).labels, labels)
     return drawings.sequences(range(len(drawings)), max_length), drawings.labels.astype(np.int64)
 
 
 def split_from_tfds(path: Path, split: str, labels: tuple[str, ...], max_length: int):
-    from .tfdata import load_split
+    from ..model.tfdata import load_split
 
     pairs = list(load_split(path, split, labels).as_numpy_iterator())
     return [inputs["strokes"][:max_length] for inputs, _ in pairs], np.array([y for _, y in pairs], dtype=np.int64)
@@ -147,7 +148,7 @@ def _drawing_files(paths: list[Path]) -> list[Path]:
 
 def write_report(run_dir: Path, scored: Scored, path: Path) -> None:
     """The HTML report of a scoring, with the run's training history."""
-    from .artifacts import RunError, RunFiles, atomic_write_text, read_json
+    from ..artifacts import RunError, RunFiles, atomic_write_text, read_json
     from .report import ReportData, render
 
     try:

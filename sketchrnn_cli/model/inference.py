@@ -14,10 +14,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from . import provenance
-from .artifacts import RunError, RunFiles, read_config
-from .config import RunConfig
-from .errors import SketchError, installed
+from .. import provenance
+from ..artifacts import RunError, RunFiles, read_config
+from ..config import RunConfig
+from ..errors import SketchError, installed
 from .pipeline import bucket_bounds, bucket_of, padded_length
 
 ENGINES = ("tensorflow", "litert", "keras", "onnx")  # what runs a model: sketch evaluate/predict --backend
@@ -36,7 +36,7 @@ class LiteRTPredictor:
     def __init__(self, files: RunFiles, config: RunConfig):
         from ai_edge_litert.interpreter import Interpreter
 
-        from .backend import silenced_stderr
+        from ..backend import silenced_stderr
 
         try:
             with silenced_stderr():  # LiteRT announces its CPU delegate on stderr
@@ -137,7 +137,7 @@ class TensorFlowPredictor:
     name = "tensorflow"
 
     def __init__(self, model, classes: int, batch_size: int = 256):
-        from .backend import import_tensorflow
+        from ..backend import import_tensorflow
 
         tf = import_tensorflow()
         # One trace for every batch and length (predict_on_batch would trace each new shape);

@@ -9,7 +9,7 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import SketchError
+from ..errors import SketchError
 
 _NAMES_FILE = Path(__file__).with_name("categories.txt")
 

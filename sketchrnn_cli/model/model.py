@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import keras
 from keras import layers, ops
 
-from .config import ConfigError, ModelConfig
-from .strokes import steps_after_stride
+from ..config import ConfigError, ModelConfig
+from ..data.strokes import steps_after_stride
 
 CLASS_LAYERS = ("classes", "step_classes")  # the layers with one output per category
 

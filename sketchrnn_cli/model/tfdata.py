@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import flat
-from .backend import import_tensorflow
+from ..backend import import_tensorflow
+from ..data import flat
 
 tf = import_tensorflow()
 
@@ -39,7 +39,7 @@ def load_split(path: Path, split: str, labels: tuple[str, ...] | None = None):
 
 
 def _from_flat_arrays(path: Path, split: str, labels: tuple[str, ...] | None):
-    from .datastore import dataset_info
+    from ..data.datastore import dataset_info
 
     drawings = flat.FlatSplit.open(path, split, dataset_info(path).labels, labels)
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import DEFAULT_MAX_LENGTH
+from ..config import DEFAULT_MAX_LENGTH
 
 SIMPLIFIED_SIDE = 255.0  # longer side of a simplified drawing, in its pixels
 RDP_EPSILON = 2.0  # Google's simplification tolerance, in those pixels

@@ -10,11 +10,11 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from . import provenance
-from .artifacts import RunError, RunFiles, atomic_write, read_config, replace_folder, write_config
-from .backend import import_tensorflow, keras_backend, silenced_stderr
-from .config import RunConfig, answers_digest
-from .errors import SketchError, require, writing
+from .. import provenance
+from ..artifacts import RunError, RunFiles, atomic_write, read_config, replace_folder, write_config
+from ..backend import import_tensorflow, keras_backend, silenced_stderr
+from ..config import RunConfig, answers_digest
+from ..errors import SketchError, require, writing
 
 
 def load_trained_model(files: RunFiles):
@@ -191,7 +191,7 @@ def _categories(config: RunConfig) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """`python -m sketchrnn_cli.model_io RUN`: the run's model.tflite, in a process of its own whose
+    """`python -m sketchrnn_cli.model.model_io RUN`: the run's model.tflite, in a process of its own whose
     Keras runs on TensorFlow (a JAX run's trainer cannot switch backends). One line on stderr
     and exit 1 when it cannot."""
     import os

@@ -15,8 +15,8 @@ import math
 
 import numpy as np
 
-from .flat import FlatSplit
-from .strokes import steps_after_stride
+from ..data.flat import FlatSplit
+from ..data.strokes import steps_after_stride
 
 BUCKETS = 4  # distinct lengths a training batch is padded to under a compiling backend (XLA)
 TRACED_BUCKETS = 8  # under TensorFlow, whose traces are cheap: less padding

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SketchError
-from .inference import Predictor
-from .metrics import top_k
-from .reader import Drawing, Skipped, lines_of, read_file, read_lines
-from .strokes import first_strokes, stroke_count
+from ..data.reader import Drawing, Skipped, lines_of, read_file, read_lines
+from ..data.strokes import first_strokes, stroke_count
+from ..errors import SketchError
+from ..metrics import top_k
+from ..model.inference import Predictor
 
 
 @dataclass(frozen=True)

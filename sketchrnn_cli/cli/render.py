@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .strokes import stroke3_to_strokes
+from ..data.strokes import stroke3_to_strokes
 
 # Bit of each dot in a braille cell, by (row, column) within the 4 x 2 cell.
 _DOT_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import SketchError
+from ..errors import SketchError
 from .reader import MAX_LINE_BYTES, lines_of
 
 OFFICIAL_SOURCE = "https://storage.googleapis.com/quickdraw_dataset/"

@@ -34,12 +34,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 
-from .errors import SketchError
-from .inference import Predictor
-from .metrics import top_k
-from .own_words import word_problem
-from .reader import json_value
-from .strokes import parse_drawing
+from ..data.own_words import word_problem
+from ..data.reader import json_value
+from ..data.strokes import parse_drawing
+from ..errors import SketchError
+from ..metrics import top_k
+from ..model.inference import Predictor
 
 MAX_BODY_BYTES = 1 << 20  # a drawing of tens of thousands of points fits
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -365,7 +365,7 @@ def url_of(server: ThreadingHTTPServer, host: str) -> str:
 def open_app(run_dir: Path, save_to: Path) -> DrawApp:
     """The app for a run's model: LiteRT where the run has model.tflite, else its Keras model
     (on JAX where TensorFlow is not installed), compiled for every length before the first guess."""
-    from .inference import open_predictor
+    from ..model.inference import open_predictor
 
     config, predictor = open_predictor(run_dir, "auto")
     if hasattr(predictor, "warm_up"):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SketchError
+from ..errors import SketchError
 from .splits import SPLITS
 
 FOLDER = "flat"

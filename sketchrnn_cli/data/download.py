@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..artifacts import atomic_write_text
+from ..config import FORMATS
+from ..errors import SketchError, writing
 from . import convert, datastore, disk, flat, sources
-from .artifacts import atomic_write_text
 from .collect import CollectOptions
-from .config import FORMATS
 from .convert import Converted
 from .datastore import METADATA
-from .errors import SketchError, writing
 from .own_words import Regrouped
 
 

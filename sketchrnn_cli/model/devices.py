@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .backend import import_tensorflow
-from .errors import ExitNow, SketchError, first_line
+from ..backend import import_tensorflow
+from ..errors import ExitNow, SketchError, first_line
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import artifacts, datastore
-from .artifacts import RunError, RunFiles
-from .backend import import_tensorflow, keras_backend
-from .config import DataConfig, ModelConfig, RunConfig, TrainConfig, answers_digest
+from .. import artifacts
+from ..artifacts import RunError, RunFiles
+from ..backend import import_tensorflow, keras_backend
+from ..config import DataConfig, ModelConfig, RunConfig, TrainConfig, answers_digest
+from ..data import datastore
+from ..data.splits import SPLITS
+from ..errors import PeerLost, SketchError, first_line, installed, writing
 from .devices import (
     Processes,
     agree_across_processes,
@@ -31,15 +34,15 @@ from .devices import (
     resolve_device,
     resolve_jax_device,
 )
-from .errors import PeerLost, SketchError, first_line, installed, writing
-from .splits import SPLITS
 
 if keras_backend() == "tensorflow":
     import_tensorflow()  # quietly, before Keras imports it
 import keras  # noqa: E402
 
-from . import flat, metrics, pipeline  # noqa: E402
-from .datastore import dataset_info  # noqa: E402
+from .. import metrics
+from ..data import flat
+from ..data.datastore import dataset_info  # noqa: E402
+from . import pipeline  # noqa: E402
 from .inference import KerasPredictor, TensorFlowPredictor  # noqa: E402
 from .model import build  # noqa: E402
 from .model_io import initialise_from, write_tflite  # noqa: E402
@@ -129,7 +132,7 @@ def prepare(request: TrainRequest) -> Prepared:
     info = dataset_info(dataset)
     labels: tuple[str, ...] = ()
     if request.categories:  # named as the dataset names them: the one normalisation of categories.key
-        from . import categories as catalog
+        from ..data import categories as catalog
 
         labels = tuple(catalog.resolve_among(catalog.parse_list(request.categories), info.labels))
     model = request.model
@@ -280,7 +283,7 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
 
 def _official(labels: tuple[str, ...]) -> np.ndarray:
     """The indices of the Quick, Draw! categories among ``labels`` (not one's own words)."""
-    from .categories import all_categories
+    from ..data.categories import all_categories
 
     official = set(all_categories())
     return np.array([index for index, label in enumerate(labels) if label in official], dtype=np.int64)
@@ -523,7 +526,7 @@ def export_with_tensorflow(run_dir: Path) -> str:
     import subprocess
     import sys
 
-    command = [sys.executable, "-m", "sketchrnn_cli.model_io", str(run_dir)]
+    command = [sys.executable, "-m", "sketchrnn_cli.model.model_io", str(run_dir)]
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": "tensorflow"})
     if done.returncode == 0:
         return "written"

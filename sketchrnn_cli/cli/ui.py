@@ -19,7 +19,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from .errors import SketchError, describe_os_error, missing_extra
+from ..errors import SketchError, describe_os_error, missing_extra
 
 
 class _Console(Console):

@@ -14,15 +14,16 @@ from pathlib import Path
 
 import click
 
-from . import __version__, ui
-from .backend import KERAS_BACKENDS
-from .config import ARCHITECTURES, FORMATS, SIZES, DataConfig, ModelConfig, TrainConfig, limits
-from .errors import ExitNow, installed, require
-from .inference import ENGINE_CHOICES
-from .metrics import shown_probability
-from .model_io import EXPORT_FORMATS
-from .sources import OFFICIAL_SOURCE, Network
-from .splits import SCORED_SPLITS, SPLITS
+from .. import __version__
+from ..backend import KERAS_BACKENDS
+from ..config import ARCHITECTURES, FORMATS, SIZES, DataConfig, ModelConfig, TrainConfig, limits
+from ..data.sources import OFFICIAL_SOURCE, Network
+from ..data.splits import SCORED_SPLITS, SPLITS
+from ..errors import ExitNow, installed, require
+from ..metrics import shown_probability
+from ..model.inference import ENGINE_CHOICES
+from ..model.model_io import EXPORT_FORMATS
+from . import ui
 
 TRAIN_MODULES = ("tensorflow", "tensorflow_datasets")  # the [train] extra: train, export, download --tfds
 
@@ -234,16 +235,16 @@ def download(
     beam_options,
 ):
     """Download drawings and convert them into a stroke-delta dataset."""
-    from . import categories as catalog
-    from .collect import CollectOptions
-    from .download import BeamSettings, DownloadRequest
-    from .download import download as run_download
+    from ..data import categories as catalog
+    from ..data.collect import CollectOptions
+    from ..data.download import BeamSettings, DownloadRequest
+    from ..data.download import download as run_download
 
     if beam_options and not beam_runner:
         raise click.UsageError("--beam-option goes with --beam-runner")
     if tfds_files or beam_runner:  # the flat arrays alone need NumPy only
         require(*TRAIN_MODULES, *(("apache_beam",) if beam_runner else ()))
-        from . import builder  # noqa: F401  before the progress thread: TFDS patches imports while it loads
+        from ..data import builder  # noqa: F401  before the progress thread: TFDS patches imports while it loads
     if own_categories:
         names, own_drawings = (), _own_drawings(source, category_list or categories_file or all_categories)
     else:
@@ -285,7 +286,7 @@ def download(
 
         def on_plan(room):  # a large download says what it will take first
             if room.store >= LARGE_DOWNLOAD_BYTES:
-                from .disk import size_text
+                from ..data.disk import size_text
 
                 fetched = f"fetches at most {size_text(room.fetch)} and " if room.fetch else ""
                 progress.console.print(
@@ -300,7 +301,7 @@ def download(
 
 def _own_drawings(source: str, chosen) -> Path:
     """The file or folder of your own drawings that --own-categories reads."""
-    from .sources import is_remote
+    from ..data.sources import is_remote
 
     if chosen:
         raise click.UsageError("--own-categories takes the categories from the files; drop --categories/--all")
@@ -517,8 +518,8 @@ def train(
     if keras_backend == "jax" and device == "cpu":
         os.environ["JAX_PLATFORMS"] = "cpu"
     require(*(TRAIN_MODULES if keras_backend == "tensorflow" else ("keras", "jax")))
-    from .train import TrainRequest, prepare
-    from .train import train as run_training
+    from ..model.train import TrainRequest, prepare
+    from ..model.train import train as run_training
 
     request = TrainRequest(
         data_dir=data_dir,
@@ -601,7 +602,7 @@ def train(
     ]
     ui.out.print(ui.table("Training finished", ["", ""], rows, justify_numbers=False))
     ui.note(f"next: sketch evaluate {result.run_dir} --report report.html")
-    from .artifacts import RunFiles
+    from ..artifacts import RunFiles
 
     logs = RunFiles(result.run_dir).logs
     if logs.is_dir():
@@ -642,7 +643,7 @@ def _ignored_options(ctx: click.Context, resume: bool, init_from) -> str:
 
 
 def _how_to_continue(run_dir: Path) -> str:
-    from .artifacts import RunFiles, finished_folder
+    from ..artifacts import RunFiles, finished_folder
 
     files = RunFiles(run_dir)
     resume = f"Continue with: sketch train --resume --run-dir {run_dir}"
@@ -716,7 +717,7 @@ run_dir_argument = click.argument("run_dir", type=click.Path(path_type=Path))
 )
 def evaluate(run_dir, data_dir, split, data_paths, backend, as_json, out, report_path):
     """Score a trained run: top-1, top-3, MAP@3, per category, confusions, baselines."""
-    from .evaluate import evaluate_files, evaluate_split
+    from ..use.evaluate import evaluate_files, evaluate_split
 
     if data_paths:
         scored = evaluate_files(run_dir, list(data_paths), backend)
@@ -724,11 +725,11 @@ def evaluate(run_dir, data_dir, split, data_paths, backend, as_json, out, report
         scored = evaluate_split(run_dir, data_dir, split, backend)
     report = scored.report
     if out:
-        from .artifacts import atomic_write_text
+        from ..artifacts import atomic_write_text
 
         atomic_write_text(out, json.dumps(report, indent=1) + "\n")
     if report_path:
-        from .evaluate import write_report
+        from ..use.evaluate import write_report
 
         write_report(run_dir, scored, report_path)
         ui.note(f"report written to {report_path}")
@@ -788,7 +789,7 @@ def _show_report(run_dir, report: dict) -> None:
 @click.option("--split", type=click.Choice(SCORED_SPLITS), default=SCORED_SPLITS[0], show_default=True)
 def evaluate_all(runs_root, data_dir, split):
     """Evaluate every run under RUNS_ROOT and print one comparison table."""
-    from .evaluate import evaluate_all as score_every_run
+    from ..use.evaluate import evaluate_all as score_every_run
 
     scores, failed = score_every_run(runs_root, data_dir, split)
     for run, reason in failed:
@@ -859,10 +860,10 @@ def _decimal(value) -> str:
 @click.option("--progressive", is_flag=True, help="The top guess after each stroke, as in the game.")
 def predict(inputs, run_dir, top_k, backend, as_json, show, progressive):
     """Classify the drawings in ndjson or Kaggle CSV files (or '-' for ndjson on standard input)."""
-    from .artifacts import newest_run
-    from .inference import open_predictor
-    from .predict import CHUNK, classify_stream, is_live, read_inputs
-    from .reader import Skipped
+    from ..artifacts import newest_run
+    from ..data.reader import Skipped
+    from ..model.inference import open_predictor
+    from ..use.predict import CHUNK, classify_stream, is_live, read_inputs
 
     run_dir = run_dir or newest_run()
     config, model = open_predictor(run_dir, backend)
@@ -912,8 +913,8 @@ def predict(inputs, run_dir, top_k, backend, as_json, show, progressive):
 )
 def draw(run_dir, host, port, no_browser, save_to):
     """Draw in your browser while the model guesses; save drawings to train on."""
-    from .artifacts import newest_run
-    from .draw import EVERY_INTERFACE, is_loopback, make_server, open_app, url_of
+    from ..artifacts import newest_run
+    from ..use.draw import EVERY_INTERFACE, is_loopback, make_server, open_app, url_of
 
     run_dir = run_dir or newest_run()
     server = make_server(open_app(run_dir, save_to), host, port)
@@ -971,8 +972,8 @@ def _show_prediction(result, show: bool) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write into.")
 def export(run_dir, format_, out):
     """Export a trained run for serving (TF Serving, onnxruntime) or phones (LiteRT), labels beside it."""
-    from .artifacts import RunFiles
-    from .model_io import export_run
+    from ..artifacts import RunFiles
+    from ..model.model_io import export_run
 
     require(*TRAIN_MODULES)
     target = export_run(RunFiles(run_dir), format_, out)
