@@ -63,6 +63,10 @@ class RunFiles:
         return self.root / "model.onnx"
 
     @property
+    def saved_model(self) -> Path:
+        return self.root / "saved_model"
+
+    @property
     def history(self) -> Path:
         return self.root / "history.json"
 

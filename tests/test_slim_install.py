@@ -140,13 +140,29 @@ def test_the_training_policy_is_pure_and_runs_in_the_slim_install(slim_sketch):
     """The schedule, stopping rule and checkpoint state import no TensorFlow or Keras (issue 20, #3)."""
     python = slim_sketch.parent / "python"
     script = (
-        "import sys; from sketchrnn_cli import schedule; from sketchrnn_cli.config import TrainConfig; "
+        "import sys; from sketchrnn_cli.model import schedule; from sketchrnn_cli.config import TrainConfig; "
         "state = schedule.TrainingState(epoch=10, position=100, best_position=100); "
         "assert schedule.stop_reason(state, TrainConfig(epochs=10), 10) == 'epochs done'; "
         "assert not {'tensorflow', 'keras', 'jax'} & set(sys.modules), sorted(sys.modules)"
     )
     done = run(python, "-c", script)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_python_api_predicts_in_the_slim_install_without_tensorflow(slim_sketch, trained_run, drawings):
+    """Issue 30: load() of a run with model.tflite predicts one drawing on LiteRT, and the whole
+    process imports neither TensorFlow nor Keras nor JAX."""
+    python = slim_sketch.parent / "python"
+    script = (
+        "import sys, sketchrnn_cli as sketch\n"
+        f"model = sketch.load({str(trained_run)!r})\n"
+        f"result = model.predict({str(drawings)!r})[0]\n"
+        "print(model.backend, result.label in model.labels, 0 < result.probability <= 1)\n"
+        "print(sorted({'tensorflow', 'keras', 'jax'} & set(sys.modules)))\n"
+    )
+    done = run(python, "-c", script)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["litert True True", "[]"]
 
 
 def test_the_slim_install_with_onnx_predicts_from_an_onnx_export_without_tensorflow(slim_sketch, onnx_export, drawings):

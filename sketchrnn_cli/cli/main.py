@@ -235,10 +235,9 @@ def download(
     beam_options,
 ):
     """Download drawings and convert them into a stroke-delta dataset."""
+    from .. import api
     from ..data import categories as catalog
-    from ..data.collect import CollectOptions
-    from ..data.download import BeamSettings, DownloadRequest
-    from ..data.download import download as run_download
+    from ..data.download import BeamSettings
 
     if beam_options and not beam_runner:
         raise click.UsageError("--beam-option goes with --beam-runner")
@@ -249,12 +248,12 @@ def download(
         names, own_drawings = (), _own_drawings(source, category_list or categories_file or all_categories)
     else:
         names, own_drawings = _chosen_categories(catalog, category_list, categories_file, all_categories), None
-    request = DownloadRequest(
+    request = api.DownloadRequest(
         categories=tuple(names),
         data_dir=data_dir,
         format=format_,
         source=source,
-        options=CollectOptions(max_per_class, recognized_only, max_length),
+        options=api.CollectOptions(max_per_class, recognized_only, max_length),
         network=Network(timeout=timeout, retries=retries),
         workers=workers,
         keep_downloads=keep_downloads,
@@ -295,7 +294,7 @@ def download(
                     markup=False,
                 )
 
-        summary = run_download(request, on_done, on_file, on_plan)
+        summary = api.download(request, on_category=on_done, on_file=on_file, on_plan=on_plan)
     _show_download(summary)
 
 
@@ -518,72 +517,69 @@ def train(
     if keras_backend == "jax" and device == "cpu":
         os.environ["JAX_PLATFORMS"] = "cpu"
     require(*(TRAIN_MODULES if keras_backend == "tensorflow" else ("keras", "jax")))
-    from ..model.train import TrainRequest, prepare
-    from ..model.train import train as run_training
+    from .. import api
 
-    request = TrainRequest(
-        data_dir=data_dir,
-        format=format_,
-        categories=category_list or "",
-        run_dir=run_dir,
-        resume=resume,
-        init_from=init_from,
-        device=device,
-        model=ModelConfig.sized(
-            size,
-            conv_filters,
-            conv_strides,
-            arch=arch,
-            rnn_units=rnn_units,
-            rnn_layers=rnn_layers,
-            layer_norm=layer_norm,
-            dropout=dropout,
-            per_step_loss=per_step_loss,
-            image_side=image_side,
-        ),
-        train=TrainConfig(
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            seed=seed,
-            max_minutes=max_minutes,
-            patience=patience,
-            augment=augment,
-            checkpoint_minutes=checkpoint_minutes,
-            weight_average=weight_average,
-            weight_decay=weight_decay,
-            label_smoothing=label_smoothing,
-            balance=balance,
-        ),
-    )
     ignored = _ignored_options(click.get_current_context(), resume, init_from)
     if ignored:
         ui.warn(ignored)
-    prepared = prepare(request)
-    for note in prepared.notes:
-        ui.warn(note)
+    started: list[api.TrainStart] = []  # the run folder, for what to say if it is stopped
+
+    def on_start(start: api.TrainStart) -> None:
+        started.append(start)
+        _show_train_start(start)
+
     try:
-        result = run_training(
-            prepared.config,
-            prepared.dataset,
-            prepared.run_dir,
-            device=device,
+        result = api.train(
+            data_dir,
+            format=format_,
+            categories=category_list or "",
+            run_dir=run_dir,
             resume=resume,
-            on_start=_show_train_start,
-            on_epoch=_show_epoch,
+            init_from=init_from,
+            device=device,
+            model=ModelConfig.sized(
+                size,
+                conv_filters,
+                conv_strides,
+                arch=arch,
+                rnn_units=rnn_units,
+                rnn_layers=rnn_layers,
+                layer_norm=layer_norm,
+                dropout=dropout,
+                per_step_loss=per_step_loss,
+                image_side=image_side,
+            ),
+            training=TrainConfig(
+                epochs=epochs,
+                batch_size=batch_size,
+                learning_rate=learning_rate,
+                seed=seed,
+                max_minutes=max_minutes,
+                patience=patience,
+                augment=augment,
+                checkpoint_minutes=checkpoint_minutes,
+                weight_average=weight_average,
+                weight_decay=weight_decay,
+                label_smoothing=label_smoothing,
+                balance=balance,
+            ),
             on_note=ui.note,
+            on_start=on_start,
+            on_epoch=_show_epoch,
             stop_asked=lambda: bool(_signals_received),
         )
     except KeyboardInterrupt as stop:
         number = getattr(stop, "signal_number", _signals_received[-1] if _signals_received else signal.SIGINT)
-        raise Interrupted(_how_to_continue(prepared.run_dir), number) from None
+        raise Interrupted(_how_to_continue(started[0].run_dir if started else run_dir), number) from None
     except ExitNow as error:  # at once: JAX's shutdown at exit would wait for the other processes, then abort
         click.echo(f"Error: {ui.one_line(str(error))}", err=True)
         sys.stderr.flush()
         os._exit(error.exit_code)
     except Exception:
         if _signals_received:  # our Stop, raised inside TensorFlow's code and wrapped by it as its own error
-            raise Interrupted(_how_to_continue(prepared.run_dir), _signals_received[-1]) from None
+            raise Interrupted(
+                _how_to_continue(started[0].run_dir if started else run_dir), _signals_received[-1]
+            ) from None
         raise
     rows = [
         ["run folder", result.run_dir],
@@ -642,9 +638,11 @@ def _ignored_options(ctx: click.Context, resume: bool, init_from) -> str:
     return f"{why}; ignored: {', '.join(max(p.opts, key=len) for p in ignored)}"
 
 
-def _how_to_continue(run_dir: Path) -> str:
+def _how_to_continue(run_dir: Path | None) -> str:
     from ..artifacts import RunFiles, finished_folder
 
+    if run_dir is None:  # stopped before a run folder was chosen
+        return "interrupted before training began; nothing was saved"
     files = RunFiles(run_dir)
     resume = f"Continue with: sketch train --resume --run-dir {run_dir}"
     if finished_folder(files.checkpoint) is not None:
@@ -669,11 +667,11 @@ def _interrupt_on(*signals) -> None:
         signal.signal(number, interrupt)
 
 
-def _show_train_start(reason: str, config, sizes: dict) -> None:
-    ui.note(reason)
+def _show_train_start(start) -> None:
+    ui.note(start.device)
     ui.note(
-        f"{len(config.data.labels)} categories; train {sizes['train']:,}, valid {sizes['valid']:,} drawings; "
-        f"augmentation {'on' if config.train.augment else 'off'}"
+        f"{len(start.config.data.labels)} categories; train {start.sizes['train']:,}, "
+        f"valid {start.sizes['valid']:,} drawings; augmentation {'on' if start.config.train.augment else 'off'}"
     )
 
 
@@ -717,21 +715,15 @@ run_dir_argument = click.argument("run_dir", type=click.Path(path_type=Path))
 )
 def evaluate(run_dir, data_dir, split, data_paths, backend, as_json, out, report_path):
     """Score a trained run: top-1, top-3, MAP@3, per category, confusions, baselines."""
-    from ..use.evaluate import evaluate_files, evaluate_split
+    from .. import api
 
-    if data_paths:
-        scored = evaluate_files(run_dir, list(data_paths), backend)
-    else:
-        scored = evaluate_split(run_dir, data_dir, split, backend)
-    report = scored.report
+    data = list(data_paths) or None
+    report = api.evaluate(run_dir, data, data_dir=data_dir, split=split, backend=backend, report=report_path)
     if out:
         from ..artifacts import atomic_write_text
 
         atomic_write_text(out, json.dumps(report, indent=1) + "\n")
     if report_path:
-        from ..use.evaluate import write_report
-
-        write_report(run_dir, scored, report_path)
         ui.note(f"report written to {report_path}")
     if as_json:
         click.echo(json.dumps(report))
@@ -860,17 +852,16 @@ def _decimal(value) -> str:
 @click.option("--progressive", is_flag=True, help="The top guess after each stroke, as in the game.")
 def predict(inputs, run_dir, top_k, backend, as_json, show, progressive):
     """Classify the drawings in ndjson or Kaggle CSV files (or '-' for ndjson on standard input)."""
+    from .. import api
     from ..artifacts import newest_run
     from ..data.reader import Skipped
-    from ..model.inference import open_predictor
-    from ..use.predict import CHUNK, classify_stream, is_live, read_inputs
+    from ..use.predict import CHUNK, is_live, read_inputs
 
-    run_dir = run_dir or newest_run()
-    config, model = open_predictor(run_dir, backend)
-    records = read_inputs(list(inputs), config.data.max_length)
+    model = api.load(run_dir or newest_run(), backend)
+    records = read_inputs(list(inputs), model.config.data.max_length)
     chunk = 1 if any(is_live(path) for path in inputs) else CHUNK
     problems = predicted = 0
-    for result in classify_stream(model, config.data.labels, records, top_k, progressive, chunk):
+    for result in model.stream(records, top_k, progressive, chunk):
         if isinstance(result, Skipped):
             problems += 1
             ui.err.print(ui.printable(f"error: {result}"), markup=False, soft_wrap=True)
@@ -942,7 +933,7 @@ def _show_prediction(result, show: bool) -> None:
     drawing = result.drawing
     title = f"{drawing.source}:{drawing.line}" + (f" (key_id {drawing.key_id})" if drawing.key_id else "")
     ui.out.print(ui.printable(title), markup=False, soft_wrap=True, style="bold")
-    rows = [[rank, label, shown_probability(p)] for rank, (label, p) in enumerate(result.labels, start=1)]
+    rows = [[rank, label, shown_probability(p)] for rank, (label, p) in enumerate(result.top_k, start=1)]
     table = ui.table(None, ["#", "category", "probability"], rows)
     if not show:
         ui.out.print(table)
@@ -972,11 +963,10 @@ def _show_prediction(result, show: bool) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write into.")
 def export(run_dir, format_, out):
     """Export a trained run for serving (TF Serving, onnxruntime) or phones (LiteRT), labels beside it."""
-    from ..artifacts import RunFiles
-    from ..model.model_io import export_run
+    from .. import api
 
     require(*TRAIN_MODULES)
-    target = export_run(RunFiles(run_dir), format_, out)
+    target = api.export(run_dir, out, format_)
     ui.note(f"wrote {target}, {out / 'config.json'} and {out / 'labels.txt'}")
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from .. import provenance
 from ..artifacts import RunError, RunFiles, read_config
 from ..config import RunConfig
-from ..errors import SketchError, installed
+from ..errors import SketchError, first_line, installed
 from .pipeline import bucket_bounds, bucket_of, padded_length
 
 ENGINES = ("tensorflow", "litert", "keras", "onnx")  # what runs a model: sketch evaluate/predict --backend
@@ -195,12 +195,39 @@ class KerasPredictor:
             self.predict([np.zeros((int(bound), 3), np.float32)])
 
 
-def tensorflow_predictor(files: RunFiles, config: RunConfig) -> TensorFlowPredictor:
-    """The run's Keras model (rebuilt from config.json, weights from model.keras)."""
+def tensorflow_predictor(files: RunFiles, config: RunConfig):
+    """The run's Keras model (rebuilt from config.json, weights from model.keras), or an export
+    folder's saved_model/ where there is no model.keras."""
     from .model_io import load_trained_model
 
+    if not files.keras_model.exists() and files.saved_model.is_dir():
+        return SavedModelPredictor(files, config)
     _, model = load_trained_model(files)
     return TensorFlowPredictor(model, len(config.data.labels))
+
+
+class SavedModelPredictor:
+    """An export's saved_model/ on TensorFlow (its one signature), in batches of similar lengths."""
+
+    name = "tensorflow"
+
+    def __init__(self, files: RunFiles, config: RunConfig, batch_size: int = 256):
+        from ..backend import import_tensorflow
+
+        provenance.check(files.saved_model, provenance.saved_model_stamp(files.saved_model), config)
+        tf = import_tensorflow()
+        try:
+            self.serve = tf.saved_model.load(str(files.saved_model)).signatures["serving_default"]
+        except Exception as error:  # TensorFlow's own kinds for a damaged folder
+            raise RunError(f"{files.saved_model}: not a readable SavedModel ({first_line(error)})") from None
+        self.tf, self.classes, self.batch_size = tf, len(config.data.labels), batch_size
+
+    def predict(self, sequences: list[np.ndarray]) -> np.ndarray:
+        return in_length_order(sequences, self.classes, self.batch_size, self._run)
+
+    def _run(self, strokes: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        outputs = self.serve(strokes=self.tf.constant(strokes), length=self.tf.constant(lengths))
+        return next(iter(outputs.values())).numpy()
 
 
 def in_length_order(sequences: list[np.ndarray], classes: int, batch_size: int, run) -> np.ndarray:
@@ -232,7 +259,7 @@ def keras_predictor(files: RunFiles, config: RunConfig) -> KerasPredictor:
     return KerasPredictor(model, len(config.data.labels), bucket_bounds(config.data.max_length))
 
 
-def open_predictor(run_dir: Path, backend: str = "auto", batched: bool = False):
+def open_predictor(run_dir: Path, backend: str = "auto", batched: bool = False) -> tuple[RunConfig, Predictor]:
     """(config, predictor) of a run. auto: for one drawing at a time, LiteRT when the run has
     model.tflite and ai-edge-litert is installed; else (and first for batches, ``batched``)
     TensorFlow where it is installed, else Keras on its JAX backend, else LiteRT."""
@@ -268,14 +295,25 @@ def open_predictor(run_dir: Path, backend: str = "auto", batched: bool = False):
 
 
 def _automatic(files: RunFiles, batched: bool) -> str:
+    """The engine for what the folder holds: a run's model.keras (or an export's saved_model/)
+    on TensorFlow, else Keras on JAX; model.tflite on LiteRT (first for one drawing at a time,
+    its fast path); model.onnx on onnxruntime. With none of them runnable here: the error of
+    the engine that names what to install."""
     litert = files.tflite_model.is_file() and _litert_installed()
     if litert and not batched:
         return "litert"
-    if installed("tensorflow"):
-        return "tensorflow"
-    if installed("keras") and installed("jax"):
-        return "keras"
-    return "litert" if litert else "tensorflow"  # with neither: the error naming the extra that has it
+    if files.keras_model.is_file() or (files.saved_model / "saved_model.pb").is_file():
+        if installed("tensorflow"):
+            return "tensorflow"
+        if files.keras_model.is_file() and installed("keras") and installed("jax"):
+            return "keras"
+    if litert:
+        return "litert"
+    if files.onnx_model.is_file() and installed("onnxruntime"):
+        return "onnx"
+    if files.tflite_model.is_file():
+        return "litert"
+    return "onnx" if files.onnx_model.is_file() else "tensorflow"
 
 
 def _litert_installed() -> bool:

@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import metrics
+from ..config import RunConfig
 from ..data import datastore, flat
 from ..data.reader import Skipped, read_file
 from ..errors import SketchError
-from ..model.inference import open_predictor
+from ..model.inference import Predictor, open_predictor
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,13 @@ class Scored:
 def evaluate_split(run_dir: Path, data_dir: Path, split: str, backend: str = "auto") -> Scored:
     """Scores the run on ``split`` of the dataset it was trained on (its flat arrays: no
     TensorFlow needed to read them; a build older than those is read through TFDS)."""
+    return score_split(*open_predictor(run_dir, backend, batched=True), data_dir, split)
+
+
+def score_split(config: RunConfig, model: Predictor, data_dir: Path, split: str) -> Scored:
+    """evaluate_split with an engine already open."""
     from ..data.datastore import dataset_dir
 
-    config, model = open_predictor(run_dir, backend, batched=True)
     path = dataset_dir(data_dir, config.data.format)
     if path is None:
         raise SketchError(f"no {config.data.format} dataset in {data_dir}; run sketch download first")
@@ -91,7 +96,11 @@ def split_from_tfds(path: Path, split: str, labels: tuple[str, ...], max_length:
 def evaluate_files(run_dir: Path, paths: list[Path], backend: str = "auto") -> Scored:
     """Scores the run on ndjson or Kaggle CSV files, or folders of them; labels come from each
     drawing's word."""
-    config, model = open_predictor(run_dir, backend, batched=True)
+    return score_files(*open_predictor(run_dir, backend, batched=True), paths)
+
+
+def score_files(config: RunConfig, model: Predictor, paths: list[Path]) -> Scored:
+    """evaluate_files with an engine already open."""
     index = {name: i for i, name in enumerate(config.data.labels)}
     sequences, labels = [], []
     unknown: Counter[str] = Counter()

@@ -3,6 +3,7 @@ LiteRT path: this module and what it imports stay light."""
 
 from __future__ import annotations
 
+import html
 import os
 import stat
 import sys
@@ -15,22 +16,51 @@ import numpy as np
 from ..data.reader import Drawing, Skipped, lines_of, read_file, read_lines
 from ..data.strokes import first_strokes, stroke_count
 from ..errors import SketchError
-from ..metrics import top_k
+from ..metrics import shown_probability, top_k
 from ..model.inference import Predictor
 
 
 @dataclass(frozen=True)
 class Prediction:
-    drawing: Drawing
-    labels: list[tuple[str, float]]  # top-k (label, probability), most likely first
+    """What the model says of one drawing: its top guesses, and (progressive) its top guess after
+    each stroke. In a notebook it shows itself: the drawing beside its guesses."""
+
+    drawing: Drawing  # what was classified: its stroke-3 sequence, and where it came from
+    top_k: list[tuple[str, float]]  # (label, probability), most likely first
     by_stroke: list[tuple[int, str, float]] = field(default_factory=list)  # (strokes, top-1, p)
+
+    @property
+    def label(self) -> str:
+        """The most likely category."""
+        return self.top_k[0][0]
+
+    @property
+    def probability(self) -> float:
+        """The most likely category's probability."""
+        return self.top_k[0][1]
+
+    def _repr_html_(self) -> str:
+        from .report import drawing_svg
+
+        rows = "".join(
+            f"<tr><td>{html.escape(label)}</td><td style='text-align:right'>{shown_probability(p)}</td></tr>"
+            for label, p in self.top_k
+        )
+        return (
+            f"<div style='display:flex;gap:12px;align-items:center'>{drawing_svg(self.drawing.sequence)}"
+            f"<table>{rows}</table></div>"
+        )
+
+    def __repr__(self) -> str:
+        guesses = ", ".join(f"{label} {shown_probability(p)}" for label, p in self.top_k)
+        return f"<Prediction {guesses}>"
 
     def as_json(self) -> dict:
         result = {
             "source": self.drawing.source,
             "line": self.drawing.line,
             "key_id": self.drawing.key_id,
-            "predictions": [{"label": label, "probability": round(p, 6)} for label, p in self.labels],
+            "predictions": [{"label": label, "probability": round(p, 6)} for label, p in self.top_k],
         }
         if self.by_stroke:
             result["by_stroke"] = [
