@@ -17,7 +17,7 @@ import numpy as np
 from .. import provenance
 from ..artifacts import RunError, RunFiles, read_config
 from ..config import RunConfig
-from ..errors import SketchError, first_line, installed
+from ..errors import SketchError, first_line, installed, require
 from .pipeline import bucket_bounds, bucket_of, padded_length
 
 ENGINES = ("tensorflow", "litert", "keras", "onnx")  # what runs a model: sketch evaluate/predict --backend
@@ -281,6 +281,8 @@ def open_predictor(run_dir: Path, backend: str = "auto", batched: bool = False) 
         if not _litert_installed():
             raise RunError("the litert backend needs ai-edge-litert (pip install ai-edge-litert)")
         return config, LiteRTPredictor(files, config)
+    if backend in ("keras", "tensorflow"):  # one line naming the extra, not an ImportError from deep inside
+        require("keras" if backend == "keras" else "tensorflow")
     if backend == "keras":
         return config, keras_predictor(files, config)
     if backend == "onnx":
