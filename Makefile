@@ -22,14 +22,14 @@ MINUTES ?= 10
 DATA_DIR ?= data
 RUN_DIR ?= runs/demo
 
-.PHONY: venv slim jaxenv browser lint format test test-fast lock demo download train evaluate predict evaluate-all bench sizes clean
+.PHONY: venv slim jaxenv browser lint format test test-fast docs lock demo download train evaluate predict evaluate-all bench sizes clean
 
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet $(PIN) -e ".[train,beam,test,onnx]"
+	$(BIN)/pip install --quiet $(PIN) -e ".[train,beam,test,onnx,docs]"
 	touch $@
 
 slim: $(SLIM)/.installed
@@ -55,13 +55,18 @@ format: venv
 test: lint slim jaxenv browser
 	SKETCH_SLIM_VENV=$(SLIM) SKETCH_JAX_VENV=$(JAXENV) $(BIN)/pytest -q -n 2 --dist worksteal --durations=15
 
+# The documentation site into site/ (git-ignored), strict: any warning fails. make test builds it
+# too (tests/test_docs.py). docs/screenshots.py remakes its pictures from a trained run.
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 # The pure tests: no training, no subprocesses, servers or browsers (about a minute).
 test-fast: venv
 	$(BIN)/pytest -q -m "not slow"
 
 # constraints.txt again from the three environments as they are now (after changing a dependency).
 lock: venv slim jaxenv
-	{ echo "# Every package of the three environments make test builds (.venv: [train,beam,test,onnx];"; \
+	{ echo "# Every package of the three environments make test builds (.venv: [train,beam,test,onnx,docs];"; \
 	  echo "# .venv-slim: [onnx]; .venv-jax: [jax]), pinned as tested: make installs with -c constraints.txt. Written by make lock."; \
 	  for env in $(VENV) $(SLIM) $(JAXENV); do $$env/bin/pip freeze --exclude-editable | grep -v '^-e'; done \
 	  | awk -F'==' '!seen[tolower($$1)]++' | sort -f; } > constraints.txt  # a version .venv has wins
@@ -116,4 +121,4 @@ sizes: venv slim
 	du -sm $(VENV) $(SLIM)
 
 clean:
-	rm -rf $(VENV) $(SLIM) $(JAXENV) runs .pytest_cache
+	rm -rf $(VENV) $(SLIM) $(JAXENV) runs site .pytest_cache

@@ -1,4 +1,6 @@
-"""Remakes docs/draw.png and docs/report.png from a trained run (headless Chromium + Selenium).
+"""Remakes the site's pictures from a trained run and the current code: docs/draw.png and
+docs/report.png (headless Chromium + Selenium), and docs/predict.svg (`sketch predict --show` in
+a terminal, recorded by rich). Remake them whenever what they show changes.
 
 python docs/screenshots.py runs/demo data
 """
@@ -6,6 +8,7 @@ python docs/screenshots.py runs/demo data
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -57,8 +60,29 @@ def draw(driver, strokes, size: float) -> None:
     actions.perform()
 
 
+def terminal(run: Path) -> None:
+    """`sketch predict --show` on the sample drawings, as a terminal of 100 columns shows it."""
+    from rich.console import Console
+    from rich.text import Text
+
+    command = ["sketch", "predict", "--model", f"runs/{run.name}", "--show", "data/samples/my_drawings.ndjson"]
+    done = subprocess.run(
+        [sys.executable, "-m", "sketchrnn_cli.cli", "predict", "--model", str(run.resolve()), *command[4:]],
+        capture_output=True,
+        text=True,
+        cwd=DOCS.parent,  # the sample's path as the command names it
+        env={**os.environ, "COLUMNS": "100", "FORCE_COLOR": "1", "TERM": "xterm-256color"},
+    )
+    with open(os.devnull, "w") as nowhere:  # recorded, not shown
+        console = Console(record=True, width=100, file=nowhere)
+        console.print(Text("$ " + " ".join(command), style="bold"))
+        console.print(Text.from_ansi(done.stdout + done.stderr))
+    console.save_svg(str(DOCS / "predict.svg"), title="sketch predict --show")
+
+
 def main() -> None:
     run, data = Path(sys.argv[1]), Path(sys.argv[2])
+    terminal(run)
     cat = json.loads((MIRROR / "full" / "simplified" / "cat.ndjson").read_text().splitlines()[3])["drawing"]
     driver = browser(900, 620)
     try:

@@ -3,7 +3,7 @@ command itself is built on. Library calls print nothing and never exit: progress
 caller through callbacks, errors a user can fix are ``SketchError`` (one line naming what and
 where), and Ctrl-C is a ``KeyboardInterrupt`` the caller may catch.
 
-Classify drawings with a trained run (or an export folder)::
+Classify drawings with a trained run (or an export folder):
 
     >>> import sketchrnn_cli as sketch
     >>> model = sketch.load(run)
@@ -47,11 +47,11 @@ class Classifier:
     """A trained model, ready to classify: a run folder's, or an export folder's (tflite,
     saved_model, onnx), on the engine ``sketch predict --backend`` would pick.
 
-    >>> model = sketch.load(run)
-    >>> model.labels
-    ('circle', 'zigzag', 'square')
-    >>> model.probabilities([[[0, 80, 160], [0, 90, 10]]]).shape
-    (1, 3)
+        >>> model = sketch.load(run)
+        >>> model.labels
+        ('circle', 'zigzag', 'square')
+        >>> model.probabilities([[[0, 80, 160], [0, 90, 10]]]).shape
+        (1, 3)
     """
 
     def __init__(self, path: Path, config: RunConfig, engine: Predictor):
@@ -80,10 +80,10 @@ class Classifier:
         what was classified; with ``progressive``, ``by_stroke`` holds the top guess after each
         stroke, as in the game.
 
-        >>> [p.label for p in model.predict(sketch_drawings)] == [d["word"] for d in sketch_drawings]
-        True
-        >>> model.predict(sketch_drawings[0], top_k=2)[0].top_k[1][0] in model.labels
-        True
+            >>> [p.label for p in model.predict(sketch_drawings)] == [d["word"] for d in sketch_drawings]
+            True
+            >>> model.predict(sketch_drawings[0], top_k=2)[0].top_k[1][0] in model.labels
+            True
         """
         if top_k < 1:
             raise SketchError(f"top_k must be at least 1, got {top_k}")
@@ -93,8 +93,8 @@ class Classifier:
         """float32 [drawings, categories], columns in ``labels`` order, rows summing to 1;
         batched by the engine (drawings of similar lengths together).
 
-        >>> model.probabilities(sketch_drawings).sum(axis=1).round(3).tolist()
-        [1.0, 1.0, 1.0]
+            >>> model.probabilities(sketch_drawings).sum(axis=1).round(3).tolist()
+            [1.0, 1.0, 1.0]
         """
         parsed = self._drawings(drawings)
         if not parsed:
@@ -121,9 +121,9 @@ class Classifier:
         Kaggle CSV files or folders, labelled by each drawing's word) or else on ``split`` of the
         dataset in ``data_dir`` the run was trained on. ``report``: also an HTML report there.
 
-        >>> scores = model.evaluate(data=sketch_file)
-        >>> scores["count"], scores["top1"]
-        (3, 1.0)
+            >>> scores = model.evaluate(data=sketch_file)
+            >>> scores["count"], scores["top1"]
+            (3, 1.0)
         """
         from .use.evaluate import score_files, score_split, write_report
 
@@ -152,8 +152,8 @@ def load(path: str | Path, backend: str = "auto") -> Classifier:
     onnxruntime, by what the folder holds and what is installed), litert, tensorflow, keras or
     onnx. SketchError names a missing or damaged file, or a model file of another run.
 
-    >>> sketch.load(run, backend="litert").backend
-    'litert'
+        >>> sketch.load(run, backend="litert").backend
+        'litert'
     """
     config, engine = open_predictor(Path(path), backend)
     return Classifier(Path(path), config, engine)
@@ -171,8 +171,8 @@ def evaluate(
     """`sketch evaluate`: a run scored on ``data`` or on ``split`` of its dataset, on the engine
     that command picks for batches (TensorFlow where installed); the keys of its --json.
 
-    >>> sketch.evaluate(run, sketch_file)["map3"]
-    1.0
+        >>> sketch.evaluate(run, sketch_file)["map3"]
+        1.0
     """
     config, engine = open_predictor(Path(run), backend, batched=True)
     return Classifier(Path(run), config, engine).evaluate(data, data_dir=data_dir, split=split, report=report)
@@ -205,14 +205,16 @@ def download(
     bytes_done, bytes_total)`` while a file is read, ``on_plan(plan)`` with what it will fetch
     and store, before anything is written.
 
-    >>> request = sketch.DownloadRequest(("circle", "square"), new_folder, source=bucket)
-    >>> sketch.download(request).converted.counts()["circle"]["train"] > 0
-    True
+        >>> request = sketch.DownloadRequest(("circle", "square"), new_folder, source=bucket)
+        >>> sketch.download(request).converted.counts()["circle"]["train"] > 0
+        True
     """
+    import dataclasses
+
     from .data.download import download as run_download
 
     return run_download(
-        request,
+        dataclasses.replace(request, data_dir=Path(request.data_dir)),  # a str is taken too
         on_category or (lambda name, done, count, drawings: None),
         on_file or (lambda name, done, total: None),
         on_plan or (lambda plan: None),
@@ -256,10 +258,10 @@ def train(
     ``stop_asked()`` is read after every step: True stops the run as Ctrl-C would (a
     KeyboardInterrupt, the last checkpoint kept).
 
-    >>> result = sketch.train(data_dir, model=tiny, training=sketch.TrainConfig(epochs=1, batch_size=16),
-    ...                       run_dir=scratch / "run")
-    >>> result.epochs_run, sketch.load(result.run_dir).labels
-    (1, ('circle', 'zigzag', 'square'))
+        >>> result = sketch.train(data_dir, model=tiny, training=sketch.TrainConfig(epochs=1, batch_size=16),
+        ...                       run_dir=scratch / "run")
+        >>> result.epochs_run, sketch.load(result.run_dir).labels
+        (1, ('circle', 'zigzag', 'square'))
     """
     from .model.train import TrainRequest, prepare
     from .model.train import train as run_training

@@ -198,13 +198,13 @@ def test_the_docstring_examples_run_as_written(trained_run, shapes_data, bucket,
     assert outcome.attempted >= 12 and outcome.failed == 0
 
 
-def test_the_readme_s_python_example_runs_as_printed(trained_run, tmp_path):
-    """The README's "From Python" block, run in a folder holding runs/demo and the sample file."""
+def test_the_python_page_s_example_runs_as_printed(trained_run, tmp_path):
+    """The first block of docs/python.md, run in a folder holding runs/demo and the sample file."""
     import shutil
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    block = readme.split("## From Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    page = (Path(__file__).resolve().parents[1] / "docs" / "python.md").read_text()
+    block = page.split("```python\n", 1)[1].split("```", 1)[0]
     shutil.copytree(trained_run, tmp_path / "runs" / "demo")
     samples = Path(__file__).resolve().parents[1] / "data" / "samples"
     shutil.copytree(samples, tmp_path / "data" / "samples")
