@@ -106,7 +106,13 @@ class Classifier:
     ) -> Iterator[Prediction | Skipped]:
         """Predictions (and the Skipped records passed through) in input order, ``chunk``
         drawings at a time: any number of drawings in bounded memory, or a live input answered
-        one by one with ``chunk=1``. What `sketch predict` runs."""
+        one by one with ``chunk=1``. What `sketch predict` runs.
+
+            >>> from sketchrnn_cli.use.predict import read_inputs
+            >>> records = read_inputs([str(sketch_file)], model.config.data.max_length)
+            >>> [result.label for result in model.stream(records, chunk=2)]
+            ['circle', 'zigzag', 'square']
+        """
         return classify_stream(self.engine, self.labels, records, top_k, progressive, chunk)
 
     def evaluate(
@@ -139,7 +145,13 @@ class Classifier:
     def export(self, out: str | Path, format: str = "tflite") -> Path:
         """The model as ``format`` (tflite, saved_model or onnx) in the folder ``out``, with its
         config and labels (the folder then loads like a run); returns the model file. Needs the
-        run's model.keras and TensorFlow. A folder holding another run's files is refused."""
+        run's model.keras and TensorFlow. A folder holding another run's files is refused.
+
+            >>> model.export(scratch / "phone").name
+            'model.tflite'
+            >>> sketch.load(scratch / "phone").labels == model.labels
+            True
+        """
         return export(self.path, out, format)
 
     def _drawings(self, drawings: DrawingLike | Sequence[DrawingLike]) -> list[Drawing]:
@@ -181,7 +193,11 @@ def evaluate(
 def export(run: str | Path, out: str | Path, format: str = "tflite") -> Path:
     """`sketch export`: the run's model as ``format`` in ``out`` with its config and labels;
     returns the model file (a folder for saved_model). Nothing already in ``out`` that is not
-    this run's is ever replaced: such a folder is refused."""
+    this run's is ever replaced: such a folder is refused.
+
+        >>> sketch.export(run, scratch / "serving", "saved_model").name
+        'saved_model'
+    """
     from .errors import require
 
     if format not in EXPORT_FORMATS:
@@ -223,7 +239,9 @@ def download(
 
 @dataclass(frozen=True)
 class TrainStart:
-    """What a training run starts with, for ``train``'s ``on_start``."""
+    """What a training run starts with, for ``train``'s ``on_start``: the run folder, the
+    config it trains (the labels chosen, the batch size decided), the device chosen and why,
+    and the drawings of each split. See ``train``'s example."""
 
     run_dir: Path
     config: RunConfig
@@ -258,10 +276,11 @@ def train(
     ``stop_asked()`` is read after every step: True stops the run as Ctrl-C would (a
     KeyboardInterrupt, the last checkpoint kept).
 
+        >>> starts = []
         >>> result = sketch.train(data_dir, model=tiny, training=sketch.TrainConfig(epochs=1, batch_size=16),
-        ...                       run_dir=scratch / "run")
-        >>> result.epochs_run, sketch.load(result.run_dir).labels
-        (1, ('circle', 'zigzag', 'square'))
+        ...                       run_dir=scratch / "run", on_start=starts.append)
+        >>> result.epochs_run, sketch.load(result.run_dir).labels, starts[0].sizes["train"] > 0
+        (1, ('circle', 'zigzag', 'square'), True)
     """
     from .model.train import TrainRequest, prepare
     from .model.train import train as run_training

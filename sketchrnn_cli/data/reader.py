@@ -21,17 +21,23 @@ from typing import BinaryIO
 
 import numpy as np
 
-from .strokes import DEFAULT_MAX_LENGTH, parse_drawing
+from .strokes import DEFAULT_MAX_LENGTH, drawing_svg, parse_drawing
 
 
 @dataclass(frozen=True)
 class Drawing:
+    """One parsed drawing: its stroke-3 sequence and where it came from. In a notebook it shows
+    itself as a picture."""
+
     sequence: np.ndarray  # float32 stroke-3 [N, 3]
     source: str
     line: int
     word: str | None = None
     key_id: str | None = None
     recognized: bool | None = None
+
+    def _repr_svg_(self) -> str:
+        return drawing_svg(self.sequence)
 
 
 @dataclass(frozen=True)

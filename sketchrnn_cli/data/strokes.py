@@ -71,6 +71,19 @@ def stroke3_to_strokes(sequence: np.ndarray) -> list[np.ndarray]:
     return [s for s in np.split(points, ends) if len(s)]
 
 
+def drawing_svg(sequence, side: int = 120) -> str:
+    """A stroke-3 drawing (unit box) as an SVG of ``side`` pixels, one polyline per stroke."""
+    inner = side - 10
+    lines = []
+    for stroke in stroke3_to_strokes(np.asarray(sequence)):
+        points = " ".join(f"{5 + x * inner:.1f},{5 + y * inner:.1f}" for x, y in stroke)
+        lines.append(f'<polyline points="{points}"/>')
+    return (
+        f'<svg class="drawing" width="{side}" height="{side}" viewBox="0 0 {side} {side}" fill="none" '
+        f'stroke="#1d2433" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">{"".join(lines)}</svg>'
+    )
+
+
 def sketch_rnn_to_stroke3(sequence: np.ndarray, max_length: int = DEFAULT_MAX_LENGTH) -> np.ndarray:
     """A Sketch-RNN ``.npz`` stroke-3 array (integer offsets, any scale) -> our stroke-3."""
     sequence = np.asarray(sequence)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.reader import Drawing, Skipped, lines_of, read_file, read_lines
-from ..data.strokes import first_strokes, stroke_count
+from ..data.strokes import drawing_svg, first_strokes, stroke_count
 from ..errors import SketchError
 from ..metrics import shown_probability, top_k
 from ..model.inference import Predictor
@@ -40,8 +40,6 @@ class Prediction:
         return self.top_k[0][1]
 
     def _repr_html_(self) -> str:
-        from .report import drawing_svg
-
         rows = "".join(
             f"<tr><td>{html.escape(label)}</td><td style='text-align:right'>{shown_probability(p)}</td></tr>"
             for label, p in self.top_k

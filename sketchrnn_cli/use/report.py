@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.strokes import stroke3_to_strokes
+from ..data.strokes import drawing_svg
 from ..metrics import shown_probability
 
 COLOUR_STEPS = ("#eef3fd", "#d3e1fa", "#b0c9f5", "#87acef", "#5f8ee6", "#3d70d6", "#2556b8", "#173f8f", "#0d2a66")
@@ -304,16 +304,3 @@ def _wrong_drawings(data: ReportData) -> str:
             f'<span class="muted">true: {truth}</span></figcaption></figure>'
         )
     return f'<div class="drawings">{"".join(figures)}</div>'
-
-
-def drawing_svg(sequence, side: int = 120) -> str:
-    """A stroke-3 drawing (unit box) as an SVG of ``side`` pixels, one polyline per stroke."""
-    inner = side - 10
-    lines = []
-    for stroke in stroke3_to_strokes(np.asarray(sequence)):
-        points = " ".join(f"{5 + x * inner:.1f},{5 + y * inner:.1f}" for x, y in stroke)
-        lines.append(f'<polyline points="{points}"/>')
-    return (
-        f'<svg class="drawing" width="{side}" height="{side}" viewBox="0 0 {side} {side}" fill="none" '
-        f'stroke="#1d2433" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">{"".join(lines)}</svg>'
-    )
