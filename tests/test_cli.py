@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -116,6 +117,23 @@ def test_info_reports_versions_devices_and_datasets(bucket, tmp_path):
     assert report["tensorflow"].startswith("2.") and report["keras"].startswith("3.")
     assert report["devices"]["cpus"] >= 1
     assert "2 categories" in report["datasets"]["simplified"]
+
+
+def test_info_is_quick_names_every_engine_and_the_runs_and_has_no_empty_header(trained_run, tmp_path):
+    """Issue 29, #7: `sketch info` took 9.9 s, listed no runs and not onnxruntime, and its table
+    began with an empty header row (so did "Training finished")."""
+    (tmp_path / "runs").mkdir()
+    shutil.copytree(trained_run, tmp_path / "runs" / "shapes")
+    done = sketch("info", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "onnxruntime" in done.stdout and "jax" in done.stdout
+    assert "run runs/shapes" in done.stdout and "3 categories; conv-lstm, size default" in done.stdout
+    assert not any(line.startswith("┃") for line in done.stdout.splitlines())  # no header row
+    if not Path("/proc/driver/nvidia/version").exists():  # no driver: TensorFlow is not even imported
+        probe = (
+            "from sketchrnn_cli.cli.about import report; import sys; report('d'); print('tensorflow' in sys.modules)"
+        )
+        assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "False"
 
 
 @pytest.mark.parametrize("value", ["nan", "inf"])

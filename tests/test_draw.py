@@ -291,3 +291,18 @@ def threads_of(pid: int) -> int:
 def sockets_of(pid: int) -> int:
     folder = f"/proc/{pid}/fd"
     return sum(1 for fd in os.listdir(folder) if os.readlink(os.path.join(folder, fd)).startswith("socket:"))
+
+
+def test_ctrl_c_which_the_banner_asks_for_stops_the_server_without_an_error(trained_run, tmp_path):
+    """Issue 29, #7: Ctrl-C on `sketch draw`, as its banner says to stop it, printed
+    `Error: interrupted`. A server stopped on request says so plainly, with exit status 130."""
+    process, url = start_draw(trained_run, tmp_path / "saved.ndjson")
+    try:
+        with urllib.request.urlopen(url, timeout=30) as page:
+            assert page.status == 200
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert errors.strip().splitlines()[-1] == "stopped" and "Error" not in errors

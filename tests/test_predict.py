@@ -95,7 +95,7 @@ def test_progressive_gives_a_guess_after_every_stroke(trained_run, tmp_path):
 def test_bad_lines_get_file_and_line_and_good_ones_are_still_classified(trained_run, drawings_file):
     with drawings_file.open("a") as out:
         out.write('{"drawing": [[[1, 2], [3]]]}\n{not json\n\n[]\n')
-    done = sketch("predict", "--model", str(trained_run), "--json", str(drawings_file), str(drawings_file) + ".missing")
+    done = sketch("predict", "--model", str(trained_run), "--json", str(drawings_file))
     assert done.returncode == 1
     assert len(done.stdout.splitlines()) == 3
     errors = done.stderr.strip().splitlines()
@@ -103,9 +103,44 @@ def test_bad_lines_get_file_and_line_and_good_ones_are_still_classified(trained_
         f"error: {drawings_file}:4: stroke 0 has no points or x/y of different lengths",
         f"error: {drawings_file}:5: bad JSON (Expecting property name enclosed in double quotes at column 2)",
         f"error: {drawings_file}:7: drawing is empty",
-        f"error: {drawings_file}.missing:0: cannot read (No such file or directory)",
     ]
     assert "Traceback" not in done.stderr
+
+
+def test_a_file_that_cannot_be_read_is_one_line_before_anything_is_classified(trained_run, drawings_file):
+    """Issue 29, #7: `error: nothere.ndjson:0: cannot read (...)`, lower-case and at a line 0,
+    after the other files' answers."""
+    done = sketch("predict", "--model", trained_run, drawings_file, str(drawings_file) + ".missing")
+    one_error_line(done, f"{drawings_file}.missing: no such file or directory")
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "content, looks_like",
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, "looks like a PNG image, not drawings"),
+        (b"PK\x03\x04" + b"\0" * 500, "looks like a zip archive"),
+        (b"\x1c\0\0\0TFL3" + b"\0" * 100, "looks like a TFLite model"),
+        (
+            b'{\n  "word": "cat",\n  "drawing": [\n    [[1, 2], [3, 4]]\n  ]\n}\n',
+            "none of its first 6 lines is a drawing",
+        ),
+        (b'{"drawing": [[10, 20], [30, 40]]}\n{"drawing": [[11, 21], [31, 41]]}\n', "none of its first 2 lines"),
+    ],
+    ids=["image", "archive", "model", "pretty-printed JSON", "points, not strokes"],
+)
+def test_the_wrong_kind_of_file_is_one_line_saying_what_a_line_should_be(trained_run, tmp_path, content, looks_like):
+    """Issue 29, #2: an image gave 1,029 lines of `line is not UTF-8 text`, a pretty-printed JSON
+    file 4 `bad JSON` lines, points instead of strokes a message without the shape expected."""
+    path = tmp_path / "input"
+    path.write_bytes(content)
+    done = sketch("predict", "--model", trained_run, path)
+    line = one_error_line(done, looks_like, "one JSON object per line, its strokes as [[x0, x1, ...], [y0, y1, ...]]")
+    if looks_like.endswith("first 2 lines"):  # points where strokes should be: the shape expected
+        assert "stroke 0 must be [[x0, x1, ...], [y0, y1, ...]] (its xs, then its ys), got [10, 20]" in line
+    assert done.stdout == ""
+    help_text = sketch("predict", "--help").stdout
+    assert '{"word": "cat", "drawing": [[[10, 60, 110], [80, 20, 80]], [[30, 90], [60, 60]]]}' in help_text
 
 
 @pytest.mark.parametrize(
@@ -312,6 +347,22 @@ def test_an_onnx_export_gives_litert_s_answers_and_a_run_folder_holding_one_work
         for backend in ("onnx", "litert")
     }
     assert scored["onnx"]["backend"] == "onnx" and scored["onnx"]["top1"] == scored["litert"]["top1"]
+
+
+def test_an_export_folder_works_as_model_with_the_engine_of_what_it_holds(onnx_export, trained_run, drawings_file):
+    """Issue 29, #3: `sketch predict --model onnx/` said `onnx/model.keras: missing; did training
+    finish?`, though the README says an export folder works as --model."""
+    by_auto = sketch("predict", "--model", onnx_export, "--json", drawings_file)
+    assert by_auto.returncode == 0, by_auto.stderr
+    assert f"{onnx_export} holds no model.keras: running its model.onnx on onnxruntime" in by_auto.stderr
+    by_run = sketch("predict", "--model", trained_run, "--json", drawings_file)
+    assert "holds no model.keras" not in by_run.stderr
+    for mine, theirs in zip(by_auto.stdout.splitlines(), by_run.stdout.splitlines(), strict=True):
+        assert [p["label"] for p in json.loads(mine)["predictions"]] == [
+            p["label"] for p in json.loads(theirs)["predictions"]
+        ]
+    scored = sketch("evaluate", onnx_export, "--data", drawings_file, "--json")
+    assert scored.returncode == 0 and json.loads(scored.stdout)["backend"] == "onnx", scored.stderr
 
 
 def test_a_missing_or_foreign_onnx_model_is_one_line_naming_it(run_copy, drawings_file):

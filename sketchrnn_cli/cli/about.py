@@ -12,7 +12,7 @@ from ..data.datastore import built_datasets, dataset_info
 from ..data.splits import SPLITS
 from ..errors import SketchError
 
-DISTRIBUTIONS = ("tensorflow", "keras", "tensorflow-datasets", "ai-edge-litert")
+DISTRIBUTIONS = ("tensorflow", "keras", "jax", "tensorflow-datasets", "ai-edge-litert", "onnxruntime")
 
 
 def report(data_dir: Path) -> tuple[dict, list[str]]:
@@ -27,6 +27,7 @@ def report(data_dir: Path) -> tuple[dict, list[str]]:
         "devices": describe(),
         "data_dir": str(data_dir),
         "datasets": {fmt: _dataset_summary(path, damaged) for fmt, path in built_datasets(data_dir).items()},
+        "runs": _runs(),
     }
     return summary, damaged
 
@@ -47,3 +48,18 @@ def _dataset_summary(path: Path, damaged: list[str]) -> str:
         return f"damaged; run sketch download again ({path})"
     counts = ", ".join(f"{split} {info.count(split)}" for split in SPLITS)
     return f"{len(info.labels)} categories; {counts}; {path}"
+
+
+def _runs() -> dict[str, str]:
+    """Every trained run under runs/: its categories and architecture, or why it cannot be read."""
+    from ..artifacts import RUNS_ROOT, RunFiles, read_config, trained_runs
+
+    found = {}
+    for run in trained_runs(RUNS_ROOT) if RUNS_ROOT.is_dir() else []:
+        try:
+            config = read_config(RunFiles(run))
+        except SketchError as error:
+            found[str(run)] = f"damaged ({error})"
+            continue
+        found[str(run)] = f"{len(config.data.labels)} categories; {config.model.arch}, size {config.model.size}"
+    return found

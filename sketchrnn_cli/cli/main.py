@@ -21,7 +21,7 @@ from ..data.sources import OFFICIAL_SOURCE, Network
 from ..data.splits import SCORED_SPLITS, SPLITS
 from ..errors import ExitNow, installed, require
 from ..metrics import shown_probability
-from ..model.inference import ENGINE_CHOICES
+from ..model.inference import ENGINE_CHOICES, unusual_engine
 from ..model.model_io import EXPORT_FORMATS
 from . import ui
 
@@ -719,6 +719,8 @@ def evaluate(run_dir, data_dir, split, data_paths, backend, as_json, out, report
 
     data = list(data_paths) or None
     report = api.evaluate(run_dir, data, data_dir=data_dir, split=split, backend=backend, report=report_path)
+    if backend == "auto" and (note := unusual_engine(run_dir, str(report["backend"]))):
+        ui.note(note)
     if out:
         from ..artifacts import atomic_write_text
 
@@ -851,13 +853,26 @@ def _decimal(value) -> str:
 @click.option("--show", is_flag=True, help="Draw each sketch in the terminal beside its predictions.")
 @click.option("--progressive", is_flag=True, help="The top guess after each stroke, as in the game.")
 def predict(inputs, run_dir, top_k, backend, as_json, show, progressive):
-    """Classify the drawings in ndjson or Kaggle CSV files (or '-' for ndjson on standard input)."""
+    """Classify the drawings in ndjson or Kaggle CSV files (or '-' for ndjson on standard input).
+
+    Each line of an ndjson file is one drawing: a JSON object whose "drawing" lists its strokes,
+    each stroke its xs, then its ys (raw drawings add their times):
+
+    \b
+      {"word": "cat", "drawing": [[[10, 60, 110], [80, 20, 80]], [[30, 90], [60, 60]]]}
+
+    "word" is optional (with it, --progressive says when the right answer first appears).
+    sketch draw saves drawings in this form; images are not read.
+    """
     from .. import api
     from ..artifacts import newest_run
     from ..data.reader import Skipped
     from ..use.predict import CHUNK, is_live, read_inputs
 
-    model = api.load(run_dir or newest_run(), backend)
+    run_dir = run_dir or newest_run()
+    model = api.load(run_dir, backend)
+    if backend == "auto" and (note := unusual_engine(run_dir, model.backend)):
+        ui.note(note)
     records = read_inputs(list(inputs), model.config.data.max_length)
     chunk = 1 if any(is_live(path) for path in inputs) else CHUNK
     problems = predicted = 0
@@ -922,6 +937,9 @@ def draw(run_dir, host, port, no_browser, save_to):
         webbrowser.open(url)
     try:
         server.serve_forever()
+    except KeyboardInterrupt as stop:  # how the banner says to stop it: not an error
+        ui.note(f"stopped; drawings saved are in {save_to}" if save_to.exists() else "stopped")
+        raise SystemExit(128 + getattr(stop, "signal_number", signal.SIGINT)) from None
     finally:
         server.server_close()
 
@@ -974,7 +992,7 @@ def export(run_dir, format_, out):
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def info(data_dir, as_json):
-    """Versions, the devices TensorFlow sees, and the datasets in the data folder."""
+    """Versions, the devices TensorFlow sees, the datasets in the data folder and the runs under runs/."""
     from .about import report as about
 
     report, damaged = about(data_dir)
@@ -999,6 +1017,10 @@ def _show_info(report: dict, data_dir: Path) -> None:
         rows.append([f"dataset ({fmt})", summary])
     if not report["datasets"]:
         rows.append(["datasets", "none yet (run sketch download)"])
+    for run, summary in report["runs"].items():
+        rows.append([f"run {run}", summary])
+    if not report["runs"]:
+        rows.append(["runs", "none yet under runs/ (run sketch train)"])
     ui.out.print(ui.table(None, ["", ""], rows, justify_numbers=False))
 
 

@@ -92,7 +92,7 @@ def printable(text: str) -> str:
 
 
 def table(title: str | None, columns: list[str], rows: list[list], justify_numbers: bool = True) -> Table:
-    result = Table(title=title, title_justify="left")
+    result = Table(title=title, title_justify="left", show_header=any(columns))  # no empty header row
     for index, name in enumerate(columns):
         result.add_column(name, justify="right" if justify_numbers and index > 0 else "left")
     for row in rows:

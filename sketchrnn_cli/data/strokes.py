@@ -132,7 +132,9 @@ def _validated_points(drawing) -> tuple[np.ndarray, list[int], bool]:
         if not isinstance(stroke, list) or len(stroke) not in (2, 3):
             raise ValueError(f"stroke {index} must be [x, y] or [x, y, t]")
         x, y = stroke[0], stroke[1]
-        if not isinstance(x, list) or not isinstance(y, list) or not x or len(x) != len(y):
+        if not isinstance(x, list) or not isinstance(y, list):  # [10, 20]: a point, where a stroke should be
+            raise ValueError(f"stroke {index} must be [[x0, x1, ...], [y0, y1, ...]] (its xs, then its ys), got {_brief(stroke)}")
+        if not x or len(x) != len(y):
             raise ValueError(f"stroke {index} has no points or x/y of different lengths")
         if len(stroke) == 3:
             has_times = True
@@ -156,6 +158,17 @@ def _validated_points(drawing) -> tuple[np.ndarray, list[int], bool]:
     _check_finite_and_bounded(xy)
     _check_extent(xy.T)
     return xy.T.astype(np.float64), lengths, has_times or xy.dtype.kind == "f"
+
+
+def _brief(value: object, limit: int = 40) -> str:
+    """A value as JSON, cut to ``limit`` characters, to show in an error."""
+    import json
+
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _check_finite_and_bounded(array: np.ndarray) -> None:

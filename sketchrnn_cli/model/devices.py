@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -257,7 +258,11 @@ def _multi_worker(tf, requested: str) -> tuple[DeviceChoice, object]:
 
 
 def describe() -> dict:
-    """What TensorFlow sees, for `sketch info` (the CPU count alone in a slim install)."""
+    """What TensorFlow sees, for `sketch info` (the CPU count alone in a slim install, or on a
+    Linux machine without a GPU driver, where importing TensorFlow to ask would take seconds
+    to say the same)."""
+    if not gpu_driver_present():
+        return {"gpus": [], "cpus": os.cpu_count() or 1, "built_with_cuda": False}
     try:
         tf = import_tensorflow()
     except ModuleNotFoundError:
@@ -269,3 +274,11 @@ def describe() -> dict:
         "cpus": len(tf.config.list_physical_devices("CPU")),
         "built_with_cuda": tf.test.is_built_with_cuda(),
     }
+
+
+def gpu_driver_present() -> bool:
+    """Whether a GPU driver is loaded: on Linux, TensorFlow reaches a GPU only through NVIDIA's
+    (or ROCm's) kernel driver; elsewhere, assume so and ask TensorFlow."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return os.path.exists("/proc/driver/nvidia/version") or os.path.exists("/dev/kfd")

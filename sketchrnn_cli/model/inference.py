@@ -296,6 +296,21 @@ def open_predictor(run_dir: Path, backend: str = "auto", batched: bool = False) 
     return config, tensorflow_predictor(files, config)
 
 
+ENGINE_FILES = {"litert": "model.tflite", "onnx": "model.onnx"}
+ENGINE_NAMES = {"litert": "LiteRT", "onnx": "onnxruntime", "tensorflow": "TensorFlow", "keras": "Keras"}
+
+
+def unusual_engine(run_dir: Path, engine: str) -> str | None:
+    """A line for the user when --backend auto ran something other than a run's usual model
+    (model.tflite on LiteRT, model.keras on TensorFlow or Keras): an export folder's ONNX model
+    or SavedModel. None otherwise."""
+    files = RunFiles(Path(run_dir))
+    if files.keras_model.is_file() or engine == "litert":
+        return None
+    model = ENGINE_FILES.get(engine, "saved_model/")
+    return f"{files.root} holds no model.keras: running its {model} on {ENGINE_NAMES.get(engine, engine)}"
+
+
 def _automatic(files: RunFiles, batched: bool) -> str:
     """The engine for what the folder holds: a run's model.keras (or an export's saved_model/)
     on TensorFlow, else Keras on JAX; model.tflite on LiteRT (first for one drawing at a time,

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..data.reader import Drawing, Skipped, lines_of, read_file, read_lines
 from ..data.strokes import drawing_svg, first_strokes, stroke_count
-from ..errors import SketchError
+from ..errors import SketchError, describe_os_error
 from ..metrics import shown_probability, top_k
 from ..model.inference import Predictor
 
@@ -71,20 +71,91 @@ class Prediction:
         return next((n for n, label, _ in self.by_stroke if label == self.drawing.word), None)
 
 
+# What an input line looks like, for the messages that say a file is not one.
+EXPECTED = (
+    'one JSON object per line, its strokes as [[x0, x1, ...], [y0, y1, ...]], such as '
+    '{"word": "cat", "drawing": [[[10, 60, 110], [80, 20, 80]]]} (or a Kaggle CSV file)'
+)
+# The first bytes of files people hand over by mistake.
+SIGNATURES = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"RIFF", "a RIFF file (a WebP image, a WAV sound)"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a zip archive (or a .keras, .npz or .docx file, which are zips)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"\x89HDF", "an HDF5 file (Keras weights)"),
+)
+PROBE_LINES = 10  # a file none of whose first 10 lines is a drawing is not a drawings file
+
+
 def read_inputs(paths: list[str], max_length: int) -> Iterator[Drawing | Skipped]:
-    """Drawings from ndjson or Kaggle CSV files ('-' is standard input, ndjson); an unreadable
-    file is one Skipped."""
+    """Drawings from ndjson or Kaggle CSV files ('-' is standard input, ndjson). Every file is
+    checked first: one that cannot be read is a SketchError, before anything is classified;
+    so is a file that is not text (an image, an archive, a model), or whose first lines are
+    none of them drawings (pretty-printed JSON, say): one line naming what it looks like and
+    what a line should be. A bad line in a good file is a Skipped, reported per line."""
+    for path in paths:
+        if path != "-":
+            _check_readable(Path(path))
     for path in paths:
         if path == "-":
-            yield from read_lines(lines_of(sys.stdin.buffer), "<stdin>", max_length)
+            yield from _drawings_first(read_lines(lines_of(sys.stdin.buffer), "<stdin>", max_length), "<stdin>")
             continue
-        try:
-            handle = Path(path).open("rb")
-        except OSError as error:
-            yield Skipped(path, 0, f"cannot read ({error.strerror or error})")
+        with Path(path).open("rb") as handle:
+            kind = _binary_kind(handle.peek(4096)[:4096])
+            if kind:
+                raise SketchError(f"{path}: looks like {kind}, not drawings; sketch reads {EXPECTED}")
+            yield from _drawings_first(read_file(handle, path, max_length), path)
+
+
+def _check_readable(path: Path) -> None:
+    if path.is_dir():
+        raise SketchError(f"{path}: is a folder; name the ndjson or CSV files in it")
+    try:
+        path.open("rb").close()
+    except OSError as error:
+        raise SketchError(describe_os_error(error)) from None
+
+
+def _binary_kind(head: bytes) -> str | None:
+    """What the first bytes of a file say it is, when it is not text; None for text."""
+    for signature, kind in SIGNATURES:
+        if head.startswith(signature):
+            return kind
+    if head[4:8] == b"TFL3":
+        return "a TFLite model"
+    if b"\0" in head:
+        return "binary data"
+    return None
+
+
+def _drawings_first(records: Iterable[Drawing | Skipped], source: str) -> Iterator[Drawing | Skipped]:
+    """The records as they come, once one of the first PROBE_LINES is a drawing; a SketchError
+    when none of them is (at least two lines, all bad: the file is not one drawing a line)."""
+    first: list[Drawing | Skipped] | None = []
+    for record in records:
+        if first is None:
+            yield record
             continue
-        with handle:
-            yield from read_file(handle, path, max_length)
+        first.append(record)
+        if isinstance(record, Drawing):
+            yield from first
+            first = None
+        elif len(first) >= PROBE_LINES:
+            raise _not_drawings(source, first)
+    if first and len(first) >= 2:
+        raise _not_drawings(source, first)
+    yield from first or []
+
+
+def _not_drawings(source: str, skipped: list) -> SketchError:
+    example = skipped[0]
+    return SketchError(
+        f"{source}: none of its first {len(skipped)} lines is a drawing (line {example.line}: {example.reason}); "
+        f"sketch reads {EXPECTED}"
+    )
 
 
 def is_live(path: str) -> bool:
