@@ -26,6 +26,22 @@ def test_every_command_has_help():
         assert "Usage:" in result.output
 
 
+def test_every_option_says_what_it_does_and_train_groups_its_options():
+    """Issue 29, #4: `sketch train --help` was 30 options without groups, several without a word,
+    and --max-minutes showed no default."""
+    import click
+
+    for name, command in main.commands.items():
+        for option in command.params:
+            if isinstance(option, click.Option):
+                assert option.help, f"sketch {name} {option.opts[0]}"
+    shown = CliRunner().invoke(main, ["train", "--help"]).output
+    sections = ["Data options:", "Model options:", "Schedule options:", "Device options:", "Run folder options:"]
+    assert all(section in shown for section in sections)
+    assert [shown.index(section) for section in sections] == sorted(shown.index(section) for section in sections)
+    assert "none: up to --epochs, or early stopping]" in " ".join(shown.split())  # --max-minutes
+
+
 def test_help_never_imports_tensorflow():
     probe = (
         "import sys; from click.testing import CliRunner; from sketchrnn_cli.cli import main\n"

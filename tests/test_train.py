@@ -177,6 +177,8 @@ def test_a_valid_split_too_small_to_calibrate_keeps_temperature_1_and_says_so(sh
     note = json.loads((run / "summary.json").read_text())["temperature_note"]
     assert note == "kept at 1: the valid split has 13 drawing(s), under the 15 a temperature is fitted on"
     assert "1 (kept at 1: the valid split has 13" in done.stdout  # the training table's row
+    # Issue 29, #4: the start line says the budget (here none) and how to set one.
+    assert "no time budget: up to 1 epochs, or 100 without a better valid accuracy" in done.stderr
     assert read_config(RunFiles(run)).model.temperature == 1.0
 
 

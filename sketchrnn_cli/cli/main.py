@@ -122,6 +122,33 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
+class GroupedCommand(click.Command):
+    """A command whose --help lists its options in titled sections (``sections``: title ->
+    parameter names, in order); options in no section come last, under "Other options"."""
+
+    sections: dict[str, tuple[str, ...]] = {}
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        records = {p.name: p.get_help_record(ctx) for p in self.get_params(ctx)}
+        placed: set[str | None] = set()
+        for title, names in self.sections.items():
+            rows = [records[name] for name in names if records.get(name)]
+            placed.update(names)
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)  # type: ignore[arg-type]
+        rest = [record for name, record in records.items() if name not in placed and record]
+        if rest:
+            with formatter.section("Other options"):
+                formatter.write_dl(rest)
+
+
+def grouped(**sections: tuple[str, ...]) -> type[GroupedCommand]:
+    """A GroupedCommand class with these sections (keyword: the title, spaces as underscores)."""
+    titles = {title.replace("_", " ").capitalize(): names for title, names in sections.items()}
+    return type("Grouped", (GroupedCommand,), {"sections": titles})
+
+
 @click.group(cls=SketchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sketch")
 def main() -> None:
@@ -362,32 +389,75 @@ def _csv_ints(ctx, param, value):
         raise click.BadParameter(f"expected comma-separated integers, got {value!r}") from None
 
 
-@main.command()
+TRAIN_SECTIONS = grouped(
+    data_options=("data_dir", "format_", "category_list", "balance"),
+    model_options=(
+        "size",
+        "arch",
+        "conv_filters",
+        "conv_strides",
+        "rnn_units",
+        "rnn_layers",
+        "layer_norm",
+        "dropout",
+        "image_side",
+        "per_step_loss",
+        "init_from",
+    ),
+    schedule_options=(
+        "max_minutes",
+        "epochs",
+        "patience",
+        "batch_size",
+        "learning_rate",
+        "weight_average",
+        "weight_decay",
+        "label_smoothing",
+        "augment",
+        "seed",
+    ),
+    device_options=("device", "keras_backend"),
+    run_folder_options=("run_dir", "resume", "checkpoint_minutes"),
+)
+
+
+@main.command(cls=TRAIN_SECTIONS)
 @data_dir_option
 @click.option(
     "--format",
     "format_",
     type=click.Choice(FORMATS),
-    help="Which dataset of the data folder (default: the only one, else simplified).",
+    help="Which dataset of the data folder [default: the only one, else simplified].",
 )
-@click.option("--categories", "category_list", metavar="NAMES", help="Train on a subset of the dataset's categories.")
 @click.option(
-    "--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Run folder (default: a new one under runs/)."
+    "--categories",
+    "category_list",
+    metavar="NAMES",
+    help="Train on a subset of the dataset's categories [default: all of them].",
+)
+@click.option(
+    "--run-dir", type=click.Path(file_okay=False, path_type=Path), help="Run folder [default: a new one under runs/]."
 )
 @click.option(
     "--resume",
     is_flag=True,
     help="Continue the run in --run-dir from its last finished epoch, with its saved settings.",
 )
-@click.option("--arch", type=click.Choice(ARCHITECTURES), default=ModelConfig.arch, show_default=True)
+@click.option(
+    "--arch",
+    type=click.Choice(ARCHITECTURES),
+    default=ModelConfig.arch,
+    show_default=True,
+    help="What reads the strokes after the Conv1D layers: an LSTM, a GRU, or dilated convolutions (WaveNet).",
+)
 @click.option(
     "--size",
     type=click.Choice(tuple(SIZES)),
     default="default",
     show_default=True,
-    help="The model's size (README: Model sizes); the model options below change single parts of it.",
+    help="The model's size (the docs' Training page: Model sizes); the model options below change single parts of it.",
 )
-@field_option(TrainConfig, "epochs")
+@field_option(TrainConfig, "epochs", help="Passes over the train split at most (early stopping may end sooner).")
 @click.option(
     "--batch-size",
     type=BatchSize(),
@@ -396,11 +466,14 @@ def _csv_ints(ctx, param, value):
     help="auto: 64 on a CPU; on a GPU the largest of 64..1024 leaving 100 steps per epoch, with the "
     "learning rate times sqrt(batch / 64).",
 )
-@field_option(TrainConfig, "learning_rate")
+@field_option(
+    TrainConfig, "learning_rate", help="The peak learning rate, for batch 64 (cosine decay over the planned steps)."
+)
 @field_option(
     TrainConfig,
     "max_minutes",
-    help="Stop within a step of this budget (compiling included); the best weights are kept.",
+    help="Stop within a step of this budget (compiling included); the best weights are kept "
+    "[default: none: up to --epochs, or early stopping].",
 )
 @field_option(
     TrainConfig,
@@ -426,7 +499,13 @@ def _csv_ints(ctx, param, value):
     "up to about that many (a few of your own words beside big categories); 0: each drawing once.",
 )
 @field_option(TrainConfig, "seed", help="Same seed, same data: same result on CPU (without --max-minutes).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "gpu"]),
+    default="auto",
+    show_default=True,
+    help="auto: every GPU the backend sees (mixed precision where it helps), else the CPU.",
+)
 @click.option(
     "--keras-backend",
     type=click.Choice(KERAS_BACKENDS),
@@ -461,12 +540,18 @@ def _csv_ints(ctx, param, value):
     help=f"Conv1D strides [default: the size's; default size: {','.join(map(str, ModelConfig.conv_strides))}].",
 )
 @field_option(
-    ModelConfig, "rnn_units", help=f"[default: the size's; default size: {ModelConfig.rnn_units}]", default=False
+    ModelConfig,
+    "rnn_units",
+    help=f"Units of each recurrent layer (each way) [default: the size's; default size: {ModelConfig.rnn_units}].",
+    default=False,
 )
 @field_option(
-    ModelConfig, "rnn_layers", help=f"[default: the size's; default size: {ModelConfig.rnn_layers}]", default=False
+    ModelConfig,
+    "rnn_layers",
+    help=f"Recurrent layers stacked [default: the size's; default size: {ModelConfig.rnn_layers}].",
+    default=False,
 )
-@field_option(ModelConfig, "dropout")
+@field_option(ModelConfig, "dropout", help="Share of features dropped before the classifier while training.")
 @click.option(
     "--init-from",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
@@ -673,6 +758,18 @@ def _show_train_start(start) -> None:
         f"{len(start.config.data.labels)} categories; train {start.sizes['train']:,}, "
         f"valid {start.sizes['valid']:,} drawings; augmentation {'on' if start.config.train.augment else 'off'}"
     )
+    ui.note(_budget(start.config.train))
+
+
+def _budget(train: TrainConfig) -> str:
+    """The start line that says how long the run may take, and how to bound it."""
+    if train.max_minutes is not None:
+        end = time.strftime("%H:%M", time.localtime(time.time() + train.max_minutes * 60))
+        return f"budget {train.max_minutes:g} min (--max-minutes): ends by about {end}, then validates and saves"
+    return (
+        f"no time budget: up to {train.epochs} epochs, or {train.patience} without a better valid accuracy; "
+        "each epoch says the time left (--max-minutes sets a budget)"
+    )
 
 
 def _show_epoch(report) -> None:
@@ -690,7 +787,13 @@ run_dir_argument = click.argument("run_dir", type=click.Path(path_type=Path))
 @main.command()
 @run_dir_argument
 @data_dir_option
-@click.option("--split", type=click.Choice(SCORED_SPLITS), default=SCORED_SPLITS[0], show_default=True)
+@click.option(
+    "--split",
+    type=click.Choice(SCORED_SPLITS),
+    default=SCORED_SPLITS[0],
+    show_default=True,
+    help="Which split of the run's dataset to score (test: drawings no choice was made on).",
+)
 @click.option(
     "--data",
     "data_paths",
@@ -780,7 +883,13 @@ def _show_report(run_dir, report: dict) -> None:
     "runs_root", type=click.Path(file_okay=False, path_type=Path), default=Path("runs")
 )  # artifacts.RUNS_ROOT
 @data_dir_option
-@click.option("--split", type=click.Choice(SCORED_SPLITS), default=SCORED_SPLITS[0], show_default=True)
+@click.option(
+    "--split",
+    type=click.Choice(SCORED_SPLITS),
+    default=SCORED_SPLITS[0],
+    show_default=True,
+    help="Which split of the run's dataset to score (test: drawings no choice was made on).",
+)
 def evaluate_all(runs_root, data_dir, split):
     """Evaluate every run under RUNS_ROOT and print one comparison table."""
     from ..use.evaluate import evaluate_all as score_every_run
@@ -839,7 +948,7 @@ def _decimal(value) -> str:
     show_envvar=True,
     help="Run folder [default: the newest under runs/].",
 )
-@click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True, help="How many guesses per drawing.")
 @click.option(
     "--backend",
     type=click.Choice(ENGINE_CHOICES),

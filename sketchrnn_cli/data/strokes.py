@@ -133,7 +133,9 @@ def _validated_points(drawing) -> tuple[np.ndarray, list[int], bool]:
             raise ValueError(f"stroke {index} must be [x, y] or [x, y, t]")
         x, y = stroke[0], stroke[1]
         if not isinstance(x, list) or not isinstance(y, list):  # [10, 20]: a point, where a stroke should be
-            raise ValueError(f"stroke {index} must be [[x0, x1, ...], [y0, y1, ...]] (its xs, then its ys), got {_brief(stroke)}")
+            raise ValueError(
+                f"stroke {index} must be [[x0, x1, ...], [y0, y1, ...]] (its xs, then its ys), got {_brief(stroke)}"
+            )
         if not x or len(x) != len(y):
             raise ValueError(f"stroke {index} has no points or x/y of different lengths")
         if len(stroke) == 3:

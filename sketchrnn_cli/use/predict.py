@@ -73,7 +73,7 @@ class Prediction:
 
 # What an input line looks like, for the messages that say a file is not one.
 EXPECTED = (
-    'one JSON object per line, its strokes as [[x0, x1, ...], [y0, y1, ...]], such as '
+    "one JSON object per line, its strokes as [[x0, x1, ...], [y0, y1, ...]], such as "
     '{"word": "cat", "drawing": [[[10, 60, 110], [80, 20, 80]]]} (or a Kaggle CSV file)'
 )
 # The first bytes of files people hand over by mistake.
