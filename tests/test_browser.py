@@ -118,3 +118,22 @@ def test_the_report_renders(browser, trained_run, shapes_data, tmp_path):
     assert browser.find_elements("css selector", "svg.confusion path.cells")
     assert len(browser.find_elements("css selector", "svg.chart polyline.curve")) == 4
     assert not is_blank_png(browser.get_screenshot_as_png())
+    # Issue 29, #5: a readable reliability diagram (confidence along, accuracy up, a legend), the
+    # confusion matrix's numbers and hover text, the scores explained, the model in the header,
+    # and the page's width used.
+    diagram = browser.find_element("css selector", "svg.reliability")
+    assert diagram.size["width"] >= 400
+    ticks = [t.text for t in diagram.find_elements("css selector", "text.tick")]
+    assert ticks[:2] == ["0", "0"] and "0.6" in ticks and "confidence (the top guess's probability)" in diagram.text
+    assert "the darker, the further from the dashed diagonal" in browser.page_source
+    cells = browser.find_elements("css selector", "svg.confusion g.cell")
+    titles = [c.find_element("css selector", "title").get_attribute("textContent") for c in cells]
+    assert any(" right (" in t for t in titles) and all(t.split()[0].isdigit() for t in titles)
+    assert (
+        "1 for a right first guess, 1/2 second" in browser.page_source
+        and "0: they mean what they say" in browser.page_source
+    )
+    header = browser.find_element("css selector", "h1 + p").text
+    assert "conv-lstm, size default" in header and "parameters" in header and "trained" in header
+    scores, diagram_section = browser.find_elements("css selector", ".pair > section")[:2]
+    assert scores.location["y"] == diagram_section.location["y"]  # side by side: the width is used

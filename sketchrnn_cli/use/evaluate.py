@@ -169,6 +169,39 @@ def write_report(run_dir: Path, scored: Scored, path: Path) -> None:
     if scored.labels is None or scored.probabilities is None:
         raise SketchError("nothing was scored, so there is no report to write")
     data = ReportData(
-        Path(run_dir).name, scored.report, scored.names, scored.labels, scored.probabilities, scored.sequences, history
+        Path(run_dir).name,
+        scored.report,
+        scored.names,
+        scored.labels,
+        scored.probabilities,
+        scored.sequences,
+        history,
+        _about(Path(run_dir)),
     )
     atomic_write_text(path, render(data))
+
+
+def _about(run_dir: Path) -> str:
+    """The model in one line: architecture, size, parameters, training time, for the report."""
+    from ..artifacts import RunError, RunFiles, read_config, read_json
+
+    files = RunFiles(run_dir)
+    try:
+        model = read_config(files).model
+    except RunError:
+        return ""
+    parts = [f"{model.arch}, size {model.size}"]
+    try:
+        summary = read_json(files.summary) if files.summary.is_file() else {}
+    except RunError:
+        summary = {}
+    if not isinstance(summary, dict):
+        summary = {}
+    if isinstance(summary.get("parameters"), int):
+        parts.append(f"{summary['parameters']:,} parameters")
+    if isinstance(summary.get("seconds"), (int, float)) and isinstance(summary.get("epochs_run"), int):
+        parts.append(f"trained {summary['epochs_run']} epochs in {summary['seconds'] / 60:.1f} min")
+    if isinstance(summary.get("device"), str):
+        parts.append(summary["device"].split(" (")[0])
+    parts.append(f"temperature {model.temperature:g}")
+    return "; ".join(parts)

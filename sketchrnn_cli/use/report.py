@@ -29,21 +29,26 @@ class ReportData:
     probabilities: np.ndarray  # [n, classes]
     sequences: list  # [n] stroke-3 arrays, for the drawings shown
     history: list  # history.json: one dict per epoch
+    about: str = ""  # the model: architecture, size, parameters, training time
 
 
 def render(data: ReportData) -> str:
     e = html.escape
     sections = [
+        '<div class="pair">',
         _section("Scores", _metrics_table(data.report)),
+        _section(
+            "Reliability: confidence against accuracy (10 bins of the top probability)",
+            _reliability_diagram(data.report.get("reliability") or []),
+        ),
+        "</div>",
+        '<div class="pair">',
         _section("Accuracy per category (worst first)", _per_category_bars(data.report["per_class"])),
         _section(
             "Confusion matrix (rows: true category, columns: predicted; share of each row)",
             _confusion_heatmap(data.labels, data.probabilities, data.names),
         ),
-        _section(
-            "Reliability: confidence against accuracy (10 bins of the top probability)",
-            _reliability_diagram(data.report.get("reliability") or []),
-        ),
+        "</div>",
         _section("Training", _training_curves(data.history)),
         _section(f"The {WRONG_SHOWN} most confidently wrong drawings", _wrong_drawings(data)),
     ]
@@ -52,7 +57,9 @@ def render(data: ReportData) -> str:
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>sketch report: {e(data.run)}</title>
 <style>
-body {{ font: 15px/1.45 system-ui, sans-serif; color: #1d2433; margin: 24px auto; max-width: 1100px; padding: 0 16px; }}
+body {{ font: 15px/1.45 system-ui, sans-serif; color: #1d2433; margin: 24px auto; max-width: 1500px; padding: 0 16px; }}
+.pair {{ display: grid; grid-template-columns: repeat(auto-fit, minmax(440px, 1fr)); gap: 0 32px; align-items: start; }}
+td.what {{ color: #6b7385; font-size: 13px; }}
 h1 {{ font-size: 22px; }} h2 {{ font-size: 17px; margin-top: 32px; }}
 table {{ border-collapse: collapse; }} td, th {{ padding: 4px 12px; border-bottom: 1px solid #e3e6ee; text-align: left; }}
 td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
@@ -62,6 +69,7 @@ figure {{ margin: 0; width: 128px; font-size: 12px; }} figure svg {{ background:
 svg text {{ font-family: system-ui, sans-serif; }}
 </style></head><body>
 <h1>{e(data.run)}</h1>
+<p>{e(data.about)}</p>
 <p class="muted">scored on {e(str(data.report.get("source", "")))} with {e(str(data.report.get("backend", "")))};
 {data.report["count"]:,} drawings, {len(data.names)} categories; made {created}</p>
 {"".join(sections)}
@@ -78,55 +86,88 @@ def _percent(value) -> str:
 
 
 def _metrics_table(report: dict) -> str:
+    """Each score with a sentence saying what it means."""
+    decimal = lambda key: "n/a" if report.get(key) is None else f"{report[key]:.4f}"  # noqa: E731
     rows = [
-        ("top-1 accuracy", _percent(report["top1"])),
-        ("top-3 accuracy", _percent(report["top3"])),
-        ("MAP@3", "n/a" if report["map3"] is None else f"{report['map3']:.4f}"),
-        ("calibration error (ECE, 10 bins)", "n/a" if report.get("ece") is None else f"{report['ece']:.4f}"),
-        ("negative log-likelihood", "n/a" if report.get("nll") is None else f"{report['nll']:.4f}"),
-        ("baseline: chance", _percent(report["baseline_chance"])),
-        ("baseline: always the most common category", _percent(report["baseline_majority"])),
+        ("top-1 accuracy", _percent(report["top1"]), "the first guess is right"),
+        ("top-3 accuracy", _percent(report["top3"]), "the right answer is among the first three guesses"),
+        ("MAP@3", decimal("map3"), "1 for a right first guess, 1/2 second, 1/3 third, else 0; averaged (Kaggle's)"),
+        (
+            "calibration error (ECE, 10 bins)",
+            decimal("ece"),
+            "how far the guesses' probabilities are from how often they are right; 0: they mean what they say",
+        ),
+        (
+            "negative log-likelihood",
+            decimal("nll"),
+            "the mean of -log(the probability given to the right answer); lower is better, 0 at best",
+        ),
+        ("baseline: chance", _percent(report["baseline_chance"]), "a guess at random"),
+        (
+            "baseline: always the most common category",
+            _percent(report["baseline_majority"]),
+            "the best a model could do that never looked",
+        ),
     ]
-    cells = "".join(f"<tr><td>{html.escape(k)}</td><td class=n>{v}</td></tr>" for k, v in rows)
+    cells = "".join(
+        f"<tr><td>{html.escape(k)}</td><td class=n>{v}</td><td class=what>{html.escape(w)}</td></tr>"
+        for k, v, w in rows
+    )
     return f'<table class="metrics">{cells}</table>'
 
 
 def _reliability_diagram(bins: list[dict]) -> str:
-    """One bar per bin: its accuracy at its confidence, the diagonal of perfect calibration, and
-    the drawings in each bin below it. Honest probabilities put the bars on the diagonal."""
+    """One bar per bin of the top probability: its drawings' accuracy, at its confidence; the
+    dashed diagonal is perfect calibration (honest probabilities put the bars on it); the
+    drawings in each bin are written above its bar; a darker bar is further from the diagonal."""
     if not any(b["count"] for b in bins):
         return "<p class='muted'>nothing scored</p>"
-    side, pad = 300, 40
+    side, pad = 440, 56
     scale = side - 2 * pad
     parts = [
         f'<line x1="{pad}" y1="{side - pad}" x2="{side - pad}" y2="{pad}" stroke="#999" stroke-dasharray="4 3"/>',
         f'<line x1="{pad}" y1="{side - pad}" x2="{side - pad}" y2="{side - pad}" stroke="#999"/>',
         f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{side - pad}" stroke="#999"/>',
     ]
+    for tick in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0):  # the axes in probabilities, both ways
+        x, y = pad + tick * scale, side - pad - tick * scale
+        parts.append(
+            f'<text class="tick" x="{x:.1f}" y="{side - pad + 16}" font-size="11" text-anchor="middle">{tick:g}</text>'
+        )
+        parts.append(
+            f'<text class="tick" x="{pad - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{tick:g}</text>'
+        )
     width = scale / len(bins)
     for index, b in enumerate(bins):
         x = pad + index * width
-        if b["count"]:
-            height = b["accuracy"] * scale
-            gap = abs(b["accuracy"] - b["confidence"])
-            title = (
-                f"{b['low']:.0%}-{b['high']:.0%}: {b['count']} drawing(s), confidence {b['confidence']:.1%}, "
-                f"accuracy {b['accuracy']:.1%}"
-            )
-            parts.append(
-                f'<rect x="{x + 1:.1f}" y="{side - pad - height:.1f}" width="{width - 2:.1f}" '
-                f'height="{height:.1f}" fill="#3d70d6" opacity="{0.45 + min(gap * 2, 0.5):.2f}">'
-                f"<title>{html.escape(title)}</title></rect>"
-            )
-        parts.append(
-            f'<text x="{x + width / 2:.1f}" y="{side - pad + 14}" font-size="9" text-anchor="middle">'
-            f"{b['count']}</text>"
+        if not b["count"]:
+            continue
+        height = b["accuracy"] * scale
+        gap = abs(b["accuracy"] - b["confidence"])
+        title = (
+            f"confidence {b['low']:.0%}-{b['high']:.0%}: {b['count']} drawing(s), mean confidence "
+            f"{b['confidence']:.1%}, right {b['accuracy']:.1%}"
         )
-    parts.append(f'<text x="{pad}" y="{side - 8}" font-size="10">drawings per bin; confidence 0 to 1 along</text>')
-    parts.append(f'<text x="{pad - 4}" y="{pad + 4}" font-size="10" text-anchor="end">1</text>')
+        parts.append(
+            f'<rect class="bin" x="{x + 1:.1f}" y="{side - pad - height:.1f}" width="{width - 2:.1f}" '
+            f'height="{height:.1f}" fill="#3d70d6" opacity="{0.45 + min(gap * 2, 0.5):.2f}">'
+            f"<title>{html.escape(title)}</title></rect>"
+            f'<text x="{x + width / 2:.1f}" y="{side - pad - height - 4:.1f}" font-size="10" '
+            f'text-anchor="middle" fill="#6b7385">{b["count"]}</text>'
+        )
+    parts.append(
+        f'<text x="{side / 2}" y="{side - 14}" font-size="12" text-anchor="middle">confidence (the top guess\'s probability)</text>'
+        f'<text transform="translate(16,{side / 2}) rotate(-90)" font-size="12" text-anchor="middle">'
+        "accuracy (share right)</text>"
+    )
+    legend = (
+        "<p class='muted'>Bars: the drawings whose top probability falls in each tenth, how often they were "
+        "right (the number above a bar: how many drawings); the darker, the further from the dashed diagonal, "
+        "where a guess at 80% is right 80% of the time. Point at a bar for its figures.</p>"
+    )
     return (
-        f'<svg class="chart" width="{side}" height="{side}" role="img" aria-label="reliability diagram">'
-        f"{''.join(parts)}</svg>"
+        f'<svg class="chart reliability" width="{side}" height="{side}" role="img" aria-label="reliability diagram">'
+        f"{''.join(parts)}</svg>{legend}"
     )
 
 
@@ -134,7 +175,7 @@ def _per_category_bars(per_class: dict) -> str:
     items = sorted(per_class.items(), key=lambda item: (item[1]["accuracy"], item[0]))
     if not items:
         return "<p>nothing scored</p>"
-    row, label_width, bar_width = 16, 180, 420
+    row, label_width, bar_width = 16, 160, 220
     lines = []
     for i, (name, value) in enumerate(items):
         y = i * row
@@ -160,6 +201,33 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) ->
     return counts
 
 
+CELLS_NAMED = 40_000  # cells of the confusion matrix with their own hover text and number, at most
+
+
+def _confusion_cells(counts: np.ndarray, shares: np.ndarray, names: tuple[str, ...], margin, cell, font) -> str:
+    """A hover text for every cell that holds drawings ("5 cat drawings called dragon (10%)"),
+    and its count written in it where the cells are big enough to read."""
+    rows, columns = np.nonzero(counts)
+    if len(rows) > CELLS_NAMED:
+        return ""
+    parts = []
+    for r, c in zip(rows.tolist(), columns.tolist()):
+        n, share = int(counts[r, c]), float(shares[r, c])
+        what = f"{n} {names[r]} called {names[c]}" if r != c else f"{n} {names[r]} right"
+        x, y = margin + c * cell, margin + r * cell
+        number = (
+            f'<text x="{x + cell / 2}" y="{y + cell / 2 + font / 3:.1f}" font-size="{font}" text-anchor="middle" '
+            f'fill="{"#fff" if share > 0.5 else "#1d2433"}">{n}</text>'
+            if cell >= 16
+            else ""
+        )
+        parts.append(
+            f'<g class="cell"><title>{html.escape(what)} ({share:.0%} of {html.escape(names[r])})</title>'
+            f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="transparent"/>{number}</g>'
+        )
+    return "".join(parts)
+
+
 def _confusion_heatmap(labels: np.ndarray, probabilities: np.ndarray, names: tuple[str, ...]) -> str:
     n = len(names)
     if len(labels) == 0:
@@ -178,6 +246,7 @@ def _confusion_heatmap(labels: np.ndarray, probabilities: np.ndarray, names: tup
                 f"M{margin + c * cell} {margin + r * cell}h{cell}v{cell}h-{cell}z" for r, c in zip(rows, columns)
             )
             paths.append(f'<path class="cells" fill="{colour}" d="{d}"/>')
+    paths.append(_confusion_cells(counts, shares, names, margin, cell, font))
     labels_svg = []
     for i, name in enumerate(names):
         middle = margin + i * cell + cell / 2 + font / 3  # the text's baseline, centred on the cell
