@@ -22,7 +22,7 @@ MINUTES ?= 10
 DATA_DIR ?= data
 RUN_DIR ?= runs/demo
 
-.PHONY: venv slim jaxenv browser lint format test test-fast docs lock demo download train evaluate predict evaluate-all bench sizes clean
+.PHONY: venv slim jaxenv browser lint format test test-fast docs lock demo demo-next download train evaluate predict evaluate-all bench sizes clean
 
 venv: $(VENV)/.installed
 
@@ -92,6 +92,16 @@ browser:
 demo: venv
 	rm -rf $(RUN_DIR)
 	$(MAKE) download train evaluate predict
+	@$(MAKE) --no-print-directory demo-next
+
+# What to do after the demo: three commands that run as printed, and what the model knows.
+demo-next:
+	@echo
+	@echo "The demo's model knows $(CATEGORIES)."
+	@echo "Next (or first: source $(BIN)/activate, then the same without $(BIN)/):"
+	@echo "  $(SKETCH) draw --model $(RUN_DIR)        # draw in your browser while it guesses"
+	@echo "  $(SKETCH) predict --model $(RUN_DIR) --progressive data/samples/my_drawings.ndjson"
+	@echo "  $(SKETCH) evaluate $(RUN_DIR) --data-dir $(DATA_DIR) --report $(RUN_DIR)/report.html"
 
 download: venv
 	$(SKETCH) download --data-dir $(DATA_DIR) --source "$(SOURCE)" --categories "$(CATEGORIES)" --max-per-class $(MAX_PER_CLASS)

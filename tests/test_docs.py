@@ -127,3 +127,41 @@ def test_the_site_builds_in_strict_mode_and_its_reference_names_every_command_an
     api_page = (site / "python" / "index.html").read_text()
     for name in sketchrnn_cli.__all__:
         assert name in api_page, name
+
+
+def test_the_demo_ends_with_three_commands_that_run_as_printed(trained_run, shapes_data, tmp_path):
+    """Issue 29, #6: `make demo` ended with `next: sketch evaluate ...`, though `sketch` is not on
+    the PATH before `source .venv/bin/activate`. It ends with the model's categories and three
+    commands that run as printed from the project's folder."""
+    if not (ROOT / ".venv" / "bin" / "sketch").exists():
+        pytest.skip("no .venv here (make test builds it)")
+    run = tmp_path / "runs" / "demo"
+    shutil.copytree(trained_run, run)
+    done = subprocess.run(
+        ["make", "-s", "demo-next", f"RUN_DIR={run}", f"DATA_DIR={shapes_data}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "The demo's model knows airplane,bicycle" in done.stdout
+    printed = [
+        line.split("  #")[0].strip() for line in done.stdout.splitlines() if line.startswith("  .venv/bin/sketch")
+    ]
+    assert len(printed) == 3
+    for command in printed:
+        args = shlex.split(command)
+        if args[1] == "draw":
+            process = subprocess.Popen(
+                [*args, "--no-browser", "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+            )
+            try:
+                with urllib.request.urlopen(process.stdout.readline().strip(), timeout=30) as page:
+                    assert page.status == 200
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
+            continue
+        ran = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert ran.returncode == 0, f"{command}\n{ran.stderr}"
+    assert (run / "report.html").is_file()
