@@ -87,7 +87,9 @@ class Classifier:
         """
         if top_k < 1:
             raise SketchError(f"top_k must be at least 1, got {top_k}")
-        return predict(self.engine, self.labels, self._drawings(drawings), top_k, progressive)
+        return predict(
+            self.engine, self.labels, self._drawings(drawings), top_k, progressive, self.config.model.unsure_below
+        )
 
     def probabilities(self, drawings: DrawingLike | Sequence[DrawingLike]) -> npt.NDArray[np.float32]:
         """float32 [drawings, categories], columns in ``labels`` order, rows summing to 1;
@@ -113,7 +115,9 @@ class Classifier:
             >>> [result.label for result in model.stream(records, chunk=2)]
             ['circle', 'zigzag', 'square']
         """
-        return classify_stream(self.engine, self.labels, records, top_k, progressive, chunk)
+        return classify_stream(
+            self.engine, self.labels, records, top_k, progressive, chunk, self.config.model.unsure_below
+        )
 
     def evaluate(
         self,

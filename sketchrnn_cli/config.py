@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .errors import SketchError
 
-FORMAT_VERSION = 8  # bump when keys are added; say in _ADDED_KEYS how older configs read
+FORMAT_VERSION = 9  # bump when keys are added; say in _ADDED_KEYS how older configs read
 
 # Keys each format version added, with the values that rebuild an older run's model as it was.
 _ADDED_KEYS: dict[int, dict[str, dict[str, object]]] = {
@@ -24,6 +24,7 @@ _ADDED_KEYS: dict[int, dict[str, dict[str, object]]] = {
     6: {"model": {"temperature": 1.0}},
     7: {"train": {"weight_average": 0.0, "weight_decay": 0.0, "label_smoothing": 0.0}, "model": {"size": "default"}},
     8: {"train": {"balance": 0.0}},
+    9: {"model": {"unsure_below": 0.0}},
 }
 
 ARCHITECTURES = ("conv-lstm", "conv-gru", "wavenet")
@@ -144,6 +145,9 @@ class ModelConfig(_Checked):
     image_units: int = bounded(128, 1, 2048)  # the image's features, given to the classifier at every step
     # Fitted on the valid split when training ends: the output is p^(1/T), renormalised (1: as trained).
     temperature: float = bounded(1.0, 0.01, 100.0)
+    # Chosen on the valid split when training ends (metrics.unsure_threshold): a top guess below
+    # this probability is shown as unsure, as the game said "I'm not sure what that is" (0: never).
+    unsure_below: float = bounded(0.0, 0.0, 1.0)
 
     @classmethod
     def sized(
@@ -270,10 +274,12 @@ def answers_digest(config: RunConfig) -> str:
     this one's; the train section is left out, as it changes nothing a model answers."""
     import hashlib
 
+    model = dataclasses.asdict(config.model)
+    del model["unsure_below"]  # how the answers are shown, not what they are: a user may tune it
     answers = {
         "labels": list(config.data.labels),
         "max_length": config.data.max_length,
         "input_scale": config.data.input_scale,
-        "model": dataclasses.asdict(config.model),
+        "model": model,
     }
     return hashlib.sha256(json.dumps(answers, sort_keys=True).encode()).hexdigest()[:16]

@@ -152,3 +152,14 @@ def test_the_report_has_the_calibration_keys():
     assert {"ece", "ece_interval", "nll", "reliability"} <= set(result)
     low, high = result["ece_interval"]
     assert 0 <= low <= high <= 1
+
+
+def test_the_unsure_threshold_flags_the_chosen_share_of_the_valid_split_and_none_on_too_few():
+    """Issue 29, #1: the run chooses its own threshold from its calibrated valid split."""
+    from sketchrnn_cli.metrics import UNSURE_SHARE, unsure_threshold
+
+    probabilities, _ = overconfident()
+    threshold = unsure_threshold(probabilities)
+    flagged = np.mean(probabilities.max(axis=1) < threshold)
+    assert abs(flagged - UNSURE_SHARE) < 0.01
+    assert unsure_threshold(probabilities[:10]) == 0.0  # under 15 drawings: never unsure

@@ -371,3 +371,31 @@ def test_a_missing_or_foreign_onnx_model_is_one_line_naming_it(run_copy, drawing
     (run_copy / "model.onnx").write_bytes(b"not a model")
     foreign = sketch("predict", "--model", run_copy, "--backend", "onnx", drawings_file)
     one_error_line(foreign, "model.onnx: not a readable ONNX model")
+
+
+def test_a_guess_under_the_run_s_threshold_says_it_is_not_sure_and_names_what_the_model_knows(
+    run_copy, trained_run, tmp_path
+):
+    """Issue 29, #1: a drawn house came out `paint can 35.2%` without a word, and --progressive
+    said `the right answer (house) first appears never`, as if house were a category."""
+    import dataclasses
+
+    from sketchrnn_cli.artifacts import RunFiles, read_config, write_config
+
+    recorded = read_config(RunFiles(trained_run)).model.unsure_below
+    assert 0 < recorded < 1  # chosen on the valid split when training ended
+    config = read_config(RunFiles(run_copy))
+    write_config(
+        RunFiles(run_copy), dataclasses.replace(config, model=dataclasses.replace(config.model, unsure_below=0.999))
+    )
+    house = tmp_path / "house.ndjson"
+    house.write_text(drawing_line("square", key_id="h").replace('"word": "square"', '"word": "house"'))
+    table = sketch("predict", "--model", run_copy, "--progressive", house)
+    assert table.returncode == 0, table.stderr
+    said = " ".join(table.stdout.split())
+    assert "not sure what that is: this model knows 3 categories: circle, zigzag, square" in said
+    assert "house is not a category this model knows" in said and "first appears never" not in said
+    as_json = json.loads(sketch("predict", "--model", run_copy, "--json", house).stdout)
+    assert as_json["unsure"] is True and set(as_json) == {"source", "line", "key_id", "predictions", "unsure"}
+    sure = json.loads(sketch("predict", "--model", trained_run, "--json", house).stdout)
+    assert sure["unsure"] is (sure["predictions"][0]["probability"] < recorded)

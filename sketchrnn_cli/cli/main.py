@@ -994,7 +994,7 @@ def predict(inputs, run_dir, top_k, backend, as_json, show, progressive):
         if as_json:
             click.echo(json.dumps(result.as_json()))
         else:
-            _show_prediction(result, show)
+            _show_prediction(result, show, model.labels, run_dir)
         sys.stdout.flush()
     if not predicted and not problems:
         raise click.ClickException(f"no drawings in {', '.join(inputs)}")
@@ -1053,7 +1053,7 @@ def draw(run_dir, host, port, no_browser, save_to):
         server.server_close()
 
 
-def _show_prediction(result, show: bool) -> None:
+def _show_prediction(result, show: bool, labels: tuple[str, ...], run_dir: Path) -> None:
     from rich.columns import Columns
     from rich.text import Text
 
@@ -1068,13 +1068,24 @@ def _show_prediction(result, show: bool) -> None:
         from .render import braille
 
         ui.out.print(Columns([Text("\n".join(braille(drawing.sequence))), table]))
+    if result.unsure:
+        ui.out.print(f"  not sure what that is: {_what_it_knows(labels, run_dir)}", markup=False, soft_wrap=True)
+    if drawing.word and drawing.word not in labels:
+        ui.out.print(ui.printable(f"  {drawing.word} is not a category this model knows"), markup=False)
     if result.by_stroke:
         right = result.first_right_stroke()
         guesses = ", ".join(f"{n}: {label} {shown_probability(p)}" for n, label, p in result.by_stroke)
         ui.out.print(f"  after each stroke: {guesses}", markup=False, soft_wrap=True)
-        if drawing.word:
+        if drawing.word in labels:
             when = f"after stroke {right}" if right else "never"
             ui.out.print(ui.printable(f"  the right answer ({drawing.word}) first appears {when}"), markup=False)
+
+
+def _what_it_knows(labels: tuple[str, ...], run_dir: Path) -> str:
+    """The categories a model knows, named when they are few, else counted with where to look."""
+    if len(labels) <= 20:
+        return f"this model knows {len(labels)} categories: {', '.join(labels)}"
+    return f"this model knows {len(labels)} categories, listed in {Path(run_dir) / 'labels.txt'}"
 
 
 @main.command()

@@ -138,7 +138,7 @@ def prepare(request: TrainRequest) -> Prepared:
     model = request.model
     if request.init_from and not request.resume:
         model = artifacts.read_config(RunFiles(request.init_from)).model  # the weights fit only their architecture
-        model = dataclasses.replace(model, temperature=1.0)  # fitted again for this run
+        model = dataclasses.replace(model, temperature=1.0, unsure_below=0.0)  # chosen again for this run
     config = RunConfig(
         data=DataConfig(format=info.format, labels=labels),
         model=model,
@@ -213,7 +213,9 @@ def _train_locked(config, dataset_path, files, device, resume, on_start, on_epoc
             f"batch {config.train.batch_size} does not split evenly over {choice.replicas} devices; "
             f"choose a multiple of {choice.replicas} with --batch-size"
         )
-    config = dataclasses.replace(config, model=dataclasses.replace(config.model, temperature=1.0))  # fitted at the end
+    config = dataclasses.replace(
+        config, model=dataclasses.replace(config.model, temperature=1.0, unsure_below=0.0)
+    )  # both chosen at the end
     agree_across_processes(processes, _what_processes_share(config, info))
 
     with strategy.scope():
@@ -509,10 +511,16 @@ def _tf_dataset(feed, per_step: bool):
 
 
 def _calibrated(config: RunConfig, model, validation: Validation):
-    """(config, model, note) with the temperature fitted on the valid split, inside the model;
-    the weights are the same (the calibration layer has none). note: why T was kept at 1."""
-    temperature, note = validation.temperature()
-    config = dataclasses.replace(config, model=dataclasses.replace(config.model, temperature=round(temperature, 4)))
+    """(config, model, note) with the temperature fitted on the valid split, inside the model,
+    and the threshold under which a guess is unsure chosen on the calibrated valid split; the
+    weights are the same (the calibration layer has none). note: why T was kept at 1."""
+    raw = validation.predictor.predict(validation.sequences)
+    temperature, note = metrics.chosen_temperature(raw, np.asarray(validation.labels))
+    temperature = round(temperature, 4)
+    unsure_below = metrics.unsure_threshold(metrics.calibrated(raw, temperature))
+    config = dataclasses.replace(
+        config, model=dataclasses.replace(config.model, temperature=temperature, unsure_below=unsure_below)
+    )
     calibrated = build(config.model, len(config.data.labels), config.data.input_scale).model
     calibrated.set_weights(model.get_weights())
     return config, calibrated, note
@@ -627,11 +635,6 @@ class Validation:
     def accuracy(self) -> float:
         """Top-1 accuracy of the drawing-level output (also for per-step training)."""
         return metrics.top_k_accuracy(self.predictor.predict(self.sequences), np.asarray(self.labels), 1) or 0.0
-
-    def temperature(self) -> tuple[float, str]:
-        """The temperature that makes the model's probabilities on this sample of the valid
-        split (never train, never test) mean what they say, or 1 and why (metrics.chosen_temperature)."""
-        return metrics.chosen_temperature(self.predictor.predict(self.sequences), np.asarray(self.labels))
 
 
 class Monitor(keras.callbacks.Callback):

@@ -28,6 +28,7 @@ class Prediction:
     drawing: Drawing  # what was classified: its stroke-3 sequence, and where it came from
     top_k: list[tuple[str, float]]  # (label, probability), most likely first
     by_stroke: list[tuple[int, str, float]] = field(default_factory=list)  # (strokes, top-1, p)
+    unsure: bool = False  # the top guess is below the run's unsure_below: "I'm not sure what that is"
 
     @property
     def label(self) -> str:
@@ -51,7 +52,7 @@ class Prediction:
 
     def __repr__(self) -> str:
         guesses = ", ".join(f"{label} {shown_probability(p)}" for label, p in self.top_k)
-        return f"<Prediction {guesses}>"
+        return f"<Prediction {'(unsure) ' if self.unsure else ''}{guesses}>"
 
     def as_json(self) -> dict:
         result = {
@@ -59,6 +60,7 @@ class Prediction:
             "line": self.drawing.line,
             "key_id": self.drawing.key_id,
             "predictions": [{"label": label, "probability": round(p, 6)} for label, p in self.top_k],
+            "unsure": self.unsure,
         }
         if self.by_stroke:
             result["by_stroke"] = [
@@ -178,6 +180,7 @@ def classify_stream(
     k: int,
     progressive: bool = False,
     chunk: int = CHUNK,
+    unsure_below: float = 0.0,
 ) -> Iterator[Prediction | Skipped]:
     """Predictions and skips in input order, ``chunk`` drawings at a time (inputs may be any
     size; a chunk of 1 answers each drawing of a live input at once)."""
@@ -185,21 +188,27 @@ def classify_stream(
     for record in records:
         pending.append(record)
         if len(pending) == chunk:
-            yield from _classify_chunk(predictor, labels, pending, k, progressive)
+            yield from _classify_chunk(predictor, labels, pending, k, progressive, unsure_below)
             pending = []
-    yield from _classify_chunk(predictor, labels, pending, k, progressive)
+    yield from _classify_chunk(predictor, labels, pending, k, progressive, unsure_below)
 
 
-def _classify_chunk(predictor, labels, records, k, progressive) -> Iterator[Prediction | Skipped]:
+def _classify_chunk(predictor, labels, records, k, progressive, unsure_below) -> Iterator[Prediction | Skipped]:
     drawings = [r for r in records if isinstance(r, Drawing)]
-    predictions = iter(predict(predictor, labels, drawings, k, progressive))
+    predictions = iter(predict(predictor, labels, drawings, k, progressive, unsure_below))
     for record in records:
         yield next(predictions) if isinstance(record, Drawing) else record
 
 
 def predict(
-    predictor: Predictor, labels: tuple[str, ...], drawings: list[Drawing], k: int, progressive: bool = False
+    predictor: Predictor,
+    labels: tuple[str, ...],
+    drawings: list[Drawing],
+    k: int,
+    progressive: bool = False,
+    unsure_below: float = 0.0,
 ) -> list[Prediction]:
+    """Top-k per drawing; ``unsure_below``: the run's threshold (config.model.unsure_below)."""
     if not drawings:
         return []
     k = min(k, len(labels))
@@ -212,7 +221,8 @@ def predict(
     for drawing, row in zip(drawings, probabilities):
         best = top_k(row[None], k)[0]
         by_stroke = _by_stroke(predictor, labels, drawing.sequence) if progressive else []
-        results.append(Prediction(drawing, [(labels[i], float(row[i])) for i in best], by_stroke))
+        top = [(labels[i], float(row[i])) for i in best]
+        results.append(Prediction(drawing, top, by_stroke, unsure=bool(top[0][1] < unsure_below)))
     return results
 
 
