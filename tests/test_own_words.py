@@ -99,8 +99,8 @@ def test_own_words_join_the_data_folders_dataset_and_a_run_learns_them_from_a_tr
 
 
 def without_temperature(model: dict) -> dict:
-    """The architecture: a run's temperature is fitted on its own valid split."""
-    return {key: value for key, value in model.items() if key != "temperature"}
+    """The architecture: a run's temperature and unsure threshold are chosen on its own valid split."""
+    return {key: value for key, value in model.items() if key not in ("temperature", "unsure_below")}
 
 
 def test_initialising_copies_every_layer_and_the_known_categories_outputs(trained_run):

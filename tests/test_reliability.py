@@ -1,6 +1,7 @@
 """Faults a user meets: killed downloads and trainings, two trainers, damaged run folders."""
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -108,8 +109,8 @@ def test_training_killed_during_an_epoch_resumes_from_the_last_finished_one(shap
     assert resumed.returncode == 0, resumed.stderr
     history = json.loads((run_dir / "history.json").read_text())
     assert [h["epoch"] for h in history] == list(range(1, len(history) + 1))
-    first_resumed = resumed.stderr.split("epoch", 1)[1].split("/")[0].strip()
-    assert int(first_resumed) == saved + 1
+    first_resumed = re.search(r"^epoch +(\d+)/", resumed.stderr, re.MULTILINE)
+    assert first_resumed is not None and int(first_resumed.group(1)) == saved + 1
     assert sorted(p.name for p in run_dir.iterdir() if p.name.startswith(".")) == [".lock"]
 
 
