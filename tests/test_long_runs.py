@@ -42,7 +42,7 @@ def test_a_run_stopped_mid_epoch_resumes_from_its_last_checkpoint(shapes_data, t
         "--epochs",
         "2",
         "--batch-size",
-        "4",
+        "8",
         "--checkpoint-minutes",
         "0.0002",
         *TINY_MODEL_FLAGS,
@@ -61,7 +61,7 @@ def test_a_run_stopped_mid_epoch_resumes_from_its_last_checkpoint(shapes_data, t
         time.sleep(0.02)
     assert process.wait(timeout=120) == 128 + signal.SIGTERM, process.stderr.read()
     stopped = json.loads(progress.read_text())
-    steps_per_epoch = 34  # 139 train drawings in full batches of 4
+    steps_per_epoch = 17  # 139 train drawings in full batches of 8
     assert stopped["position"] % steps_per_epoch != 0  # the last checkpoint was within an epoch
 
     done = subprocess.run(

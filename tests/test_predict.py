@@ -20,6 +20,7 @@ from conftest import (
     one_error_line,
     shape_drawing,
     sketch,
+    start_draw,
 )
 
 
@@ -363,6 +364,13 @@ def test_an_export_folder_works_as_model_with_the_engine_of_what_it_holds(onnx_e
         ]
     scored = sketch("evaluate", onnx_export, "--data", drawings_file, "--json")
     assert scored.returncode == 0 and json.loads(scored.stdout)["backend"] == "onnx", scored.stderr
+    server, url = start_draw(onnx_export, drawings_file.with_name("saved.ndjson"))
+    try:
+        assert url.startswith("http://")
+    finally:
+        server.terminate()
+        _, said = server.communicate(timeout=30)
+    assert "holds no model.keras: running its model.onnx on onnxruntime" in said
 
 
 def test_a_missing_or_foreign_onnx_model_is_one_line_naming_it(run_copy, drawings_file):

@@ -86,7 +86,7 @@ def test_training_killed_during_an_epoch_resumes_from_the_last_finished_one(shap
     args = ["train", "--data-dir", str(shapes_data), "--run-dir", str(run_dir), *TINY]
     # SIGINT ignored on the way in, as a shell does for background jobs: sketch must still stop.
     process = subprocess.Popen(
-        [*SKETCH, *args, "--epochs", "10"],  # killed at epoch 2: seconds before the tenth
+        [*SKETCH, *args, "--epochs", "6"],  # killed at epoch 2: four epochs before the end
         stderr=subprocess.PIPE,
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),

@@ -1032,7 +1032,10 @@ def draw(run_dir, host, port, no_browser, save_to):
     from ..use.draw import EVERY_INTERFACE, is_loopback, make_server, open_app, url_of
 
     run_dir = run_dir or newest_run()
-    server = make_server(open_app(run_dir, save_to), host, port)
+    app = open_app(run_dir, save_to)
+    if note := unusual_engine(run_dir, app.guesser.predictor.name):
+        ui.note(note)
+    server = make_server(app, host, port)
     url = url_of(server, host)
     if not is_loopback(host):
         where = "every interface" if host in EVERY_INTERFACE else host
