@@ -50,9 +50,11 @@ format: venv
 	$(BIN)/ruff check --fix sketchrnn_cli tests bench
 	$(BIN)/ruff format sketchrnn_cli tests bench
 
-# Two workers (pytest-xdist; each test in one, taken by whichever is free), and the 15 slowest
-# tests printed, so that they stay visible.
-test: lint slim jaxenv browser
+# The three environments install side by side (then lint), the tests run in two workers
+# (pytest-xdist; each test in one, taken by whichever is free), and the 15 slowest tests are
+# printed, so that they stay visible.
+test:
+	$(MAKE) -j3 lint slim jaxenv browser
 	SKETCH_SLIM_VENV=$(SLIM) SKETCH_JAX_VENV=$(JAXENV) $(BIN)/pytest -q -n 2 --dist worksteal --durations=15
 
 # The documentation site into site/ (git-ignored), strict: any warning fails. make test builds it
