@@ -407,3 +407,24 @@ def test_a_guess_under_the_run_s_threshold_says_it_is_not_sure_and_names_what_th
     assert as_json["unsure"] is True and set(as_json) == {"source", "line", "key_id", "predictions", "unsure"}
     sure = json.loads(sketch("predict", "--model", trained_run, "--json", house).stdout)
     assert sure["unsure"] is (sure["predictions"][0]["probability"] < recorded)
+
+
+def test_a_named_pipe_is_read_as_it_arrives_not_opened_twice(trained_run, tmp_path):
+    """Checking the inputs before reading must not open a named pipe (it would wait for, then
+    lose, its writer)."""
+    import os
+    import threading
+
+    pipe = tmp_path / "drawings.fifo"
+    os.mkfifo(pipe)
+
+    def write() -> None:
+        with pipe.open("w") as out:
+            out.write(drawing_line("circle"))
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    done = sketch("predict", "--model", trained_run, "--json", pipe, timeout=60)
+    writer.join(timeout=10)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 1

@@ -113,12 +113,15 @@ def read_inputs(paths: list[str], max_length: int) -> Iterator[Drawing | Skipped
 
 
 def _check_readable(path: Path) -> None:
-    if path.is_dir():
-        raise SketchError(f"{path}: is a folder; name the ndjson or CSV files in it")
+    """Without opening it: a named pipe would wait there for its writer."""
     try:
-        path.open("rb").close()
+        mode = path.stat().st_mode
     except OSError as error:
         raise SketchError(describe_os_error(error)) from None
+    if stat.S_ISDIR(mode):
+        raise SketchError(f"{path}: is a folder; name the ndjson or CSV files in it")
+    if not os.access(path, os.R_OK):
+        raise SketchError(describe_os_error(PermissionError(13, "Permission denied", str(path))))
 
 
 def _binary_kind(head: bytes) -> str | None:
