@@ -98,10 +98,8 @@ def onnx_stamped(path: Path, config: RunConfig) -> None:
     import onnx
 
     model = onnx.load(str(path))
-    kept = [entry for entry in model.metadata_props if entry.key != KEY]
-    del model.metadata_props[:]
-    model.metadata_props.extend(kept)
-    onnx.helper.set_model_props(model, {**{e.key: e.value for e in kept}, KEY: json.dumps(stamp(config))})
+    props = {entry.key: entry.value for entry in model.metadata_props}  # set_model_props replaces them all
+    onnx.helper.set_model_props(model, {**props, KEY: json.dumps(stamp(config))})
     onnx.save(model, str(path))
 
 

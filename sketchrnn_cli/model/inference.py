@@ -260,9 +260,8 @@ def keras_predictor(files: RunFiles, config: RunConfig) -> KerasPredictor:
 
 
 def open_predictor(run_dir: Path, backend: str = "auto", batched: bool = False) -> tuple[RunConfig, Predictor]:
-    """(config, predictor) of a run. auto: for one drawing at a time, LiteRT when the run has
-    model.tflite and ai-edge-litert is installed; else (and first for batches, ``batched``)
-    TensorFlow where it is installed, else Keras on its JAX backend, else LiteRT."""
+    """(config, predictor) of a run or an export folder; auto: the engine for what the folder
+    holds and what is installed (_automatic), LiteRT first for one drawing at a time."""
     if backend not in ENGINE_CHOICES:
         raise SketchError(f"unknown backend {backend!r}; choose one of {', '.join(ENGINE_CHOICES)}")
     files = RunFiles(Path(run_dir))

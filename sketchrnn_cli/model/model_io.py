@@ -159,7 +159,7 @@ def check_export_folder(config: RunConfig, run: Path, out: Path) -> None:
             other = RunConfig.from_json(theirs.config.read_text())
         except (SketchError, OSError, UnicodeDecodeError):
             raise SketchError(f"{out} holds a config.json that sketch did not write; {advice}") from None
-        if other != config:
+        if answers_digest(other) != answers_digest(config):  # the one identity model files carry too
             raise SketchError(f"{out} holds the config.json of another run ({_categories(other)}); {advice}")
     if theirs.labels.exists() or theirs.labels.is_symlink():
         try:
