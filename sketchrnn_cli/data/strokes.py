@@ -219,7 +219,7 @@ def _simplify(strokes: list[np.ndarray], max_length: int) -> list[np.ndarray]:
     origin, side = points.min(axis=0), np.ptp(points, axis=0).max()
     scale = SIMPLIFIED_SIDE / side if side > 0 else 1.0
     scaled = [(s - origin) * scale for s in strokes]
-    path = sum(float(np.hypot(*np.diff(s, axis=0).T).sum()) for s in scaled if len(s) > 1)
+    path = sum(float(_length(*np.diff(s, axis=0).T).sum()) for s in scaled if len(s) > 1)
     spacing = max(1.0, path / MAX_RESAMPLED)
     simplified, kept = [], 0
     for stroke in scaled:
@@ -234,7 +234,7 @@ def _resample(points: np.ndarray, spacing: float) -> np.ndarray:
     """Points every ``spacing`` along the stroke's path, its last point kept."""
     if len(points) < 2:
         return points
-    along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(points, axis=0).T))])
+    along = np.concatenate([[0.0], np.cumsum(_length(*np.diff(points, axis=0).T))])
     if along[-1] == 0:
         return points[:1]
     stops = np.arange(0.0, along[-1], spacing)
@@ -288,7 +288,14 @@ def _distance_to_line(points: np.ndarray, start: np.ndarray, end: np.ndarray) ->
     """Distance of each point to the infinite line through its start and end (rows), or to the
     start itself where they meet."""
     direction = end - start
-    length = np.hypot(direction[:, 0], direction[:, 1])
+    length = _length(direction[:, 0], direction[:, 1])
     across = np.abs(direction[:, 0] * (points[:, 1] - start[:, 1]) - direction[:, 1] * (points[:, 0] - start[:, 0]))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(length == 0.0, np.hypot(*(points - start).T), across / np.where(length == 0.0, 1.0, length))
+        return np.where(length == 0.0, _length(*(points - start).T), across / np.where(length == 0.0, 1.0, length))
+
+
+def _length(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
+    """sqrt(dx² + dy²), not np.hypot: IEEE arithmetic gives these bits in every language, so the
+    draw page's JavaScript copy (use/web/strokes.js) simplifies to the same points; hypot's
+    last bit differs between C libraries. Coordinates are bounded, so nothing overflows."""
+    return np.sqrt(dx * dx + dy * dy)
