@@ -32,7 +32,7 @@ from .data.reader import Drawing, Skipped
 from .data.sources import Network  # noqa: F401  (re-exported by the package)
 from .errors import SketchError
 from .model.inference import Predictor, open_predictor
-from .model.model_io import EXPORT_FORMATS
+from .model.model_io import EXPORT_FORMATS, WEB_FORMAT
 from .use.drawings import DrawingLike, as_drawings
 from .use.predict import CHUNK, Prediction, classify_stream, predict
 
@@ -147,9 +147,10 @@ class Classifier:
         return scored.report
 
     def export(self, out: str | Path, format: str = "tflite") -> Path:
-        """The model as ``format`` (tflite, saved_model or onnx) in the folder ``out``, with its
-        config and labels (the folder then loads like a run); returns the model file. Needs the
-        run's model.keras and TensorFlow. A folder holding another run's files is refused.
+        """The model as ``format`` (tflite, saved_model, onnx, or web: the draw page as a static
+        site) in the folder ``out``, with its config and labels (the folder then loads like a
+        run); returns the model file (the page for web). Needs the run's model.keras and
+        TensorFlow. A folder holding another run's files is refused.
 
             >>> model.export(scratch / "phone").name
             'model.tflite'
@@ -194,10 +195,13 @@ def evaluate(
     return Classifier(Path(run), config, engine).evaluate(data, data_dir=data_dir, split=split, report=report)
 
 
-def export(run: str | Path, out: str | Path, format: str = "tflite") -> Path:
+def export(run: str | Path, out: str | Path, format: str = "tflite", *, cache: str | Path | None = None) -> Path:
     """`sketch export`: the run's model as ``format`` in ``out`` with its config and labels;
-    returns the model file (a folder for saved_model). Nothing already in ``out`` that is not
-    this run's is ever replaced: such a folder is refused.
+    returns the model file (a folder for saved_model). ``format="web"`` writes the draw page
+    as a static site that guesses in the browser (model.onnx on onnxruntime-web, fetched once
+    from the npm registry into ``cache``, by default ~/.cache/sketchrnn_cli or $SKETCH_CACHE)
+    and returns its index.html. Nothing already in ``out`` that is not this run's is ever
+    replaced: such a folder is refused.
 
         >>> sketch.export(run, scratch / "serving", "saved_model").name
         'saved_model'
@@ -207,6 +211,12 @@ def export(run: str | Path, out: str | Path, format: str = "tflite") -> Path:
     if format not in EXPORT_FORMATS:
         raise SketchError(f"unknown export format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}")
     require("tensorflow")
+    if format == WEB_FORMAT:
+        from .use.web_export import export_site
+        from .use.web_runtime import default_cache
+
+        require("tf2onnx", "onnx")
+        return export_site(RunFiles(Path(run)), Path(out), Path(cache) if cache else default_cache())
     from .model.model_io import export_run
 
     return export_run(RunFiles(Path(run)), format, Path(out))

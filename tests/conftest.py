@@ -330,6 +330,7 @@ SLOW_MODULES = {
     "test_multi_worker",
     "test_reliability",
     "test_slim_install",
+    "test_web_export",
 }
 
 

@@ -49,7 +49,7 @@ def project(tmp_path, trained_run) -> tuple[Path, dict]:
     folder = tmp_path / "project"
     shutil.copytree(ROOT / "data" / "samples", folder / "data" / "samples")
     shutil.copytree(trained_run, folder / "runs" / "demo")
-    return folder, {"SKETCH_SOURCE": str(tmp_path / "bucket")}
+    return folder, {"SKETCH_SOURCE": str(tmp_path / "bucket"), "SKETCH_CACHE": str(ROOT / ".cache")}
 
 
 def as_run(command: str) -> list[str]:

@@ -71,6 +71,18 @@ def test_guesses_equal_sketch_predict_on_the_saved_drawing(draw_server, trained_
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["predictions"] == guessed["predictions"]
+    assert json.loads(done.stdout)["unsure"] == guessed["unsure"]
+
+
+def test_a_top_guess_under_the_runs_threshold_is_not_sure(trained_run, tmp_path):
+    """As `sketch predict` says "not sure what that is" under config.model.unsure_below."""
+    from sketchrnn_cli.model.inference import open_predictor
+    from sketchrnn_cli.use.draw import DrawApp, Guesser
+
+    config, predictor = open_predictor(trained_run, "auto")
+    for below, unsure in ((0.0, False), (1.0, True)):
+        app = DrawApp(Guesser(predictor, config.data.labels, config.data.max_length, below), tmp_path / "x", "run")
+        assert app.predict({"drawing": raw_drawing()})["unsure"] is unsure
 
 
 def test_save_appends_whole_lines_with_the_typed_word(draw_server):

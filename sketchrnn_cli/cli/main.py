@@ -1099,16 +1099,31 @@ def _what_it_knows(labels: tuple[str, ...], run_dir: Path) -> str:
     type=click.Choice(EXPORT_FORMATS),
     default="tflite",
     show_default=True,
-    help='onnx: model.onnx for onnxruntime (pip install "sketchrnn-cli[onnx]").',
+    help="onnx: model.onnx for onnxruntime; web: the draw page as a static site that guesses in the browser "
+    '(both: pip install "sketchrnn-cli[onnx]").',
 )
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder to write into.")
 def export(run_dir, format_, out):
-    """Export a trained run for serving (TF Serving, onnxruntime) or phones (LiteRT), labels beside it."""
+    """Export a trained run for serving (TF Serving, onnxruntime), phones (LiteRT) or any web server (web), labels beside it."""
     from .. import api
 
     require(*TRAIN_MODULES)
+    if format_ == "web":
+        from ..use import web_runtime
+
+        cache = web_runtime.default_cache()
+        if not web_runtime.cached(cache):
+            ui.note(
+                f"fetching onnxruntime-web {web_runtime.VERSION} from {web_runtime.registry()} once (35 MB; its 15 MB kept in {cache})"
+            )
     target = api.export(run_dir, out, format_)
-    ui.note(f"wrote {target}, {out / 'config.json'} and {out / 'labels.txt'}")
+    if format_ == "web":
+        ui.note(f"wrote the site {out}: its page {target.name}, model.onnx, config.json, labels.txt and the runtime")
+        ui.note(
+            f"try it: python -m http.server -d {out} 8000, then open http://localhost:8000/ (any static host serves it)"
+        )
+    else:
+        ui.note(f"wrote {target}, {out / 'config.json'} and {out / 'labels.txt'}")
 
 
 @main.command()

@@ -122,7 +122,9 @@ def write_saved_model(model, folder: Path, config: RunConfig) -> None:
     replace_folder(folder, fill)
 
 
-EXPORT_FORMATS = ("tflite", "saved_model", "onnx")
+MODEL_FORMATS = ("tflite", "saved_model", "onnx")  # a model file beside its config and labels
+WEB_FORMAT = "web"  # the draw page around model.onnx, as a static site (use/web_export.py)
+EXPORT_FORMATS = (*MODEL_FORMATS, WEB_FORMAT)
 EXPORT_TARGETS = {"tflite": "model.tflite", "onnx": "model.onnx", "saved_model": "saved_model"}
 _WRITERS = {"tflite": write_tflite, "onnx": write_onnx, "saved_model": write_saved_model}
 
@@ -131,8 +133,8 @@ def export_run(files: RunFiles, format: str, out: Path) -> Path:
     """`sketch export`: the run's model as tflite, saved_model or onnx in ``out``, labels and
     config beside it (so the folder works as --model). An ``out`` holding anything that is not
     this run's (a config, labels or a model file) is refused before anything is written."""
-    if format not in EXPORT_FORMATS:
-        raise SketchError(f"unknown export format {format!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    if format not in MODEL_FORMATS:
+        raise SketchError(f"unknown model format {format!r}; choose one of {', '.join(MODEL_FORMATS)}")
     if format == "onnx":
         require("tf2onnx", "onnx")  # before loading anything: one line naming the extra
     check_export_folder(read_config(files), files.root, out)

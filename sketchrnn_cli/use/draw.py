@@ -66,6 +66,7 @@ class Guesser:
     predictor: Predictor  # a run's LiteRT model, or its Keras model where the run has no model.tflite
     labels: tuple[str, ...]
     max_length: int
+    unsure_below: float = 0.0  # the run's config.model.unsure_below: a top guess under it is "not sure"
 
     def __post_init__(self):
         self._lock = threading.Lock()
@@ -126,23 +127,18 @@ class DrawApp:
         self.token = self.token or secrets.token_hex(16)
 
     def page(self) -> bytes:
-        template = resources.files(__package__).joinpath("web/draw.html").read_text("utf-8")
-        values = {
-            "__SKETCH_TOKEN__": self.token,
-            "__SKETCH_MODEL__": html.escape(self.model_name),
-            "__SKETCH_LABELS__": html.escape(", ".join(self.guesser.labels)),
-            "__SKETCH_SAVE_TO__": html.escape(str(self.save_to)),
-        }
-        for placeholder, value in values.items():
-            template = template.replace(placeholder, value)
-        return template.encode("utf-8")
+        save_note = f"drawings are saved to {self.save_to}"
+        return page_html(self.model_name, self.guesser.labels, save_note, {"engine": "server"}, token=self.token)
 
     def predict(self, body: dict) -> dict:
         k = body.get("k", 3)
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(self.guesser.labels):
             raise BadRequest(f"'k' must be a whole number from 1 to {len(self.guesser.labels)}")
         guesses = self.guesser.guess(_field(body, "drawing"), k)
-        return {"predictions": [{"label": label, "probability": round(p, 6)} for label, p in guesses]}
+        return {
+            "predictions": [{"label": label, "probability": round(p, 6)} for label, p in guesses],
+            "unsure": guesses[0][1] < self.guesser.unsure_below,
+        }
 
     def save(self, body: dict, token: str | None) -> dict:
         if not token or not secrets.compare_digest(token, self.token):
@@ -169,6 +165,38 @@ class DrawApp:
         except SketchError as error:
             raise BadRequest(str(error), HTTPStatus.INTERNAL_SERVER_ERROR) from None
         return {"saved": str(self.save_to), "word": word}
+
+
+def page_html(
+    model_name: str,
+    labels: tuple[str, ...],
+    save_note: str,
+    setup: dict,
+    *,
+    head: str = "",
+    scripts: str = "",
+    token: str = "",
+) -> bytes:
+    """The draw page (web/draw.html) for either engine: ``setup`` (JSON the page reads) names it,
+    ``head`` and ``scripts`` are the HTML the exported page adds (its policy and runtime)."""
+    template = resources.files(__package__).joinpath("web/draw.html").read_text("utf-8")
+    # JSON inside <script>: no "<", ">" or "&" left to end the element early, whatever a label holds
+    setup_json = json.dumps(setup, ensure_ascii=False)
+    for character in "<>&":
+        setup_json = setup_json.replace(character, f"\\u{ord(character):04x}")
+    values = {
+        "__SKETCH_HEAD__": head,
+        "__SKETCH_SCRIPTS__": scripts,
+        "__SKETCH_SETUP__": setup_json,
+        "__SKETCH_TOKEN__": token,
+        "__SKETCH_MODEL__": html.escape(model_name),
+        "__SKETCH_COUNT__": str(len(labels)),
+        "__SKETCH_LABELS__": html.escape(", ".join(labels)),
+        "__SKETCH_SAVE_NOTE__": html.escape(save_note),
+    }
+    for placeholder, value in values.items():
+        template = template.replace(placeholder, value)
+    return template.encode("utf-8")
 
 
 def _field(body: dict, name: str):
@@ -370,7 +398,8 @@ def open_app(run_dir: Path, save_to: Path) -> DrawApp:
     config, predictor = open_predictor(run_dir, "auto")
     if hasattr(predictor, "warm_up"):
         predictor.warm_up()
-    return DrawApp(Guesser(predictor, config.data.labels, config.data.max_length), save_to, Path(run_dir).name)
+    guesser = Guesser(predictor, config.data.labels, config.data.max_length, config.model.unsure_below)
+    return DrawApp(guesser, save_to, Path(run_dir).name)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,124 @@
+"""onnxruntime-web, the runtime of the exported draw page: one pinned version, fetched once from
+the npm registry, checked against its published integrity hash, kept in a cache.
+
+Fetched, not kept in the package: the page needs 15 MB of it (the WebAssembly build), which
+would treble the slim install for the few who export a site; the cache holds only those three
+files (the 35 MB tarball is read as it arrives and not kept). Without the internet, put the
+tarball (`npm pack onnxruntime-web@VERSION`, made anywhere) in the cache folder; an intranet's
+npm mirror serves it too (npm_config_registry, as npm itself reads it).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import shutil
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from ..errors import SketchError
+
+VERSION = "1.31.1"
+PACKAGE = f"onnxruntime-web-{VERSION}.tgz"
+# What the registry publishes for the tarball (`npm view onnxruntime-web@1.31.1 dist.integrity`).
+TARBALL_INTEGRITY = "sha512-5GeH+bWQ+HxM10z7erGlsWqryrwMbSvm/1tkIsKTT48g0fI19VXVVC435t4t7VsPdSQeS7NmuZPXrQ73k82URw=="
+# The files the page loads, from that tarball's dist/, with their hashes (checked on every export;
+# the page's <script integrity> uses the first).
+FILES = {
+    "ort.wasm.min.js": "sha384-tNxIwEqSlcdvKtUte98AsccPbDKM958LBXB/+3BLS42TTihXHKTWgdqPqXI/lot8",
+    "ort-wasm-simd-threaded.mjs": "sha384-L9olMNCg9w3FaNhr+m7EAeeiUpM5zy2Nlh6APnoogtFXjsL4ZZZRXlYhSVJc1r3j",
+    "ort-wasm-simd-threaded.wasm": "sha384-bQJgW/bZhNOlc9KU45Zu0dyd0EFfNpkOZjfHyH/90dkZQSBBGkFTsAJaabSyYA4Z",
+}
+SCRIPT = "ort.wasm.min.js"
+REGISTRY = "https://registry.npmjs.org"
+MAX_TARBALL_BYTES = 100 << 20  # the tarball is 35 MB; a server sending more is not the registry
+TIMEOUT_SECONDS = 60
+
+
+def default_cache() -> Path:
+    """$SKETCH_CACHE, else the XDG cache folder's sketchrnn_cli."""
+    if folder := os.environ.get("SKETCH_CACHE"):
+        return Path(folder)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sketchrnn_cli"
+
+
+def registry() -> str:
+    return (os.environ.get("npm_config_registry") or REGISTRY).rstrip("/")
+
+
+def cached(cache: Path) -> Path | None:
+    """The folder of the runtime's files when the cache holds all of them intact, else None."""
+    folder = cache / f"onnxruntime-web-{VERSION}"
+    return folder if all(_intact(folder / name, digest) for name, digest in FILES.items()) else None
+
+
+def runtime_files(cache: Path) -> Path:
+    """The folder of the runtime's checked files, fetched (or read from a tarball put in
+    ``cache``) the first time. SketchError says what failed and how to do without a network."""
+    if folder := cached(cache):
+        return folder
+    tarball = cache / PACKAGE
+    data = _read_tarball(tarball) if tarball.is_file() else _fetch(f"{registry()}/onnxruntime-web/-/{PACKAGE}")
+    source = tarball if tarball.is_file() else f"{registry()}/onnxruntime-web/-/{PACKAGE}"
+    if _integrity(data, "sha512") != TARBALL_INTEGRITY:
+        raise SketchError(f"{source}: not onnxruntime-web {VERSION} as npm published it (its sha512 differs)")
+    return _unpack(data, cache / f"onnxruntime-web-{VERSION}")
+
+
+def _fetch(url: str) -> bytes:
+    hint = (
+        f"without internet, run `npm pack onnxruntime-web@{VERSION}` elsewhere and put {PACKAGE} in "
+        f"{default_cache()} (or SKETCH_CACHE)"
+    )
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
+            data = response.read(MAX_TARBALL_BYTES + 1)
+    except urllib.error.HTTPError as error:
+        raise SketchError(f"cannot fetch {url} (HTTP {error.code}); {hint}") from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", None) or error
+        raise SketchError(f"cannot fetch {url} ({reason}); {hint}") from None
+    if len(data) > MAX_TARBALL_BYTES:
+        raise SketchError(f"{url}: sends more than {MAX_TARBALL_BYTES >> 20} MB; not the onnxruntime-web tarball")
+    return data
+
+
+def _read_tarball(path: Path) -> bytes:
+    if path.stat().st_size > MAX_TARBALL_BYTES:
+        raise SketchError(f"{path}: over {MAX_TARBALL_BYTES >> 20} MB; not the onnxruntime-web tarball")
+    return path.read_bytes()
+
+
+def _unpack(data: bytes, folder: Path) -> Path:
+    """The checked files out of the tarball into ``folder``, whole or not at all."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=folder.parent))
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
+            for name, digest in FILES.items():
+                member = archive.extractfile(f"package/dist/{name}")
+                content = member.read() if member else b""
+                if _integrity(content, "sha384") != digest:
+                    raise SketchError(f"onnxruntime-web {VERSION}: dist/{name} is not the file expected")
+                (fresh / name).write_bytes(content)
+        shutil.rmtree(folder, ignore_errors=True)  # a damaged earlier copy
+        fresh.rename(folder)
+    except (tarfile.TarError, KeyError) as error:
+        raise SketchError(f"onnxruntime-web {VERSION}: cannot read its tarball ({error})") from None
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+    return folder
+
+
+def _intact(path: Path, digest: str) -> bool:
+    return path.is_file() and _integrity(path.read_bytes(), digest.split("-")[0]) == digest
+
+
+def _integrity(data: bytes, algorithm: str) -> str:
+    """Subresource Integrity form, as npm and browsers write it: ALGORITHM-base64(digest)."""
+    return f"{algorithm}-{base64.b64encode(hashlib.new(algorithm, data).digest()).decode()}"
