@@ -227,3 +227,15 @@ def test_a_tampered_runtime_is_refused(tmp_path):
     with pytest.raises(SketchError, match="not onnxruntime-web .* as npm published it"):
         web_runtime.runtime_files(tmp_path)
     assert web_runtime.cached(tmp_path) is None
+
+
+def test_without_a_network_the_export_says_how_to_do_without_one(trained_run, tmp_path):
+    """One line naming the registry and the tarball to put in the cache; nothing written."""
+    (port,) = free_ports(1)  # nothing listens there
+    env = {"SKETCH_CACHE": str(tmp_path / "cache"), "npm_config_registry": f"http://127.0.0.1:{port}"}
+    done = sketch("export", trained_run, "--format", "web", "--out", tmp_path / "site", env=env)
+    assert done.returncode == 1
+    error = done.stderr.strip().splitlines()[-1]
+    assert f"cannot fetch http://127.0.0.1:{port}/onnxruntime-web/-/onnxruntime-web-" in error
+    assert "npm pack onnxruntime-web@" in error and "Traceback" not in done.stderr
+    assert not (tmp_path / "site").exists()

@@ -106,13 +106,25 @@ def _unpack(data: bytes, folder: Path) -> Path:
                 if _integrity(content, "sha384") != digest:
                     raise SketchError(f"onnxruntime-web {VERSION}: dist/{name} is not the file expected")
                 (fresh / name).write_bytes(content)
-        shutil.rmtree(folder, ignore_errors=True)  # a damaged earlier copy
-        fresh.rename(folder)
+        _move_into_place(fresh, folder)
     except (tarfile.TarError, KeyError) as error:
         raise SketchError(f"onnxruntime-web {VERSION}: cannot read its tarball ({error})") from None
     finally:
         shutil.rmtree(fresh, ignore_errors=True)
     return folder
+
+
+def _move_into_place(fresh: Path, folder: Path) -> None:
+    """Renames ``fresh`` to ``folder`` unless another process put an intact copy there first
+    (two exports at once); a damaged copy is replaced."""
+    if cached(folder.parent):
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        fresh.rename(folder)
+    except OSError:
+        if not cached(folder.parent):
+            raise
 
 
 def _intact(path: Path, digest: str) -> bool:

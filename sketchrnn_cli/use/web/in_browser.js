@@ -94,7 +94,8 @@ function browserEngine(setup) {
   }
 
   const ready = opened.then(() => "", (error) => {
-    throw new Error(`cannot load ${setup.model}: ${error.message || error}`);
+    const hint = location.protocol === "file:" ? "; open the page through a web server (python -m http.server), not as a file" : "";
+    throw new Error(`cannot load ${setup.model}: ${error.message || error}${hint}`);
   });
   return {ready, guess, save, kept: () => kept().length, download};
 }
