@@ -16,6 +16,9 @@ TensorFlow, Keras and JAX are imported only by the calls that need them.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -320,14 +323,47 @@ def train(
     for line in prepared.notes:
         note(line)
     started = on_start or (lambda start: None)
-    return run_training(
-        prepared.config,
-        prepared.dataset,
-        prepared.run_dir,
-        device=device,
-        resume=resume,
-        on_start=lambda reason, config, sizes: started(TrainStart(prepared.run_dir, config, reason, sizes)),
-        on_epoch=on_epoch or (lambda report: None),
-        stop_asked=stop_asked or (lambda: False),
-        on_note=note,
-    )
+    asked = stop_asked or (lambda: False)
+    with _ctrl_c_kept() as ctrl_c:
+        return run_training(
+            prepared.config,
+            prepared.dataset,
+            prepared.run_dir,
+            device=device,
+            resume=resume,
+            on_start=lambda reason, config, sizes: started(TrainStart(prepared.run_dir, config, reason, sizes)),
+            on_epoch=on_epoch or (lambda report: None),
+            stop_asked=lambda: ctrl_c() or asked(),
+            on_note=note,
+        )
+
+
+@contextlib.contextmanager
+def _ctrl_c_kept() -> Iterator[Callable[[], bool]]:
+    """Ctrl-C during training reaches the caller as KeyboardInterrupt even where Python would
+    drop it (raised inside a finaliser it is printed and lost, and training went on): the
+    signal is also recorded, read after every step and when training ends, and an error a
+    library made of it is the interrupt again. Only where Python's own handler is in place, in
+    the main thread: a caller's own handler is left alone."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield lambda: False
+        return
+
+    def interrupt(number: int, frame: object) -> None:
+        received.append(number)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield lambda: bool(received)
+    except Exception:
+        if received:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if received:
+        raise KeyboardInterrupt

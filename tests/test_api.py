@@ -161,7 +161,13 @@ def test_ctrl_c_during_train_is_a_keyboard_interrupt_the_caller_catches(shapes_d
         "    print('caught')\n"
     )
     process = subprocess.Popen(
-        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # as from a terminal: a shell starts background jobs with SIGINT ignored, which a library
+        # must respect (Python then installs no handler), so the test would wait out 500 epochs
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     progress = run / "checkpoint" / "progress.json"
     deadline = time.monotonic() + 300

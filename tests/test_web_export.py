@@ -239,3 +239,15 @@ def test_without_a_network_the_export_says_how_to_do_without_one(trained_run, tm
     assert f"cannot fetch http://127.0.0.1:{port}/onnxruntime-web/-/onnxruntime-web-" in error
     assert "npm pack onnxruntime-web@" in error and "Traceback" not in done.stderr
     assert not (tmp_path / "site").exists()
+
+
+def test_the_exported_page_works_at_phone_size_with_touch(browser, static_server):
+    browser.set_window_size(390, 844)
+    try:
+        assert open_page(browser, static_server) == ""
+        canvas = browser.find_element("id", "canvas")
+        assert 250 < canvas.rect["width"] <= 390
+        draw_strokes(browser, canvas, zigzag(scale=1.0), pointer="touch")
+        assert len(shown_guesses(browser, browser.execute_script("return points()"))) == 3
+    finally:
+        browser.set_window_size(1000, 900)
