@@ -171,11 +171,14 @@ def test_ctrl_c_during_train_is_a_keyboard_interrupt_the_caller_catches(shapes_d
     )
     progress = run / "checkpoint" / "progress.json"
     deadline = time.monotonic() + 300
-    while not progress.exists():
-        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-        time.sleep(0.1)
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=120)
+    try:
+        while not progress.exists():
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+    finally:
+        process.kill()  # a failure leaves no trainer behind to slow the tests after it
     assert process.returncode == 0, err
     assert out == "caught\n"
     assert json.loads(progress.read_text())["epoch"] >= 1
