@@ -145,6 +145,8 @@ def test_the_exported_page_guesses_in_the_browser_as_sketch_predict(browser, sta
     assert [p["label"] for p in answer["predictions"]] == [label for label, _ in guesses]
     assert np.allclose([p["probability"] for p in answer["predictions"]], [p for _, p in guesses], atol=1e-4)
     assert answer["unsure"] == unsure_shown
+    own = sketch("download", "--data-dir", tmp_path / "data", "--source", saved, "--own-categories")
+    assert own.returncode == 0 and f"{record['word']}: 0 official + 1 yours" in own.stderr, own.stderr
 
     not_sure = browser.execute_async_script(  # a model unsure of everything says so, as sketch predict
         "const done = arguments[1]; strokes = arguments[0]; SETUP.unsureBelow = 1.01;"
