@@ -23,6 +23,7 @@ import html
 import json
 import math
 import os
+import re
 import secrets
 import socket
 import stat
@@ -194,9 +195,8 @@ def page_html(
         "__SKETCH_LABELS__": html.escape(", ".join(labels)),
         "__SKETCH_SAVE_NOTE__": html.escape(save_note),
     }
-    for placeholder, value in values.items():
-        template = template.replace(placeholder, value)
-    return template.encode("utf-8")
+    # one pass: a label that reads like a placeholder stays as it is
+    return re.sub(r"__SKETCH_[A-Z]+(?:_[A-Z]+)*__", lambda found: values[found.group(0)], template).encode("utf-8")
 
 
 def _field(body: dict, name: str):
