@@ -45,6 +45,7 @@ def export_site(files: RunFiles, out: Path, cache: Path) -> Path:
     config = read_config(files)
     check_export_folder(config, files.root, out)
     ours = site_files(config, files.root.name)
+    _check_site_folder(out, ours)  # before the runtime is fetched: a refusal needs no network
     runtime = web_runtime.runtime_files(cache)
     ours.update({f"{RUNTIME}/{name}": (runtime / name).read_bytes() for name in web_runtime.FILES})
     _check_site_folder(out, ours)
