@@ -253,3 +253,13 @@ def test_the_exported_page_works_at_phone_size_with_touch(browser, static_server
         assert len(shown_guesses(browser, browser.execute_script("return points()"))) == 3
     finally:
         browser.set_window_size(1000, 900)
+
+
+def test_a_runtime_folder_that_is_a_link_is_refused_not_written_through(trained_run, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "ort").symlink_to(elsewhere)
+    done = sketch("export", trained_run, "--format", "web", "--out", tmp_path / "site", env=CACHE)
+    assert done.returncode == 1 and "holds an ort that is not a folder" in done.stderr, done.stderr
+    assert not any(elsewhere.iterdir())

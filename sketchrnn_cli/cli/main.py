@@ -1112,7 +1112,7 @@ def export(run_dir, format_, out):
         from ..use import web_runtime
 
         cache = web_runtime.default_cache()
-        if not web_runtime.cached(cache):
+        if not web_runtime.fetched(cache):
             ui.note(
                 f"fetching onnxruntime-web {web_runtime.VERSION} from {web_runtime.registry()} once (35 MB; its 15 MB kept in {cache})"
             )

@@ -33,7 +33,7 @@ SAVE_NAME = "drawings.ndjson"
 # The page may load only its own files (scripts, the runtime's module and WebAssembly, the model).
 POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; "
-    "style-src 'unsafe-inline'; img-src data: blob:; object-src 'none'; base-uri 'none'"
+    "style-src 'unsafe-inline'; img-src data:; object-src 'none'; base-uri 'none'"
 )
 
 
@@ -46,9 +46,9 @@ def export_site(files: RunFiles, out: Path, cache: Path) -> Path:
     check_export_folder(config, files.root, out)
     ours = site_files(config, files.root.name)
     _check_site_folder(out, ours)  # before the runtime is fetched: a refusal needs no network
-    runtime = web_runtime.runtime_files(cache)
-    ours.update({f"{RUNTIME}/{name}": (runtime / name).read_bytes() for name in web_runtime.FILES})
-    _check_site_folder(out, ours)
+    runtime = {f"{RUNTIME}/{name}": content for name, content in web_runtime.runtime_files(cache).items()}
+    _check_site_folder(out, runtime)
+    ours.update(runtime)
     config, model = load_trained_model(files)
     out.mkdir(parents=True, exist_ok=True)
     with writing(out / "model.onnx"):
@@ -90,8 +90,8 @@ def _check_site_folder(out: Path, ours: dict[str, bytes]) -> None:
     since, or already exactly what it would write."""
     advice = "choose a new or empty --out folder, or remove it"
     written = _manifest(out / MANIFEST, advice)
-    if (out / RUNTIME).exists() and not (out / RUNTIME).is_dir():
-        raise SketchError(f"{out} holds a file named {RUNTIME}, where the site's runtime folder goes; {advice}")
+    if (out / RUNTIME).is_symlink() or ((out / RUNTIME).exists() and not (out / RUNTIME).is_dir()):
+        raise SketchError(f"{out} holds an {RUNTIME} that is not a folder, where the site's runtime goes; {advice}")
     for name, content in ours.items():
         path = out / name
         if not (path.exists() or path.is_symlink()):

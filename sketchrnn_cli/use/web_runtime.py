@@ -51,30 +51,42 @@ def registry() -> str:
     return (os.environ.get("npm_config_registry") or REGISTRY).rstrip("/")
 
 
-def cached(cache: Path) -> Path | None:
-    """The folder of the runtime's files when the cache holds all of them intact, else None."""
-    folder = cache / f"onnxruntime-web-{VERSION}"
-    return folder if all(_intact(folder / name, digest) for name, digest in FILES.items()) else None
+def fetched(cache: Path) -> bool:
+    """Whether the cache holds the runtime's files (not yet checked: runtime_files does that)."""
+    return all((_folder(cache) / name).is_file() for name in FILES)
 
 
-def runtime_files(cache: Path) -> Path:
-    """The folder of the runtime's checked files, fetched (or read from a tarball put in
+def cached(cache: Path) -> dict[str, bytes] | None:
+    """The runtime's files (name: content) when the cache holds all of them intact, else None."""
+    contents = {name: path.read_bytes() for name in FILES if (path := _folder(cache) / name).is_file()}
+    intact = len(contents) == len(FILES) and all(
+        _integrity(contents[n], d.split("-")[0]) == d for n, d in FILES.items()
+    )
+    return contents if intact else None
+
+
+def runtime_files(cache: Path) -> dict[str, bytes]:
+    """The runtime's checked files (name: content), fetched (or read from a tarball put in
     ``cache``) the first time. SketchError says what failed and how to do without a network."""
-    if folder := cached(cache):
-        return folder
+    if contents := cached(cache):
+        return contents
     tarball = cache / PACKAGE
-    data = _read_tarball(tarball) if tarball.is_file() else _fetch(f"{registry()}/onnxruntime-web/-/{PACKAGE}")
-    source = tarball if tarball.is_file() else f"{registry()}/onnxruntime-web/-/{PACKAGE}"
+    if tarball.is_file():
+        source, data = str(tarball), _read_tarball(tarball)
+    else:
+        source = f"{registry()}/onnxruntime-web/-/{PACKAGE}"
+        data = _fetch(source, cache)
     if _integrity(data, "sha512") != TARBALL_INTEGRITY:
         raise SketchError(f"{source}: not onnxruntime-web {VERSION} as npm published it (its sha512 differs)")
-    return _unpack(data, cache / f"onnxruntime-web-{VERSION}")
+    return _unpack(data, _folder(cache))
 
 
-def _fetch(url: str) -> bytes:
-    hint = (
-        f"without internet, run `npm pack onnxruntime-web@{VERSION}` elsewhere and put {PACKAGE} in "
-        f"{default_cache()} (or SKETCH_CACHE)"
-    )
+def _folder(cache: Path) -> Path:
+    return cache / f"onnxruntime-web-{VERSION}"
+
+
+def _fetch(url: str, cache: Path) -> bytes:
+    hint = f"without internet, run `npm pack onnxruntime-web@{VERSION}` elsewhere and put {PACKAGE} in {cache}"
     try:
         with urllib.request.urlopen(url, timeout=TIMEOUT_SECONDS) as response:
             data = response.read(MAX_TARBALL_BYTES + 1)
@@ -94,24 +106,25 @@ def _read_tarball(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _unpack(data: bytes, folder: Path) -> Path:
-    """The checked files out of the tarball into ``folder``, whole or not at all."""
+def _unpack(data: bytes, folder: Path) -> dict[str, bytes]:
+    """The checked files out of the tarball, kept in ``folder`` whole or not at all."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     fresh = Path(tempfile.mkdtemp(prefix=".unpacking-", dir=folder.parent))
+    contents = {}
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
             for name, digest in FILES.items():
                 member = archive.extractfile(f"package/dist/{name}")
-                content = member.read() if member else b""
-                if _integrity(content, "sha384") != digest:
+                contents[name] = member.read() if member else b""
+                if _integrity(contents[name], "sha384") != digest:
                     raise SketchError(f"onnxruntime-web {VERSION}: dist/{name} is not the file expected")
-                (fresh / name).write_bytes(content)
+                (fresh / name).write_bytes(contents[name])
         _move_into_place(fresh, folder)
     except (tarfile.TarError, KeyError) as error:
         raise SketchError(f"onnxruntime-web {VERSION}: cannot read its tarball ({error})") from None
     finally:
         shutil.rmtree(fresh, ignore_errors=True)
-    return folder
+    return contents
 
 
 def _move_into_place(fresh: Path, folder: Path) -> None:
@@ -125,10 +138,6 @@ def _move_into_place(fresh: Path, folder: Path) -> None:
     except OSError:
         if not cached(folder.parent):
             raise
-
-
-def _intact(path: Path, digest: str) -> bool:
-    return path.is_file() and _integrity(path.read_bytes(), digest.split("-")[0]) == digest
 
 
 def _integrity(data: bytes, algorithm: str) -> str:
