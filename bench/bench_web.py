@@ -1,6 +1,6 @@
 """The exported draw page (`sketch export --format web`) in headless Chromium on this CPU: time
 from page load to the first guess, time per guess for a 100-point drawing (goal: median under
-20 ms) and the bytes the page transfers. --sizes also exports an untrained model of every
+20 ms) and the bytes the page transfers (and what gzip would make of them). --sizes also exports an untrained model of every
 --size and architecture (345 categories) and checks each guesses in the browser as onnxruntime
 does in Python.
 
@@ -14,6 +14,7 @@ visit. The site is served by `python -m http.server`, as the docs tell.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import shutil
@@ -134,6 +135,13 @@ def measure(run: Path, loads: int, repeats: int) -> dict:
         finally:
             browser.quit()
         sizes = {path.name: path.stat().st_size for path in site.rglob("*") if path.is_file()}
+        # what a server that gzips (level 6, the common default) would send of the files the page loads
+        loaded = [
+            path
+            for path in site.rglob("*")
+            if path.is_file() and path.suffix in (".html", ".js", ".mjs", ".wasm", ".onnx")
+        ]
+        gzipped = sum(len(gzip.compress(path.read_bytes(), 6)) for path in loaded)
     return {
         "drawings": len(drawings),
         "mean_points": round(float(np.mean([sum(len(s[0]) for s in d) for d in drawings])), 1),
@@ -144,6 +152,7 @@ def measure(run: Path, loads: int, repeats: int) -> dict:
         "per_guess": percentiles([t / 1000 for t in times]),
         "bytes_transferred": int(np.median([f["bytes"] for f in firsts])),
         "file_bytes": sizes,
+        "gzip_6_bytes_of_the_files_loaded": gzipped,
         "runtime": f"onnxruntime-web {web_runtime.VERSION}",
     }
 
